@@ -1,0 +1,43 @@
+"""Builds the one native extension, fastdhcp._core, from _native/_core.pyx (which includes the parts).
+
+Switches (environment): FASTDHCP_DEBUG=1 turns Cython's checks on and builds with -O0 -g;
+FASTDHCP_SANITIZE=1 adds AddressSanitizer and UndefinedBehaviorSanitizer.
+"""
+
+import os
+import sys
+
+from setuptools import Extension, setup
+
+if not sys.platform.startswith("linux"):
+    sys.exit("fastdhcp runs on Linux only (it uses recvmmsg, sendmmsg and AF_PACKET sockets).")
+
+from Cython.Build import cythonize  # noqa: E402  (after the platform check, for a clear error)
+
+DEBUG = os.environ.get("FASTDHCP_DEBUG") == "1"
+SANITIZE = os.environ.get("FASTDHCP_SANITIZE") == "1"
+
+directives = {
+    "language_level": 3,
+    "boundscheck": DEBUG,
+    "wraparound": DEBUG,
+    "initializedcheck": DEBUG,
+    "cdivision": True,
+    "embedsignature": True,
+}
+cflags = ["-O0", "-g"] if DEBUG else ["-O3"]
+ldflags = []
+if SANITIZE:
+    san = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer"]
+    cflags += san + ["-g"]
+    ldflags += san
+
+core = Extension(
+    "fastdhcp._core",
+    sources=["_native/_core.pyx"],
+    include_dirs=["_native"],
+    extra_compile_args=cflags + ["-Wno-unused-function"],
+    extra_link_args=ldflags,
+)
+
+setup(ext_modules=cythonize([core], include_path=["_native"], compiler_directives=directives))
