@@ -1,0 +1,191 @@
+# fastdhcp._core: the only compile unit of the native core. It includes the parts (one idea per
+# file) and defines the Python surface. Users import these names from `fastdhcp`.
+
+from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
+from libc.string cimport memcpy, memset
+from libc.stdlib cimport calloc, free
+
+from defs cimport *
+from buf cimport *
+
+cdef extern from *:
+    int __builtin_ctzll(unsigned long long x) nogil
+
+from fastdhcp.packet import DropReason, MalformedPacket, Packet, Quirk
+
+include "options.pyx"
+include "wire.pyx"
+
+
+# ---- edges: addresses and Packet objects (never on the hot path) --------------------------------
+
+cdef uint32_t ip_to_u32(object addr) except? 0xFFFFFFFF:
+    if isinstance(addr, int):
+        if not 0 <= addr <= 0xFFFFFFFF:
+            raise ValueError(f"address out of range: {addr}")
+        return addr
+    parts = str(addr).split(".")
+    if len(parts) != 4 or not all(p.isdigit() and int(p) < 256 for p in parts):
+        raise ValueError(f"not an IPv4 address: {addr!r}")
+    return (int(parts[0]) << 24) | (int(parts[1]) << 16) | (int(parts[2]) << 8) | int(parts[3])
+
+
+cdef str u32_to_ip(uint32_t a):
+    return f"{a >> 24}.{(a >> 16) & 255}.{(a >> 8) & 255}.{a & 255}"
+
+
+cdef bytes c_field(const uint8_t* p, int n):
+    cdef int i = 0
+    while i < n and p[i] != 0:
+        i += 1
+    return p[:i]
+
+
+cdef object packet_to_python(const DhcpPacket* p):
+    cdef uint16_t k
+    cdef uint8_t code
+    cdef const uint8_t* v
+    cdef const uint8_t* rai
+    options = []
+    for k in range(p.n_codes):
+        code = p.codes[k]
+        v = opt_value(p, code)
+        options.append((code, v[:p.opt[code].len]))
+    relay = []
+    if p.n_relay:
+        rai = opt_value(p, OPT_RELAY_AGENT_INFO)
+        for k in range(p.n_relay):
+            relay.append((p.relay[k].code, rai[p.relay[k].off:p.relay[k].off + p.relay[k].len]))
+    return Packet(
+        op=p.op, htype=p.htype, hlen=p.hlen, hops=p.hops, xid=p.xid, secs=p.secs, flags=p.flags,
+        ciaddr=u32_to_ip(p.ciaddr), yiaddr=u32_to_ip(p.yiaddr), siaddr=u32_to_ip(p.siaddr),
+        giaddr=u32_to_ip(p.giaddr), chaddr=p.data[HDR_CHADDR:HDR_CHADDR + p.hlen],
+        sname=b"" if p.overload & OVERLOAD_SNAME else c_field(p.data + HDR_SNAME, SNAME_LEN),
+        file=b"" if p.overload & OVERLOAD_FILE else c_field(p.data + HDR_FILE, FILE_LEN),
+        msg_type=p.msg_type, options=tuple(options), relay_info=tuple(relay),
+        overload=p.overload, quirks=p.quirks)
+
+
+cdef uint16_t check_lead(const uint8_t[::1] lead) except? 0xFFFF:
+    if lead.shape[0] > LEAD_MAX:
+        raise ValueError(f"lead options are {lead.shape[0]} bytes; at most {LEAD_MAX}")
+    return <uint16_t>lead.shape[0]
+
+
+# ---- pre-encoded reply options -------------------------------------------------------------------
+
+cdef class OptionSet:
+    """Reply options encoded once (at config load) as wire TLVs, looked up by code when building.
+
+    ``values`` maps option code -> value bytes; ``always_send`` lists codes sent even when the
+    client's parameter request list does not ask for them."""
+
+    cdef OptionSetC c
+    cdef bytes blob
+    cdef readonly frozenset codes
+
+    def __init__(self, values=None, always_send=()):
+        values = dict(values or {})
+        chunks = []
+        size = 0
+        memset(&self.c, 0, sizeof(OptionSetC))
+        for code in sorted(values):
+            if not 1 <= code <= 254:
+                raise ValueError(f"option code {code} cannot be sent (1..254)")
+            wire = encode_tlvs(code, bytes(values[code]))
+            if len(wire) > 0xFFFF:
+                raise ValueError(f"option {code} is too large")
+            self.c.off[code] = size
+            self.c.len[code] = len(wire)
+            self.c.present[code >> 6] |= (<uint64_t>1) << (code & 63)
+            chunks.append(wire)
+            size += len(wire)
+            if size > 0xFFFF:
+                raise ValueError("options exceed 64 KiB in total")
+        for code in always_send:
+            if not 1 <= code <= 254:
+                raise ValueError(f"option code {code} cannot be sent (1..254)")
+            self.c.always[code >> 6] |= (<uint64_t>1) << (code & 63)
+        self.blob = b"".join(chunks)
+        self.c.blob = <const uint8_t*>self.blob
+        self.codes = frozenset(values)
+
+
+cdef bytes encode_tlvs(int code, bytes value):
+    # RFC 3396 §5: values over 255 bytes become consecutive instances of the same code.
+    if not value:
+        return bytes((code, 0))
+    out = bytearray()
+    for i in range(0, len(value), 255):
+        piece = value[i:i + 255]
+        out += bytes((code, len(piece)))
+        out += piece
+    return bytes(out)
+
+
+include "batch.pyx"
+
+
+# ---- one-datagram API (tools, tests, the control API; the server uses PacketBatch) ----------------
+
+cdef DhcpPacket* _one = <DhcpPacket*>calloc(1, sizeof(DhcpPacket))
+
+
+cdef DhcpPacket* parse_one(const uint8_t[::1] data, bint requests_only, bint allow_bootp) except NULL:
+    cdef DropCode dr
+    cdef uint32_t n = data.shape[0]
+    cdef const uint8_t* p = &data[0] if n else NULL
+    dr = wire_parse(_one, p, n, requests_only, allow_bootp)
+    if dr != DR_OK:
+        raise MalformedPacket(dr)
+    return _one
+
+
+def decode(data, *, bint requests_only=False, bint allow_bootp=False):
+    """Parse one datagram into a Packet; raises MalformedPacket(reason) if it must be dropped."""
+    cdef bytes keep = bytes(data)    # the Packet's byte strings are cut from it
+    return packet_to_python(parse_one(keep, requests_only, allow_bootp))
+
+
+def build_reply(request, int msg_type, yiaddr, siaddr, const uint8_t[::1] lead, OptionSet options,
+                bint echo_client_id=True):
+    """Build the reply to one request datagram (see the reply rules in fastdhcp.packet)."""
+    cdef bytes req = bytes(request)
+    cdef DhcpPacket* p = parse_one(req, False, True)
+    cdef uint16_t n_lead = check_lead(lead)
+    cdef uint16_t skipped = 0
+    cdef uint8_t out[REPLY_CAPACITY]
+    cdef uint16_t n = wire_build_reply(p, out, <uint8_t>msg_type, ip_to_u32(yiaddr),
+                                       ip_to_u32(siaddr), &lead[0] if n_lead else NULL, n_lead,
+                                       &options.c, echo_client_id, &skipped)
+    return out[:n]
+
+
+def encode(packet):
+    """Serialise a Packet (see the encoding rules in fastdhcp.packet)."""
+    if len(packet.chaddr) > CHADDR_LEN or len(packet.sname) > SNAME_LEN or len(packet.file) > FILE_LEN:
+        raise ValueError("chaddr, sname or file is longer than its BOOTP field")
+    out = bytearray(HDR_OPTIONS)
+    out[HDR_OP] = packet.op
+    out[HDR_HTYPE] = packet.htype
+    out[HDR_HLEN] = packet.hlen
+    out[HDR_HOPS] = packet.hops
+    out[HDR_XID:HDR_XID + 4] = (<uint32_t>packet.xid).to_bytes(4, "big")
+    out[HDR_SECS:HDR_SECS + 2] = (<uint16_t>packet.secs).to_bytes(2, "big")
+    out[HDR_FLAGS:HDR_FLAGS + 2] = (<uint16_t>packet.flags).to_bytes(2, "big")
+    for off, addr in ((HDR_CIADDR, packet.ciaddr), (HDR_YIADDR, packet.yiaddr),
+                      (HDR_SIADDR, packet.siaddr), (HDR_GIADDR, packet.giaddr)):
+        out[off:off + 4] = ip_to_u32(addr).to_bytes(4, "big")
+    out[HDR_CHADDR:HDR_CHADDR + len(packet.chaddr)] = packet.chaddr
+    out[HDR_SNAME:HDR_SNAME + len(packet.sname)] = packet.sname
+    out[HDR_FILE:HDR_FILE + len(packet.file)] = packet.file
+    out[HDR_COOKIE:HDR_OPTIONS] = (<uint32_t>BOOTP_MAGIC_COOKIE).to_bytes(4, "big")
+    for code, value in packet.options:
+        if code != OPT_OVERLOAD:     # framing: the encoder never overloads
+            out += encode_tlvs(code, bytes(value))
+    out.append(OPT_END)
+    if len(out) < BOOTP_MIN_SIZE:
+        out += bytes(BOOTP_MIN_SIZE - len(out))
+    if len(out) > MAX_DATAGRAM:
+        raise ValueError(f"encoded packet is {len(out)} bytes; at most {MAX_DATAGRAM}")
+    return bytes(out)

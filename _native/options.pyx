@@ -1,0 +1,258 @@
+# Option index pass: TLVs of the options field and, with overload (52), of file and sname; RFC 3396
+# concatenation of repeated options; validation of the options the server reads; option 82
+# sub-options. Included by _core.pyx.
+
+from libc.string cimport memcpy
+
+
+cdef inline const uint8_t* opt_value(const DhcpPacket* p, uint8_t code) noexcept nogil:
+    cdef const OptRef* r = &p.opt[code]
+    if r.in_scratch:
+        return p.scratch + r.off
+    return p.data + r.off
+
+
+cdef inline void opt_reset(DhcpPacket* p) noexcept nogil:
+    cdef uint16_t i
+    for i in range(p.n_codes):
+        p.opt[p.codes[i]].count = 0
+        p.opt[p.codes[i]].len = 0
+        p.opt[p.codes[i]].in_scratch = 0
+    p.n_codes = 0
+    p.n_relay = 0
+    p.needs_concat = 0
+
+
+# Index the TLVs in data[start:end]. In the options field (main) END is optional (quirk NO_END)
+# and bytes after it are only inspected for the TRAILING_AFTER_END quirk. In file/sname the field
+# boundary ends the run and option 52 is not allowed (RFC 2131 §4.1: it lives in 'options').
+cdef DropCode opt_scan(DhcpPacket* p, uint16_t start, uint16_t end, bint main) noexcept nogil:
+    cdef const uint8_t* d = p.data
+    cdef uint16_t i = start, j
+    cdef uint8_t code, n
+    cdef OptRef* r
+    while i < end:
+        code = d[i]
+        if code == OPT_PAD:
+            i += 1
+            continue
+        if code == OPT_END:
+            if main:
+                for j in range(i + 1, end):
+                    if d[j] != 0:
+                        p.quirks |= Q_TRAILING_AFTER_END
+                        break
+            return DR_OK
+        if i + 1 >= end:
+            return DR_OPTION_OVERRUN
+        n = d[i + 1]
+        if <uint32_t>i + 2 + n > end:
+            return DR_OPTION_OVERRUN
+        if code == OPT_OVERLOAD and not main:
+            return DR_BAD_OVERLOAD
+        r = &p.opt[code]
+        if r.count == 0:
+            r.off = i + 2
+            r.len = n
+            r.count = 1
+            p.codes[p.n_codes] = code
+            p.n_codes += 1
+        else:
+            r.len += n
+            if r.count < 255:
+                r.count += 1
+            p.needs_concat = 1
+        i += 2 + n
+    if main:
+        p.quirks |= Q_NO_END   # e.g. clients that fill the datagram exactly and omit END
+    return DR_OK
+
+
+# Copy the values of repeated options into scratch, joined in wire order (RFC 3396 §6: options,
+# then file, then sname). Rare path: only runs when some code appeared twice.
+cdef void opt_gather_field(DhcpPacket* p, uint16_t start, uint16_t end, uint16_t* fill) noexcept nogil:
+    cdef const uint8_t* d = p.data
+    cdef uint16_t i = start
+    cdef uint8_t code, n
+    cdef OptRef* r
+    while i < end:
+        code = d[i]
+        if code == OPT_PAD:
+            i += 1
+            continue
+        if code == OPT_END:
+            return
+        n = d[i + 1]            # bounds were proven by opt_scan
+        r = &p.opt[code]
+        if r.count > 1:
+            memcpy(p.scratch + r.off + fill[code], d + i + 2, n)
+            fill[code] += n
+        i += 2 + n
+
+
+cdef void opt_concatenate(DhcpPacket* p) noexcept nogil:
+    cdef uint16_t fill[256]
+    cdef uint16_t used = 0, k
+    cdef OptRef* r
+    for k in range(p.n_codes):
+        r = &p.opt[p.codes[k]]
+        fill[p.codes[k]] = 0
+        if r.count > 1:
+            r.off = used        # scratch region of this code
+            r.in_scratch = 1
+            used += r.len
+    opt_gather_field(p, HDR_OPTIONS, p.size, fill)
+    if p.overload & OVERLOAD_FILE:
+        opt_gather_field(p, HDR_FILE, HDR_FILE + FILE_LEN, fill)
+    if p.overload & OVERLOAD_SNAME:
+        opt_gather_field(p, HDR_SNAME, HDR_SNAME + SNAME_LEN, fill)
+
+
+# The overload value, read before file/sname are scanned. With repeated 52s (absurd but legal
+# under RFC 3396) the one-byte value sits in whichever instance is non-empty.
+cdef int opt_overload_value(const DhcpPacket* p) noexcept nogil:
+    cdef const OptRef* r = &p.opt[OPT_OVERLOAD]
+    cdef uint16_t i = HDR_OPTIONS
+    cdef uint8_t code, n
+    if r.len != 1:
+        return -1
+    if r.count == 1:
+        return p.data[r.off]
+    while i < p.size:
+        code = p.data[i]
+        if code == OPT_PAD:
+            i += 1
+            continue
+        if code == OPT_END:
+            break
+        n = p.data[i + 1]
+        if code == OPT_OVERLOAD and n == 1:
+            return p.data[i + 2]
+        i += 2 + n
+    return -1
+
+
+# RFC 3046 §2.0: sub-options are plain TLVs, no PAD and no END.
+cdef DropCode opt_parse_relay_info(DhcpPacket* p) noexcept nogil:
+    cdef const OptRef* r = &p.opt[OPT_RELAY_AGENT_INFO]
+    cdef const uint8_t* v = opt_value(p, OPT_RELAY_AGENT_INFO)
+    cdef uint16_t i = 0
+    cdef uint8_t n
+    while i < r.len:
+        if i + 1 >= r.len:
+            return DR_BAD_RELAY_INFO
+        n = v[i + 1]
+        if <uint32_t>i + 2 + n > r.len or p.n_relay >= MAX_RELAY_SUBOPTIONS:
+            return DR_BAD_RELAY_INFO
+        p.relay[p.n_relay].code = v[i]
+        p.relay[p.n_relay].len = n
+        p.relay[p.n_relay].off = i + 2
+        p.n_relay += 1
+        i += 2 + n
+    return DR_OK
+
+
+cdef inline bint opt_len_is(const DhcpPacket* p, uint8_t code, uint16_t n) noexcept nogil:
+    return p.opt[code].count == 0 or p.opt[code].len == n
+
+
+# Steps 7-10 of the contract (fastdhcp/packet.py): message type, lengths of the options the
+# server reads, relay info, quirks.
+cdef DropCode opt_validate(DhcpPacket* p, bint allow_bootp) noexcept nogil:
+    cdef const OptRef* mt = &p.opt[OPT_MESSAGE_TYPE]
+    cdef uint8_t t
+    if mt.count == 0:
+        if not allow_bootp:
+            return DR_NO_MESSAGE_TYPE
+        p.msg_type = MT_BOOTP
+    else:
+        if mt.len != 1:
+            return DR_BAD_MESSAGE_TYPE
+        t = opt_value(p, OPT_MESSAGE_TYPE)[0]
+        if t == 0 or t > MT_MAX:
+            return DR_BAD_MESSAGE_TYPE
+        p.msg_type = t
+    if not (opt_len_is(p, OPT_REQUESTED_ADDRESS, 4) and opt_len_is(p, OPT_LEASE_TIME, 4)
+            and opt_len_is(p, OPT_SERVER_ID, 4) and opt_len_is(p, OPT_SUBNET_SELECTION, 4)
+            and opt_len_is(p, OPT_MAX_MESSAGE_SIZE, 2)):
+        return DR_BAD_OPTION_LENGTH
+    if p.opt[OPT_CLIENT_ID].count and p.opt[OPT_CLIENT_ID].len < 2:
+        return DR_BAD_OPTION_LENGTH
+    if p.opt[OPT_RELAY_AGENT_INFO].count:
+        if opt_parse_relay_info(p) != DR_OK:
+            return DR_BAD_RELAY_INFO
+    if p.opt[OPT_HOST_NAME].count and p.opt[OPT_HOST_NAME].len == 0:
+        p.quirks |= Q_EMPTY_HOSTNAME
+    if p.opt[OPT_MAX_MESSAGE_SIZE].count and rd_u16(opt_value(p, OPT_MAX_MESSAGE_SIZE)) < DEFAULT_MAX_MESSAGE:
+        p.quirks |= Q_SMALL_MAX_SIZE
+    return DR_OK
+
+
+# Append one value as TLVs split into 255-byte pieces; returns the new position.
+cdef inline uint16_t opt_put(uint8_t* out, uint16_t pos, uint8_t code, const uint8_t* v, uint16_t n) noexcept nogil:
+    cdef uint16_t piece
+    if n == 0:
+        out[pos] = code
+        out[pos + 1] = 0
+        return pos + 2
+    while n > 0:
+        piece = 255 if n > 255 else n
+        out[pos] = code
+        out[pos + 1] = <uint8_t>piece
+        memcpy(out + pos + 2, v, piece)
+        pos += 2 + piece
+        v += piece
+        n -= piece
+    return pos
+
+
+cdef inline uint16_t opt_copy_if_fits(uint8_t* out, uint16_t pos, uint16_t room, const OptionSetC* os,
+                                      uint8_t code, uint16_t* skipped) noexcept nogil:
+    if <uint32_t>pos + os.len[code] > room:
+        skipped[0] += 1
+        return pos
+    memcpy(out + pos, os.blob + os.off[code], os.len[code])
+    return pos + os.len[code]
+
+
+# The reply's options after 53 and the lead: PRL order, then always-send, then echoes and END.
+# Optional options that would not fit the client's size limit are skipped, never truncated.
+cdef uint16_t opt_append_reply(const DhcpPacket* req, uint8_t* out, uint16_t pos, uint16_t limit,
+                               const OptionSetC* os, bint echo_client_id,
+                               uint16_t* skipped) noexcept nogil:
+    cdef uint64_t seen[4]
+    cdef uint64_t pending
+    cdef uint32_t reserve = 1
+    cdef uint16_t room, k, w
+    cdef const uint8_t* prl
+    cdef uint8_t code
+    cdef bint echo_cid = echo_client_id and req.opt[OPT_CLIENT_ID].count
+    cdef bint echo_rai = req.opt[OPT_RELAY_AGENT_INFO].count
+    seen[0] = seen[1] = seen[2] = seen[3] = 0
+    if echo_cid:
+        reserve += tlv_wire_len(req.opt[OPT_CLIENT_ID].len)
+    if echo_rai:
+        reserve += tlv_wire_len(req.opt[OPT_RELAY_AGENT_INFO].len)
+    room = <uint16_t>(limit - reserve) if limit > reserve else 0
+    if req.opt[OPT_PARAMETER_LIST].count:
+        prl = opt_value(req, OPT_PARAMETER_LIST)
+        for k in range(req.opt[OPT_PARAMETER_LIST].len):
+            code = prl[k]
+            if bit_test(seen, code):
+                continue
+            bit_set(seen, code)
+            if bit_test(os.present, code):
+                pos = opt_copy_if_fits(out, pos, room, os, code, skipped)
+    for w in range(4):
+        pending = os.always[w] & os.present[w] & ~seen[w]
+        while pending:
+            code = <uint8_t>(w * 64 + __builtin_ctzll(pending))
+            pending &= pending - 1
+            pos = opt_copy_if_fits(out, pos, room, os, code, skipped)
+    if echo_cid:    # RFC 6842
+        pos = opt_put(out, pos, OPT_CLIENT_ID, opt_value(req, OPT_CLIENT_ID), req.opt[OPT_CLIENT_ID].len)
+    if echo_rai:    # RFC 3046 §2.2: copied unchanged, as the last option
+        pos = opt_put(out, pos, OPT_RELAY_AGENT_INFO, opt_value(req, OPT_RELAY_AGENT_INFO),
+                      req.opt[OPT_RELAY_AGENT_INFO].len)
+    out[pos] = OPT_END
+    return pos + 1

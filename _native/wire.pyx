@@ -1,0 +1,107 @@
+# BOOTP fixed header and magic cookie -> DhcpPacket (the whole parse, in the contract's order),
+# and the reply header written in place from the request. Included by _core.pyx.
+
+from libc.string cimport memcpy, memset
+
+
+cdef DropCode wire_parse(DhcpPacket* p, const uint8_t* data, uint32_t size,
+                           bint requests_only, bint allow_bootp) noexcept nogil:
+    cdef DropCode dr
+    cdef int ov
+    opt_reset(p)
+    p.data = data
+    p.quirks = 0
+    p.overload = 0
+    p.msg_type = 0
+    if size < MIN_MESSAGE:
+        return DR_TOO_SHORT
+    if size > MAX_DATAGRAM:
+        return DR_TOO_LONG
+    p.size = <uint16_t>size
+    p.op = data[HDR_OP]
+    if p.op != 1 and p.op != 2:
+        return DR_BAD_OP
+    if requests_only and p.op != 1:
+        return DR_NOT_BOOTREQUEST
+    if rd_u32(data + HDR_COOKIE) != BOOTP_MAGIC_COOKIE:
+        return DR_BAD_MAGIC_COOKIE
+    p.htype = data[HDR_HTYPE]
+    p.hlen = data[HDR_HLEN]
+    if p.hlen > CHADDR_LEN:     # some broken stacks send hlen > 16; the field is only 16 bytes
+        p.hlen = CHADDR_LEN
+        p.quirks |= Q_HLEN_CLAMPED
+    p.hops = data[HDR_HOPS]
+    p.xid = rd_u32(data + HDR_XID)
+    p.secs = rd_u16(data + HDR_SECS)
+    p.flags = rd_u16(data + HDR_FLAGS)
+    p.ciaddr = rd_u32(data + HDR_CIADDR)
+    p.yiaddr = rd_u32(data + HDR_YIADDR)
+    p.siaddr = rd_u32(data + HDR_SIADDR)
+    p.giaddr = rd_u32(data + HDR_GIADDR)
+
+    dr = opt_scan(p, HDR_OPTIONS, p.size, True)
+    if dr != DR_OK:
+        return dr
+    if p.opt[OPT_OVERLOAD].count:       # RFC 2132 §9.3: options continue in file and/or sname
+        ov = opt_overload_value(p)
+        if ov < 1 or ov > 3:
+            return DR_BAD_OVERLOAD
+        p.overload = <uint8_t>ov
+        if ov & OVERLOAD_FILE:
+            dr = opt_scan(p, HDR_FILE, HDR_FILE + FILE_LEN, False)
+            if dr != DR_OK:
+                return dr
+        if ov & OVERLOAD_SNAME:
+            dr = opt_scan(p, HDR_SNAME, HDR_SNAME + SNAME_LEN, False)
+            if dr != DR_OK:
+                return dr
+    if p.needs_concat:
+        opt_concatenate(p)
+    return opt_validate(p, allow_bootp)
+
+
+# RFC 2131 §4.1 size rule for the reply: what the client says it accepts (57, never below 576),
+# capped at one Ethernet MTU, less the IP and UDP headers that 57 includes.
+cdef inline uint16_t wire_reply_limit(const DhcpPacket* req) noexcept nogil:
+    cdef uint32_t m = DEFAULT_MAX_MESSAGE
+    if req.opt[OPT_MAX_MESSAGE_SIZE].count:
+        m = rd_u16(opt_value(req, OPT_MAX_MESSAGE_SIZE))
+        if m < DEFAULT_MAX_MESSAGE:
+            m = DEFAULT_MAX_MESSAGE
+        if m > MAX_REPLY_MESSAGE:
+            m = MAX_REPLY_MESSAGE
+    return <uint16_t>(m - IP_UDP_HEADERS)
+
+
+# Build a whole reply into out (room for REPLY_CAPACITY bytes) from a parsed request.
+# RFC 2131 Table 3 says which header fields are copied; options follow opt_append_reply.
+cdef uint16_t wire_build_reply(const DhcpPacket* req, uint8_t* out, uint8_t msg_type,
+                               uint32_t yiaddr, uint32_t siaddr, const uint8_t* lead,
+                               uint16_t lead_len, const OptionSetC* os, bint echo_client_id,
+                               uint16_t* skipped) noexcept nogil:
+    cdef uint16_t pos
+    memset(out, 0, HDR_OPTIONS)
+    out[HDR_OP] = 2
+    out[HDR_HTYPE] = req.htype
+    out[HDR_HLEN] = req.hlen
+    out[HDR_HOPS] = req.hops
+    wr_u32(out + HDR_XID, req.xid)
+    wr_u16(out + HDR_FLAGS, req.flags)
+    if msg_type == MT_ACK:
+        wr_u32(out + HDR_CIADDR, req.ciaddr)
+    wr_u32(out + HDR_YIADDR, yiaddr)
+    wr_u32(out + HDR_SIADDR, siaddr)
+    wr_u32(out + HDR_GIADDR, req.giaddr)
+    memcpy(out + HDR_CHADDR, req.data + HDR_CHADDR, req.hlen)
+    wr_u32(out + HDR_COOKIE, BOOTP_MAGIC_COOKIE)
+    out[HDR_OPTIONS] = OPT_MESSAGE_TYPE
+    out[HDR_OPTIONS + 1] = 1
+    out[HDR_OPTIONS + 2] = msg_type
+    pos = HDR_OPTIONS + 3
+    memcpy(out + pos, lead, lead_len)
+    pos += lead_len
+    pos = opt_append_reply(req, out, pos, wire_reply_limit(req), os, echo_client_id, skipped)
+    if pos < BOOTP_MIN_SIZE:
+        memset(out + pos, 0, BOOTP_MIN_SIZE - pos)
+        pos = BOOTP_MIN_SIZE
+    return pos
