@@ -1,0 +1,7 @@
+"""``python -m fastdhcp``: the same command as the ``fastdhcp`` script."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,179 @@
+"""The ``fastdhcp`` command: one small function per subcommand, registered in ``_build_parser``.
+
+``fastdhcp dump CAPTURE [--json]`` decodes every DHCP datagram of a pcap/pcapng capture with the
+native codec and prints one line per message (or one JSON object per line, in a shape that
+``tests/test_dump.py`` checks field by field against tshark's view of the same capture).
+
+Adding a subcommand: write ``cmd_NAME(args) -> int`` and a ``_add_NAME(subparsers)`` that
+declares its arguments and sets ``func=cmd_NAME``; list the latter in ``_SUBCOMMANDS``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Iterator
+
+import msgspec
+
+from .packet import MalformedPacket, Packet
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2       # argparse's own status for bad usage; also an unreadable input file
+
+
+# --- dump -----------------------------------------------------------------------------------------
+
+def _native_decode(data: bytes, **kwargs) -> Packet:
+    # Resolved at call time: the extension is imported lazily by the package.
+    import fastdhcp
+    return fastdhcp.decode(data, **kwargs)
+
+
+#: The codec ``dump`` decodes with. The native one by default; tests and tools may point it at
+#: ``fastdhcp.reference.decode`` (same signature, same Packet, same MalformedPacket).
+DUMP_DECODE: Callable[..., Packet] = _native_decode
+
+
+def _options_table():
+    from . import options
+    return options
+
+
+def _option_name(table, code: int) -> str:
+    try:
+        definition = table.by_code(code)
+    except LookupError:
+        definition = None
+    return definition.name if definition is not None else f"option-{code}"
+
+
+def _text(field: bytes) -> str:
+    # sname/file are NUL-terminated strings in fixed fields (RFC 2131 §2); shown byte for byte.
+    return field.decode("latin-1").replace("\x00", "")
+
+
+def dump_records(datagrams: Iterator[tuple[int, bytes]]) -> Iterator[dict]:
+    """One JSON-ready dict per DHCP datagram: the decoded message, or ``frame`` and ``error``."""
+    table = None
+    for frame, data in datagrams:
+        if table is None:           # loaded on the first datagram: errors in the file come first
+            table = _options_table()
+        try:
+            # BOOTP (no option 53) is shown, not dropped: a dump shows what is on the wire.
+            p = DUMP_DECODE(data, allow_bootp=True)
+        except MalformedPacket as exc:
+            yield {"frame": frame, "error": exc.reason.label}
+            continue
+        yield {
+            "frame": frame,
+            "op": p.op, "htype": p.htype, "hlen": p.hlen, "hops": p.hops,
+            "xid": p.xid, "secs": p.secs, "flags": p.flags,
+            "ciaddr": p.ciaddr, "yiaddr": p.yiaddr, "siaddr": p.siaddr, "giaddr": p.giaddr,
+            "chaddr": p.chaddr.hex(":"),
+            "sname": _text(p.sname), "file": _text(p.file),
+            "msg_type": p.msg_type_name,
+            "options": [{"code": code, "name": _option_name(table, code),
+                         "value": table.decode_value(code, value), "hex": value.hex()}
+                        for code, value in p.options],
+        }
+
+
+def _dump_line(rec: dict) -> str:
+    if "error" in rec:
+        return f"frame {rec['frame']}: malformed ({rec['error']})"
+    parts = [f"frame {rec['frame']}:", rec["msg_type"], f"xid=0x{rec['xid']:08x}",
+             f"chaddr={rec['chaddr'] or '-'}"]
+    parts += [f"{k}={rec[k]}" for k in ("ciaddr", "yiaddr", "giaddr") if rec[k] != "0.0.0.0"]
+    parts += [f"{k}={rec[k]!r}" for k in ("sname", "file") if rec[k]]
+    parts.append("options=[" + ", ".join(o["name"] for o in rec["options"]) + "]")
+    return " ".join(parts)
+
+
+def cmd_dump(args: argparse.Namespace) -> int:
+    from .capture import CaptureError, dhcp_datagrams
+    encode = msgspec.json.Encoder().encode
+    line = (lambda rec: encode(rec).decode()) if args.json else _dump_line
+    out = sys.stdout
+    try:
+        f = open(args.capture, "rb")
+    except OSError as exc:
+        return _unreadable(args.capture, exc.strerror or exc)
+    with f:
+        try:
+            for rec in dump_records(dhcp_datagrams(f)):
+                _emit(out, line(rec) + "\n")
+            _emit(out, "")
+        except _OutputError as exc:
+            print(f"fastdhcp dump: cannot write the output: {exc.__cause__.strerror}",
+                  file=sys.stderr)
+            return EXIT_FAILURE
+        except CaptureError as exc:
+            out.flush()             # what was read before the damage stays on stdout
+            return _unreadable(args.capture, exc)
+        except ImportError as exc:  # the extension is not built in a source tree
+            print(f"fastdhcp dump: cannot load the codec: {exc}", file=sys.stderr)
+            return EXIT_FAILURE
+    return EXIT_OK
+
+
+class _OutputError(Exception):
+    """Writing stdout failed (disk full, closed descriptor); not the capture's fault."""
+
+
+def _emit(out, text: str) -> None:
+    try:
+        if text:
+            out.write(text)
+        else:
+            out.flush()
+    except BrokenPipeError:
+        raise                   # the reader left: main() ends quietly
+    except OSError as exc:
+        raise _OutputError from exc
+
+
+def _unreadable(path: str, reason) -> int:
+    print(f"fastdhcp dump: {path}: {reason}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+def _add_dump(sub) -> None:
+    p = sub.add_parser("dump", help="decode the DHCP messages in a pcap/pcapng capture",
+                       description="Print every DHCPv4 message (UDP port 67/68) in a capture.")
+    p.add_argument("capture", help="pcap or pcapng file")
+    p.add_argument("--json", action="store_true", help="one JSON object per message")
+    p.set_defaults(func=cmd_dump)
+
+
+# --- the command ----------------------------------------------------------------------------------
+
+_SUBCOMMANDS = (_add_dump,)
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+    parser = argparse.ArgumentParser(prog="fastdhcp",
+                                     description="fastdhcp, a DHCPv4 server compatible with Kea.")
+    parser.add_argument("--version", action="version", version=f"fastdhcp {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add in _SUBCOMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except BrokenPipeError:
+        # `fastdhcp dump x.pcap | head`: the reader left, which is not an error. Point stdout at
+        # /dev/null so that the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())
