@@ -67,9 +67,25 @@ cdef object packet_to_python(const DhcpPacket* p):
 
 
 cdef uint16_t check_lead(const uint8_t[::1] lead) except? 0xFFFF:
-    if lead.shape[0] > LEAD_MAX:
-        raise ValueError(f"lead options are {lead.shape[0]} bytes; at most {LEAD_MAX}")
-    return <uint16_t>lead.shape[0]
+    # Validated once per call (the engine builds its leads at config load), so the builder can
+    # walk them without bounds checks.
+    cdef Py_ssize_t n = lead.shape[0], i = 0
+    if n > LEAD_MAX:
+        raise ValueError(f"lead options are {n} bytes; at most {LEAD_MAX}")
+    while i < n:
+        if lead[i] == OPT_PAD:
+            i += 1
+            continue
+        if i + 1 >= n or i + 2 + lead[i + 1] > n:
+            raise ValueError("lead is not a run of option TLVs")
+        i += 2 + lead[i + 1]
+    return <uint16_t>n
+
+
+cdef uint8_t check_msg_type(int msg_type) except? 0:
+    if not 0 <= msg_type <= 255:
+        raise ValueError(f"message type {msg_type} does not fit one byte")
+    return <uint8_t>msg_type
 
 
 # ---- pre-encoded reply options -------------------------------------------------------------------
@@ -155,24 +171,33 @@ def build_reply(request, int msg_type, yiaddr, siaddr, const uint8_t[::1] lead, 
     cdef uint16_t n_lead = check_lead(lead)
     cdef uint16_t skipped = 0
     cdef uint8_t out[REPLY_CAPACITY]
-    cdef uint16_t n = wire_build_reply(p, out, <uint8_t>msg_type, ip_to_u32(yiaddr),
+    cdef uint16_t n = wire_build_reply(p, out, check_msg_type(msg_type), ip_to_u32(yiaddr),
                                        ip_to_u32(siaddr), &lead[0] if n_lead else NULL, n_lead,
                                        &options.c, echo_client_id, &skipped)
     return out[:n]
+
+
+cdef int checked(object value, object bits, str name) except -1:
+    if not isinstance(value, int) or not 0 <= value < (1 << bits):
+        raise ValueError(f"{name} must be an integer of {bits} bits, not {value!r}")
+    return 0
 
 
 def encode(packet):
     """Serialise a Packet (see the encoding rules in fastdhcp.packet)."""
     if len(packet.chaddr) > CHADDR_LEN or len(packet.sname) > SNAME_LEN or len(packet.file) > FILE_LEN:
         raise ValueError("chaddr, sname or file is longer than its BOOTP field")
+    for name, bits in (("op", 8), ("htype", 8), ("hlen", 8), ("hops", 8), ("xid", 32), ("secs", 16),
+                       ("flags", 16)):
+        checked(getattr(packet, name), bits, name)
     out = bytearray(HDR_OPTIONS)
     out[HDR_OP] = packet.op
     out[HDR_HTYPE] = packet.htype
     out[HDR_HLEN] = packet.hlen
     out[HDR_HOPS] = packet.hops
-    out[HDR_XID:HDR_XID + 4] = (<uint32_t>packet.xid).to_bytes(4, "big")
-    out[HDR_SECS:HDR_SECS + 2] = (<uint16_t>packet.secs).to_bytes(2, "big")
-    out[HDR_FLAGS:HDR_FLAGS + 2] = (<uint16_t>packet.flags).to_bytes(2, "big")
+    out[HDR_XID:HDR_XID + 4] = packet.xid.to_bytes(4, "big")
+    out[HDR_SECS:HDR_SECS + 2] = packet.secs.to_bytes(2, "big")
+    out[HDR_FLAGS:HDR_FLAGS + 2] = packet.flags.to_bytes(2, "big")
     for off, addr in ((HDR_CIADDR, packet.ciaddr), (HDR_YIADDR, packet.yiaddr),
                       (HDR_SIADDR, packet.siaddr), (HDR_GIADDR, packet.giaddr)):
         out[off:off + 4] = ip_to_u32(addr).to_bytes(4, "big")
@@ -181,6 +206,8 @@ def encode(packet):
     out[HDR_FILE:HDR_FILE + len(packet.file)] = packet.file
     out[HDR_COOKIE:HDR_OPTIONS] = (<uint32_t>BOOTP_MAGIC_COOKIE).to_bytes(4, "big")
     for code, value in packet.options:
+        if not 1 <= code <= 254:
+            raise ValueError(f"option code {code} cannot be encoded (PAD and END are framing)")
         if code != OPT_OVERLOAD:     # framing: the encoder never overloads
             out += encode_tlvs(code, bytes(value))
     out.append(OPT_END)

@@ -101,6 +101,7 @@ cdef class PacketBatch:
         and tests; the engine decides per packet). Returns how many were built."""
         cdef uint32_t y = ip_to_u32(yiaddr), s = ip_to_u32(siaddr)
         cdef uint16_t n_lead = check_lead(lead)
+        cdef uint8_t mt = check_msg_type(msg_type)
         cdef const uint8_t* lead_p = &lead[0] if n_lead else NULL
         cdef int i, built = 0
         cdef uint16_t skipped = 0
@@ -110,7 +111,7 @@ cdef class PacketBatch:
                     self.tx_len[i] = 0
                     continue
                 self.tx_len[i] = wire_build_reply(&self.pkts[i], self.tx + <size_t>i * REPLY_CAPACITY,
-                                                  <uint8_t>msg_type, y, s, lead_p, n_lead,
+                                                  mt, y, s, lead_p, n_lead,
                                                   &options.c, echo_client_id, &skipped)
                 built += 1
         self.options_skipped += skipped

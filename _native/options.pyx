@@ -218,6 +218,7 @@ cdef inline uint16_t opt_copy_if_fits(uint8_t* out, uint16_t pos, uint16_t room,
 # The reply's options after 53 and the lead: PRL order, then always-send, then echoes and END.
 # Optional options that would not fit the client's size limit are skipped, never truncated.
 cdef uint16_t opt_append_reply(const DhcpPacket* req, uint8_t* out, uint16_t pos, uint16_t limit,
+                               const uint8_t* lead, uint16_t lead_len,
                                const OptionSetC* os, bint echo_client_id,
                                uint16_t* skipped) noexcept nogil:
     cdef uint64_t seen[4]
@@ -229,6 +230,18 @@ cdef uint16_t opt_append_reply(const DhcpPacket* req, uint8_t* out, uint16_t pos
     cdef bint echo_cid = echo_client_id and req.opt[OPT_CLIENT_ID].count
     cdef bint echo_rai = req.opt[OPT_RELAY_AGENT_INFO].count
     seen[0] = seen[1] = seen[2] = seen[3] = 0
+    # A code appears once per reply (RFC 3396 would join repeats): 53 and the lead are written
+    # already, and the echoes are the builder's own.
+    bit_set(seen, OPT_MESSAGE_TYPE)
+    bit_set(seen, OPT_CLIENT_ID)
+    bit_set(seen, OPT_RELAY_AGENT_INFO)
+    k = 0
+    while k < lead_len:        # a valid TLV run (checked by the caller), PAD allowed
+        if lead[k] == OPT_PAD:
+            k += 1
+            continue
+        bit_set(seen, lead[k])
+        k += 2 + lead[k + 1]
     if echo_cid:
         reserve += tlv_wire_len(req.opt[OPT_CLIENT_ID].len)
     if echo_rai:

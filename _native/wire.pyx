@@ -100,7 +100,8 @@ cdef uint16_t wire_build_reply(const DhcpPacket* req, uint8_t* out, uint8_t msg_
     pos = HDR_OPTIONS + 3
     memcpy(out + pos, lead, lead_len)
     pos += lead_len
-    pos = opt_append_reply(req, out, pos, wire_reply_limit(req), os, echo_client_id, skipped)
+    pos = opt_append_reply(req, out, pos, wire_reply_limit(req), lead, lead_len, os, echo_client_id,
+                           skipped)
     if pos < BOOTP_MIN_SIZE:
         memset(out + pos, 0, BOOTP_MIN_SIZE - pos)
         pos = BOOTP_MIN_SIZE

@@ -16,7 +16,8 @@ are checked (the first rule that fails names the reason):
 5. Option overload (52, RFC 2132 §9.3): its value (after concatenation) must be one byte, 1..3,
    else BAD_OVERLOAD. Then 'file' (1 or 3) and then 'sname' (2 or 3) are read as TLVs with the same
    rules, bounded by their field; an option running past its field -> OPTION_OVERRUN; END or the end
-   of the field ends it. Option 52 inside sname/file -> BAD_OVERLOAD. An overloaded field reads as
+   of the field ends it (no quirk: the NO_END and TRAILING_AFTER_END quirks are about the options
+   field only). Option 52 inside sname/file -> BAD_OVERLOAD. An overloaded field reads as
    empty ``sname``/``file`` in the Packet.
 6. Repeated options are concatenated in the order options, file, sname (RFC 3396 §6);
    ``Packet.options`` lists each code once, at its first appearance, with the joined value.
@@ -41,7 +42,8 @@ RFC 2131 §4.3 and Table 3: op 2; htype, hlen, hops, xid, flags, giaddr and chad
 secs 0; ciaddr from the request for DHCPACK only, else 0; sname and file zero. Options: 53, then
 the caller's pre-encoded ``lead`` TLVs verbatim (54, 51, 58, 59 ...), then the option set's values in
 the order of the request's parameter request list (55; each code once), then the set's always-send
-codes in ascending order, then client-id 61 echoed if asked (RFC 6842), then relay agent information
+codes in ascending order (both passes skip 53, 61, 82 and every code of ``lead``: a code appears
+once in a reply, since RFC 3396 would join repeats), then client-id 61 echoed if asked (RFC 6842), then relay agent information
 82 echoed unchanged and last (RFC 3046 §2.2), then END, then zero padding to 300 bytes. The size
 limit is min(max(option 57, 576), 1500) - 28 (IP and UDP headers), or 576 - 28 without 57; an
 optional option (from PRL or always-send) that would not fit, keeping room for the echoes and END,

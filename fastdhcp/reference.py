@@ -119,8 +119,8 @@ def _scan(data: bytes, start: int, end: int, parts: dict[int, list[bytes]],
     """Rule 4: read [start, end) as option TLVs (RFC 2132 §2) into ``parts`` (code -> pieces in
     order of appearance); return the quirks seen.
 
-    Reading: NO_END and TRAILING_AFTER_END apply to an overloaded sname/file field exactly as to
-    the options field (rule 5 says "with the same rules"; RFC 2131 §4.1 requires END there too).
+    The quirks returned only count for the options field (rule 5): an overloaded sname/file may
+    simply run to the end of its fixed-size field.
     Reading: each TLV is bounds-checked first (OPTION_OVERRUN), then rejected if it is 52 inside
     sname/file (BAD_OVERLOAD); the first offending TLV in reading order names the reason.
     """
@@ -167,9 +167,9 @@ def _read_options(data: bytes) -> tuple[dict[int, bytes], int, int]:
     quirks = _scan(data, _OPTIONS, len(data), parts, False)
     overload = _overload(parts)
     if overload & 1:                                      # RFC 2132 §9.3: 1 = file, 2 = sname
-        quirks |= _scan(data, _FILE[0], _FILE[1], parts, True)
+        _scan(data, _FILE[0], _FILE[1], parts, True)
     if overload & 2:
-        quirks |= _scan(data, _SNAME[0], _SNAME[1], parts, True)
+        _scan(data, _SNAME[0], _SNAME[1], parts, True)
     # dicts keep insertion order, so each code sits at its first appearance (rule 6)
     values = {code: p[0] if len(p) == 1 else b"".join(p) for code, p in parts.items()}
     return values, overload, quirks

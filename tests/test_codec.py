@@ -1,4 +1,5 @@
-"""Unit tests of the pure-Python reference codec alone (fastdhcp.reference)."""
+"""Unit tests of the codec contract (fastdhcp/packet.py), run against both implementations through
+the parametrised `codec` fixture: `C` is the codec under test; `ref` only crafts input."""
 
 import subprocess
 import sys
@@ -10,6 +11,15 @@ from fastdhcp.packet import (MAGIC_COOKIE, MAX_DATAGRAM, MAX_RELAY_SUBOPTIONS, D
                              MalformedPacket, Packet, Quirk)
 
 MAC = ref.mac("02:00:5e:00:00:01")
+C = None   # the codec under test, set per test by the autouse fixture below
+
+
+@pytest.fixture(autouse=True)
+def _codec_under_test(codec):
+    global C
+    C = codec
+    yield
+    C = None
 XID = 0x11223344
 
 
@@ -39,7 +49,7 @@ def dgram(*options: bytes, end: bool = True, **fields) -> bytes:
 
 def reason(data: bytes, **kw) -> DropReason:
     with pytest.raises(MalformedPacket) as info:
-        ref.decode(data, **kw)
+        C.decode(data, **kw)
     return info.value.reason
 
 
@@ -50,7 +60,7 @@ def test_too_short_and_too_long():
     assert reason(good[:239]) == DropReason.TOO_SHORT
     assert reason(b"") == DropReason.TOO_SHORT
     padded = good + bytes(MAX_DATAGRAM - len(good))
-    assert ref.decode(padded).msg_type == 1                       # exactly MAX_DATAGRAM is fine
+    assert C.decode(padded).msg_type == 1                       # exactly MAX_DATAGRAM is fine
     assert reason(padded + b"\0") == DropReason.TOO_LONG
 
 
@@ -58,7 +68,7 @@ def test_every_truncation_drops_or_decodes():
     data = ref.discover(MAC, XID, client_id=b"\x01" + MAC, hostname="pc")
     for n in range(len(data) + 1):
         try:
-            ref.decode(data[:n])
+            C.decode(data[:n])
         except MalformedPacket as e:
             assert e.reason in (DropReason.TOO_SHORT, DropReason.OPTION_OVERRUN,
                                 DropReason.NO_MESSAGE_TYPE)
@@ -67,7 +77,7 @@ def test_every_truncation_drops_or_decodes():
 def test_op():
     assert reason(dgram(MT, op=0)) == DropReason.BAD_OP
     assert reason(dgram(MT, op=3)) == DropReason.BAD_OP
-    assert ref.decode(dgram(MT, op=2)).op == 2
+    assert C.decode(dgram(MT, op=2)).op == 2
     assert reason(dgram(MT, op=2), requests_only=True) == DropReason.NOT_BOOTREQUEST
     assert reason(dgram(MT, op=3), requests_only=True) == DropReason.BAD_OP   # rule 2 order
 
@@ -91,24 +101,24 @@ def test_option_overrun():
 
 
 def test_pad_is_one_byte_and_values_may_contain_255():
-    p = ref.decode(dgram(b"\0\0", MT, b"\0", opt(43, b"\xff\x00\xff")))
+    p = C.decode(dgram(b"\0\0", MT, b"\0", opt(43, b"\xff\x00\xff")))
     assert p.options == ((53, b"\x01"), (43, b"\xff\x00\xff"))
     assert p.quirks == 0
 
 
 def test_quirk_no_end():
-    assert ref.decode(dgram(MT, end=False)).quirks == Quirk.NO_END
-    assert ref.decode(dgram(MT, b"\0\0\0", end=False)).quirks == Quirk.NO_END
+    assert C.decode(dgram(MT, end=False)).quirks == Quirk.NO_END
+    assert C.decode(dgram(MT, b"\0\0\0", end=False)).quirks == Quirk.NO_END
     # a bare 240-byte BOOTP frame has no END either
-    p = ref.decode(header(), allow_bootp=True)
+    p = C.decode(header(), allow_bootp=True)
     assert (p.msg_type, p.options, p.quirks) == (0, (), Quirk.NO_END)
 
 
 def test_quirk_trailing_after_end():
-    assert ref.decode(dgram(MT) + b"\0\0\x01\0").quirks == Quirk.TRAILING_AFTER_END
-    assert ref.decode(dgram(MT) + bytes(60)).quirks == 0           # zero padding is normal
+    assert C.decode(dgram(MT) + b"\0\0\x01\0").quirks == Quirk.TRAILING_AFTER_END
+    assert C.decode(dgram(MT) + bytes(60)).quirks == 0           # zero padding is normal
     # what follows END is not read as options, even if it would overrun
-    assert ref.decode(dgram(MT) + b"\x03\x09").quirks == Quirk.TRAILING_AFTER_END
+    assert C.decode(dgram(MT) + b"\x03\x09").quirks == Quirk.TRAILING_AFTER_END
 
 
 # --- rule 5: option overload ------------------------------------------------------------------
@@ -123,7 +133,7 @@ def test_overload_value_is_checked_after_concatenation():
 
 
 def test_overload_file():
-    p = ref.decode(dgram(MT, opt(52, b"\x01"), file=opt(3, ref.ip("10.0.0.1")) + END,
+    p = C.decode(dgram(MT, opt(52, b"\x01"), file=opt(3, ref.ip("10.0.0.1")) + END,
                          sname=b"server"))
     assert p.overload == 1
     assert p.options == ((53, b"\x01"), (52, b"\x01"), (3, ref.ip("10.0.0.1")))
@@ -131,21 +141,21 @@ def test_overload_file():
 
 
 def test_overload_sname():
-    p = ref.decode(dgram(MT, opt(52, b"\x02"), sname=opt(12, b"host") + END, file=b"boot.img"))
+    p = C.decode(dgram(MT, opt(52, b"\x02"), sname=opt(12, b"host") + END, file=b"boot.img"))
     assert p.overload == 2
     assert p.option(12) == b"host"
     assert (p.file, p.sname) == (b"boot.img", b"")
 
 
 def test_overload_both_reads_file_before_sname():
-    p = ref.decode(dgram(MT, opt(52, b"\x03"), sname=opt(15, b"sn") + END,
+    p = C.decode(dgram(MT, opt(52, b"\x03"), sname=opt(15, b"sn") + END,
                          file=opt(12, b"fi") + END))
     assert [c for c, _ in p.options] == [53, 52, 12, 15]
     assert (p.file, p.sname, p.overload) == (b"", b"", 3)
 
 
 def test_field_options_are_ignored_without_overload():
-    p = ref.decode(dgram(MT, sname=b"srv\0" + opt(12, b"x"), file=b"pxelinux.0\0junk"))
+    p = C.decode(dgram(MT, sname=b"srv\0" + opt(12, b"x"), file=b"pxelinux.0\0junk"))
     assert (p.sname, p.file, p.options) == (b"srv", b"pxelinux.0", ((53, b"\x01"),))
 
 
@@ -173,17 +183,16 @@ def test_overload_option_inside_a_field():
 
 
 def test_field_quirks():
-    # RFC 2131 §4.1 wants END in an overloaded field too; its absence is the NO_END quirk
-    assert ref.decode(dgram(MT, opt(52, b"\x02"), sname=opt(12, b"h" * 62))).quirks == \
-        Quirk.NO_END
-    assert ref.decode(dgram(MT, opt(52, b"\x01"), file=END + b"junk")).quirks == \
-        Quirk.TRAILING_AFTER_END
+    # Quirks describe the options field only: an overloaded sname/file is a fixed-size field that
+    # may run to its end, and bytes after its END are not looked at.
+    assert C.decode(dgram(MT, opt(52, b"\x02"), sname=opt(12, b"h" * 62))).quirks == 0
+    assert C.decode(dgram(MT, opt(52, b"\x01"), file=END + b"junk")).quirks == 0
 
 
 # --- rule 6: RFC 3396 concatenation -----------------------------------------------------------
 
 def test_concatenation_across_options_file_and_sname():
-    p = ref.decode(dgram(opt(6, b"A" * 4), MT, opt(52, b"\x03"), opt(6, b"B" * 4),
+    p = C.decode(dgram(opt(6, b"A" * 4), MT, opt(52, b"\x03"), opt(6, b"B" * 4),
                          file=opt(6, b"C" * 4) + opt(15, b"f") + END,
                          sname=opt(6, b"D" * 4) + opt(15, b"s") + opt(42, b"") + END))
     assert p.options == ((6, b"AAAABBBBCCCCDDDD"), (53, b"\x01"), (52, b"\x03"), (15, b"fs"),
@@ -192,7 +201,7 @@ def test_concatenation_across_options_file_and_sname():
 
 def test_concatenated_values_are_validated():
     # two 2-byte halves of option 50 make one valid 4-byte address (RFC 3396 §5)
-    p = ref.decode(dgram(MT, opt(50, b"\x0a\x00"), opt(50, b"\x00\x07")))
+    p = C.decode(dgram(MT, opt(50, b"\x0a\x00"), opt(50, b"\x00\x07")))
     assert p.option(50) == ref.ip("10.0.0.7")
     assert reason(dgram(opt(53, b"\x01"), opt(53, b"\x01"))) == DropReason.BAD_MESSAGE_TYPE
 
@@ -201,24 +210,24 @@ def test_concatenated_values_are_validated():
 
 def test_message_type():
     assert reason(dgram(opt(12, b"h"))) == DropReason.NO_MESSAGE_TYPE
-    assert ref.decode(dgram(opt(12, b"h")), allow_bootp=True).msg_type == 0
+    assert C.decode(dgram(opt(12, b"h")), allow_bootp=True).msg_type == 0
     for bad in (b"", b"\x00", b"\x13", b"\x01\x01"):
         assert reason(dgram(opt(53, bad))) == DropReason.BAD_MESSAGE_TYPE
         assert reason(dgram(opt(53, bad)), allow_bootp=True) == DropReason.BAD_MESSAGE_TYPE
-    assert ref.decode(dgram(opt(53, b"\x12"))).msg_type_name == "DHCPTLS"
+    assert C.decode(dgram(opt(53, b"\x12"))).msg_type_name == "DHCPTLS"
 
 
 @pytest.mark.parametrize("code,good,bad", [
     (50, 4, (0, 3, 5)), (51, 4, (3, 5)), (54, 4, (3, 5)), (118, 4, (3, 5)), (57, 2, (1, 3))])
 def test_bad_option_length(code, good, bad):
-    assert ref.decode(dgram(MT, opt(code, b"\x02" * good))).option(code) == b"\x02" * good
+    assert C.decode(dgram(MT, opt(code, b"\x02" * good))).option(code) == b"\x02" * good
     for n in bad:
         assert reason(dgram(MT, opt(code, b"\x02" * n))) == DropReason.BAD_OPTION_LENGTH
 
 
 def test_client_id_length():
     assert reason(dgram(MT, opt(61, b"\x01"))) == DropReason.BAD_OPTION_LENGTH
-    assert ref.decode(dgram(MT, opt(61, b"\x00x"))).option(61) == b"\x00x"
+    assert C.decode(dgram(MT, opt(61, b"\x00x"))).option(61) == b"\x00x"
 
 
 def test_rule_order_between_7_8_9():
@@ -230,16 +239,16 @@ def test_rule_order_between_7_8_9():
 
 def test_relay_info():
     value = opt(1, b"eth0/1") + opt(2, b"\xaa\xbb") + opt(11, ref.ip("10.1.0.1")) + opt(9, b"")
-    p = ref.decode(dgram(MT, opt(82, value)))
+    p = C.decode(dgram(MT, opt(82, value)))
     assert p.relay_info == ((1, b"eth0/1"), (2, b"\xaa\xbb"), (11, ref.ip("10.1.0.1")), (9, b""))
     assert p.option(82) == value                 # 82 is also an ordinary entry
-    assert ref.decode(dgram(MT)).relay_info == ()
-    assert ref.decode(dgram(MT, opt(82))).relay_info == ()          # an empty run
+    assert C.decode(dgram(MT)).relay_info == ()
+    assert C.decode(dgram(MT, opt(82))).relay_info == ()          # an empty run
 
 
 def test_relay_info_split_by_rfc3396():
     value = opt(1, b"c" * 200) + opt(2, b"r" * 100)                 # 304 bytes: two pieces
-    p = ref.decode(ref.discover(MAC, XID, relay_info=[(1, b"c" * 200), (2, b"r" * 100)]))
+    p = C.decode(ref.discover(MAC, XID, relay_info=[(1, b"c" * 200), (2, b"r" * 100)]))
     assert p.option(82) == value
     assert p.relay_info == ((1, b"c" * 200), (2, b"r" * 100))
 
@@ -251,39 +260,39 @@ def test_bad_relay_info(value):
 
 def test_relay_suboption_limit():
     ok = opt(1) * MAX_RELAY_SUBOPTIONS
-    assert len(ref.decode(dgram(MT, opt(82, ok))).relay_info) == MAX_RELAY_SUBOPTIONS
+    assert len(C.decode(dgram(MT, opt(82, ok))).relay_info) == MAX_RELAY_SUBOPTIONS
     assert reason(dgram(MT, opt(82, ok + opt(1)))) == DropReason.BAD_RELAY_INFO
 
 
 # --- rule 10: header clamps and quirks --------------------------------------------------------
 
 def test_hlen_clamped():
-    p = ref.decode(dgram(MT, hlen=20, chaddr=bytes(range(16))))
+    p = C.decode(dgram(MT, hlen=20, chaddr=bytes(range(16))))
     assert (p.hlen, p.chaddr, p.quirks) == (16, bytes(range(16)), Quirk.HLEN_CLAMPED)
-    p = ref.decode(dgram(MT, hlen=0, chaddr=MAC))
+    p = C.decode(dgram(MT, hlen=0, chaddr=MAC))
     assert (p.hlen, p.chaddr, p.quirks) == (0, b"", 0)
-    assert ref.decode(dgram(MT, hlen=6, chaddr=MAC + b"\x99" * 10)).chaddr == MAC
+    assert C.decode(dgram(MT, hlen=6, chaddr=MAC + b"\x99" * 10)).chaddr == MAC
 
 
 def test_quirk_empty_hostname():
-    assert ref.decode(dgram(MT, opt(12))).quirks == Quirk.EMPTY_HOSTNAME
-    assert ref.decode(dgram(MT, opt(12))).option(12) == b""
+    assert C.decode(dgram(MT, opt(12))).quirks == Quirk.EMPTY_HOSTNAME
+    assert C.decode(dgram(MT, opt(12))).option(12) == b""
     # judged on the concatenated value, like every rule after rule 6
-    assert ref.decode(dgram(MT, opt(12), opt(12, b"pc"))).quirks == 0
+    assert C.decode(dgram(MT, opt(12), opt(12, b"pc"))).quirks == 0
 
 
 def test_quirk_small_max_size():
-    assert ref.decode(dgram(MT, opt(57, (575).to_bytes(2, "big")))).quirks == Quirk.SMALL_MAX_SIZE
-    assert ref.decode(dgram(MT, opt(57, (576).to_bytes(2, "big")))).quirks == 0
+    assert C.decode(dgram(MT, opt(57, (575).to_bytes(2, "big")))).quirks == Quirk.SMALL_MAX_SIZE
+    assert C.decode(dgram(MT, opt(57, (576).to_bytes(2, "big")))).quirks == 0
 
 
 def test_quirks_combine():
-    p = ref.decode(dgram(MT, opt(12), end=False, hlen=17))
+    p = C.decode(dgram(MT, opt(12), end=False, hlen=17))
     assert p.quirks == Quirk.NO_END | Quirk.EMPTY_HOSTNAME | Quirk.HLEN_CLAMPED
 
 
 def test_header_fields():
-    p = ref.decode(dgram(MT, op=2, htype=6, hops=3, xid=0xDEADBEEF, secs=65535, flags=0x8000,
+    p = C.decode(dgram(MT, op=2, htype=6, hops=3, xid=0xDEADBEEF, secs=65535, flags=0x8000,
                          ciaddr="1.2.3.4", yiaddr="5.6.7.8", siaddr="9.10.11.12",
                          giaddr="255.255.255.255"))
     assert (p.op, p.htype, p.hops, p.xid, p.secs, p.flags) == (2, 6, 3, 0xDEADBEEF, 65535, 0x8000)
@@ -300,25 +309,25 @@ def test_round_trip_of_crafted_messages():
                  ref.decline(MAC, XID, "10.0.0.7", "10.0.0.1"),
                  ref.inform(MAC, XID, "10.0.0.7", giaddr="10.0.0.254", relay_info=[(1, b"p")])):
         assert len(data) == 300
-        p = ref.decode(data, requests_only=True)
-        assert ref.encode(p) == data
-        assert ref.decode(ref.encode(p)) == p
+        p = C.decode(data, requests_only=True)
+        assert C.encode(p) == data
+        assert C.decode(C.encode(p)) == p
 
 
 def test_encode_splits_long_values_and_keeps_empty_ones():
-    p = ref.decode(dgram(MT))
-    p2 = ref.decode(ref.encode(Packet(**{**_fields(p), "options": (
+    p = C.decode(dgram(MT))
+    p2 = C.decode(C.encode(Packet(**{**_fields(p), "options": (
         (53, b"\x01"), (43, bytes(range(256)) * 2), (80, b""))})))
     assert p2.options == ((53, b"\x01"), (43, bytes(range(256)) * 2), (80, b""))
-    raw = ref.encode(Packet(**{**_fields(p), "options": ((43, b"x" * 600),)}))
+    raw = C.encode(Packet(**{**_fields(p), "options": ((43, b"x" * 600),)}))
     # 600 bytes -> pieces of 255, 255 and 90, then END
     assert (raw[240:242], raw[497:499], raw[754:756]) == (b"\x2b\xff", b"\x2b\xff", b"\x2b\x5a")
     assert raw[756 + 90] == 0xFF
 
 
 def test_encode_never_overloads():
-    p = ref.decode(dgram(MT, opt(52, b"\x01"), file=opt(3, ref.ip("10.0.0.1")) + END))
-    again = ref.decode(ref.encode(p))
+    p = C.decode(dgram(MT, opt(52, b"\x01"), file=opt(3, ref.ip("10.0.0.1")) + END))
+    again = C.decode(C.encode(p))
     assert again.overload == 0 and again.option(52) is None
     assert again.option(3) == ref.ip("10.0.0.1") and again.file == b""
 
@@ -328,9 +337,9 @@ def test_encode_never_overloads():
     {"giaddr": "300.0.0.1"}, {"xid": 1 << 32}, {"op": 256}, {"options": ((0, b"x"),)},
     {"options": ((255, b""),)}, {"options": ((43, bytes(MAX_DATAGRAM)),)}])
 def test_encode_rejects_what_does_not_fit(change):
-    p = ref.decode(dgram(MT))
+    p = C.decode(dgram(MT))
     with pytest.raises(ValueError):
-        ref.encode(Packet(**{**_fields(p), **change}))
+        C.encode(Packet(**{**_fields(p), **change}))
 
 
 def _fields(p: Packet) -> dict:
@@ -340,7 +349,7 @@ def _fields(p: Packet) -> dict:
 # --- crafting helpers -------------------------------------------------------------------------
 
 def test_discover():
-    p = ref.decode(ref.discover(MAC, XID, client_id=b"\x01" + MAC, hostname="pc",
+    p = C.decode(ref.discover(MAC, XID, client_id=b"\x01" + MAC, hostname="pc",
                                 requested_ip="10.0.0.9", broadcast=True, max_size=1500,
                                 extra_options=[(60, b"MSFT 5.0")]))
     assert (p.op, p.htype, p.hlen, p.chaddr, p.xid, p.flags, p.hops) == (1, 1, 6, MAC, XID,
@@ -351,29 +360,29 @@ def test_discover():
 
 
 def test_request_states():
-    selecting = ref.decode(ref.request(MAC, XID, server_id="10.0.0.1", requested_ip="10.0.0.7"))
+    selecting = C.decode(ref.request(MAC, XID, server_id="10.0.0.1", requested_ip="10.0.0.7"))
     assert (selecting.option(54), selecting.option(50), selecting.ciaddr) == \
         (ref.ip("10.0.0.1"), ref.ip("10.0.0.7"), "0.0.0.0")
-    reboot = ref.decode(ref.request(MAC, XID, requested_ip="10.0.0.7"))
+    reboot = C.decode(ref.request(MAC, XID, requested_ip="10.0.0.7"))
     assert (reboot.option(54), reboot.option(50)) == (None, ref.ip("10.0.0.7"))
-    renew = ref.decode(ref.request(MAC, XID, ciaddr="10.0.0.7"))
+    renew = C.decode(ref.request(MAC, XID, ciaddr="10.0.0.7"))
     assert (renew.option(54), renew.option(50), renew.ciaddr) == (None, None, "10.0.0.7")
 
 
 def test_release_decline_inform():
-    rel = ref.decode(ref.release(MAC, XID, "10.0.0.7", "10.0.0.1"))
+    rel = C.decode(ref.release(MAC, XID, "10.0.0.7", "10.0.0.1"))
     assert (rel.msg_type, rel.ciaddr, rel.option(54), rel.option(50), rel.option(55)) == \
         (7, "10.0.0.7", ref.ip("10.0.0.1"), None, None)
-    dec = ref.decode(ref.decline(MAC, XID, "10.0.0.7", "10.0.0.1"))
+    dec = C.decode(ref.decline(MAC, XID, "10.0.0.7", "10.0.0.1"))
     assert (dec.msg_type, dec.ciaddr, dec.option(50), dec.option(54)) == \
         (4, "0.0.0.0", ref.ip("10.0.0.7"), ref.ip("10.0.0.1"))
-    inf = ref.decode(ref.inform(MAC, XID, "10.0.0.7"))
+    inf = C.decode(ref.inform(MAC, XID, "10.0.0.7"))
     assert (inf.msg_type, inf.ciaddr, inf.option(50), inf.option(54)) == (8, "10.0.0.7", None,
                                                                            None)
 
 
 def test_relayed_client_message():
-    p = ref.decode(ref.discover(MAC, XID, giaddr="10.9.0.1",
+    p = C.decode(ref.discover(MAC, XID, giaddr="10.9.0.1",
                                 relay_info=[(1, b"ge-0/0/1"), (2, b"\x01\x02")],
                                 extra_options=[(60, b"vendor")]))
     assert (p.giaddr, p.hops) == ("10.9.0.1", 1)
@@ -404,8 +413,8 @@ OPTION_SET = {1: ref.ip("255.255.255.0"), 3: ref.ip("10.0.0.1"), 6: ref.ip("10.0
 def reply(req: bytes, msg_type: int = 2, **kw) -> tuple[bytes, Packet]:
     args = dict(yiaddr="10.0.0.7", siaddr=SERVER, lead=LEAD, options=OPTION_SET)
     args.update(kw)
-    data = ref.build_reply(ref.decode(req), msg_type, **args)
-    return data, ref.decode(data)
+    data = C.build_reply(req, msg_type, **args)
+    return data, C.decode(data)
 
 
 def codes(p: Packet) -> list[int]:
@@ -488,10 +497,10 @@ def test_reply_mandatory_parts_are_always_written():
 
 
 def test_reply_rejects_bad_arguments():
-    p = ref.decode(ref.discover(MAC, XID))
+    p = ref.discover(MAC, XID)
     with pytest.raises(ValueError):
-        ref.build_reply(p, 256, "10.0.0.7", SERVER, b"", {})
+        C.build_reply(p, 256, "10.0.0.7", SERVER, b"", {})
     with pytest.raises(ValueError):
-        ref.build_reply(p, 2, "10.0.0", SERVER, b"", {})
+        C.build_reply(p, 2, "10.0.0", SERVER, b"", {})
     with pytest.raises(ValueError):
-        ref.build_reply(p, 2, "10.0.0.7", SERVER, b"\x36\x04\x0a", {})   # lead overruns
+        C.build_reply(p, 2, "10.0.0.7", SERVER, b"\x36\x04\x0a", {})   # lead overruns
