@@ -74,6 +74,10 @@ def mutate(rng: random.Random, data: bytes) -> bytes:
         if not b:
             b.append(rng.randrange(256))
         pos = rng.randrange(len(b))
+        if op >= 0.45 and len(b) > 241 and rng.random() < 0.85:
+            # Insertions and deletions in the header mostly just move the cookie: keep most of
+            # them in the options area, where they exercise the TLV walk.
+            pos = rng.randrange(240, len(b))
         if op < 0.25:
             b[pos] ^= 1 << rng.randrange(8)
         elif op < 0.45:
