@@ -35,7 +35,6 @@ import random
 import struct
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import msgspec
@@ -261,24 +260,6 @@ def write_synthetic(directory: Path) -> list[Path]:
 
 # --- fixtures -----------------------------------------------------------------------------------
 
-def _fallback_options() -> types.ModuleType:
-    """Stand-in for fastdhcp.options while it is being written: names and hex values only."""
-    mod = types.ModuleType("fastdhcp.options")
-    names = {1: "subnet-mask", 12: "host-name", 53: "dhcp-message-type",
-             61: "dhcp-client-identifier"}
-    mod.by_code = lambda code: types.SimpleNamespace(name=names[code]) if code in names else None
-    mod.decode_value = lambda code, raw: raw.hex()
-    return mod
-
-
-@pytest.fixture(autouse=True)
-def options_table(monkeypatch):
-    try:
-        import fastdhcp.options  # noqa: F401
-    except ImportError:
-        monkeypatch.setitem(sys.modules, "fastdhcp.options", _fallback_options())
-
-
 @pytest.fixture
 def dump_codec(codec, monkeypatch):
     """``dump`` run with each codec in turn (conftest's ``codec``: native, then reference);
@@ -500,6 +481,12 @@ def test_dump_agrees_with_tshark(source, dump_codec, synthetic, capsys, tmp_path
             assert all(isinstance(o["name"], str) and o["name"] for o in rec["options"]), where
             mt = dict(exp["options"]).get(53)
             assert rec["msg_type"] == (fastdhcp.MsgType(mt[0]).name if mt else "BOOTP"), where
+
+
+def test_corpus_is_compared():
+    # The real-client captures must be there: without them the comparison above would quietly
+    # cover only the synthetic files.
+    assert [p for p in _captures() if p != "synthetic"], f"no captures under {CORPUS}"
 
 
 def test_synthetic_traffic_covers_every_drop_reason(synthetic, dump_codec, capsys):
