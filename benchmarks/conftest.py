@@ -2,17 +2,11 @@
 Batched benchmarks record how many packets one call handles; the summary below divides by it so
 the figures read per packet."""
 
-import pathlib
-import sys
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))   # share the corpus loader with the tests
-
 
 def pytest_terminal_summary(terminalreporter):
     rows = []
-    for bench in getattr(terminalreporter.config, "_benchmarksession", None).benchmarks \
-            if getattr(terminalreporter.config, "_benchmarksession", None) else []:
+    session = getattr(terminalreporter.config, "_benchmarksession", None)
+    for bench in session.benchmarks if session else []:
         per_call = bench.stats.median
         n = bench.extra_info.get("packets_per_call", 1)
         rows.append((bench.name, per_call / n * 1e9, n))

@@ -1,7 +1,6 @@
 """Shared fixtures: one parametrised `codec` runs a test against both codecs (native and reference),
 and `corpus` yields every DHCP datagram of the captures under tests/data/corpus."""
 
-import os
 import pathlib
 
 import pytest
@@ -66,8 +65,3 @@ def corpus():
     assert items, f"no DHCP datagrams found under {CORPUS_DIR}"
     return items
 
-
-def require_root():
-    """End-to-end tests need root for network namespaces: they fail, never skip, without it."""
-    if os.geteuid() != 0:
-        pytest.fail("this test needs root (network namespaces); run the suite as root, as CI does")

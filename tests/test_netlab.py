@@ -1,6 +1,6 @@
 """tests/netlab.py: namespaces, links, processes, captures, and that nothing outlives a lab.
 
-Needs root. In CI (env CI set) a non-root run fails instead of skipping, so the end-to-end
+Needs root: a non-root run fails instead of skipping, so the end-to-end
 machinery can never go silently untested."""
 
 import glob
