@@ -11,6 +11,7 @@ from buf cimport *
 cdef extern from *:
     int __builtin_ctzll(unsigned long long x) nogil
 
+from fastdhcp.lease import Lease as PyLease, LeaseState
 from fastdhcp.packet import DropReason, MalformedPacket, Packet, Quirk
 
 include "options.pyx"
@@ -140,6 +141,9 @@ cdef bytes encode_tlvs(int code, bytes value):
 
 
 include "batch.pyx"
+include "alloc.pyx"
+include "leases.pyx"
+include "assign.pyx"
 
 
 # ---- one-datagram API (tools, tests, the control API; the server uses PacketBatch) ----------------

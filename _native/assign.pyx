@@ -1,0 +1,836 @@
+# Assignment: which address a client gets. Subnets own pools (bitmaps); reservations pin
+# addresses to clients; the lease table remembers who holds what. The decisions (offer, request,
+# release, decline, reclaim) follow RFC 2131 §4.3 and Kea's allocation order: reservation, the
+# client's current or previous address (affinity), the requested address, then the next free
+# one. Included by _core.pyx; the engine calls the asg_ functions, Python calls Allocator.
+
+from libc.stdlib cimport calloc, free, malloc, realloc
+from libc.string cimport memcmp, memcpy, memset
+from libc.stdint cimport int64_t
+
+
+cdef enum:
+    # Reservation identifier kinds (Kea's host-reservation-identifiers).
+    RK_HW = 1
+    RK_CLIENT_ID = 2
+    RK_CIRCUIT_ID = 3
+    RESV_ID_MAX = 255
+
+# Outcomes of a request.
+cdef enum:
+    AS_ACK = 0
+    AS_NAK_WRONG_SUBNET = 1      # the address is not on the client's link
+    AS_NAK_TAKEN = 2             # someone else holds it
+    AS_NAK_UNAVAILABLE = 3       # not in a pool and not reserved for this client, or blocked
+    AS_NAK_RESERVED_ELSEWHERE = 4  # the client has a reservation for another address
+    AS_NO_ADDRESS = 5            # offer: pools exhausted
+    AS_NO_MEMORY = 6
+
+
+ctypedef struct SubnetC:
+    uint32_t id
+    uint32_t network
+    uint32_t mask
+    uint32_t first_pool          # index into Allocator.pools
+    uint32_t n_pools
+    uint32_t next_pool           # allocate-any starts at this pool of the subnet
+    uint8_t match_client_id
+    uint64_t total
+    uint64_t assigned            # bound leases
+    uint64_t declined
+
+
+ctypedef struct PoolRange:       # for address -> pool lookups, sorted by first
+    uint32_t first
+    uint32_t last
+    uint32_t pool
+
+
+ctypedef struct Reservation:
+    uint32_t subnet              # subnet index
+    uint32_t addr
+    uint32_t hash
+    uint32_t id_off              # identifier bytes in the reservation arena
+    uint8_t kind
+    uint8_t id_len
+
+
+# Identifiers a packet offers for reservation lookup: any may be absent (len 0).
+ctypedef struct ClientIds:
+    const uint8_t* hw
+    uint8_t hwlen
+    const uint8_t* cid
+    uint8_t cid_len
+    const uint8_t* circuit
+    uint8_t circuit_len
+
+
+cdef inline uint32_t asg_resv_hash(uint32_t subnet, uint8_t kind, const uint8_t* p, uint8_t n) noexcept nogil:
+    return lt_mix(lt_fnv(lt_mix(subnet) ^ kind, p, n))
+
+
+cdef uint32_t asg_find_resv(const Reservation* resv, uint32_t mask, const ByteArena* ids,
+                            uint32_t subnet, uint8_t kind, const uint8_t* p, uint8_t n) noexcept nogil:
+    cdef uint32_t h = asg_resv_hash(subnet, kind, p, n)
+    cdef uint32_t i = h & mask
+    cdef const Reservation* rv
+    while resv[i].kind != 0:
+        rv = &resv[i]
+        if rv.hash == h and rv.kind == kind and rv.subnet == subnet and rv.id_len == n and \
+                memcmp(ids.data + rv.id_off, p, n) == 0:
+            return i
+        i = (i + 1) & mask
+    return NIL
+
+
+# The pool holding addr (binary search over the sorted ranges), or NIL.
+cdef uint32_t asg_pool_of(const PoolRange* ranges, uint32_t n, uint32_t addr) noexcept nogil:
+    cdef uint32_t lo = 0, hi = n, mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if ranges[mid].last < addr:
+            lo = mid + 1
+        elif ranges[mid].first > addr:
+            hi = mid
+        else:
+            return ranges[mid].pool
+    return NIL
+
+
+cdef inline void mac_bytes(uint64_t v, uint8_t* hw) noexcept nogil:
+    cdef int j
+    for j in range(6):
+        hw[5 - j] = <uint8_t>(v >> (8 * j))
+
+
+cdef class Allocator:
+    """Subnets, pools, reservations and the lease table, with the allocation decisions.
+
+    Addresses are host-order integers or dotted quads at this edge; ``now`` is unix seconds."""
+
+    cdef LeaseTable t
+    cdef Pool* pools
+    cdef uint32_t n_pools
+    cdef uint32_t* pool_subnet   # subnet index of each pool
+    cdef PoolRange* ranges
+    cdef SubnetC* subnets
+    cdef uint32_t n_subnets
+    cdef Reservation* resv
+    cdef uint32_t resv_mask      # open addressing over resv slots (kind 0 = empty)
+    cdef uint32_t n_resv
+    cdef ByteArena resv_ids
+    cdef dict subnet_index       # id -> index (Python edge only)
+    cdef public uint32_t offer_lifetime
+    cdef public uint32_t decline_probation
+
+    def __cinit__(self, uint32_t capacity=1024, uint32_t offer_lifetime=60,
+                  uint32_t decline_probation=86400):
+        if lt_init(&self.t, capacity) != 0:
+            raise MemoryError()
+        self.subnet_index = {}
+        self.offer_lifetime = offer_lifetime
+        self.decline_probation = decline_probation
+        self.resv_mask = 63
+        self.resv = <Reservation*>calloc(self.resv_mask + 1, sizeof(Reservation))
+        if self.resv == NULL:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        cdef uint32_t i
+        lt_free_memory(&self.t)
+        for i in range(self.n_pools):
+            pool_free_memory(&self.pools[i])
+        free(self.pools)
+        free(self.pool_subnet)
+        free(self.ranges)
+        free(self.subnets)
+        free(self.resv)
+        free(self.resv_ids.data)
+
+    # ---- building (Python: config load) ----------------------------------------------------------
+
+    def add_subnet(self, uint32_t subnet_id, str prefix, pools=(), bint match_client_id=True):
+        """Add a subnet ``prefix`` ("10.0.0.0/8") with pools given as (first, last) addresses.
+        A pool larger than 2^24 addresses is split into several. Pools must not overlap."""
+        if subnet_id == 0 or subnet_id in self.subnet_index:
+            raise ValueError(f"subnet id {subnet_id} is zero or already used")
+        net_s, _, plen_s = prefix.partition("/")
+        plen = int(plen_s)
+        if not 0 <= plen <= 32:
+            raise ValueError(f"bad prefix length in {prefix!r}")
+        mask = (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF
+        network = ip_to_u32(net_s) & mask
+        pieces = []
+        for first, last in pools:
+            a, b = ip_to_u32(first), ip_to_u32(last)
+            if a > b or (a & mask) != network or (b & mask) != network:
+                raise ValueError(f"pool {first} - {last} is empty or outside {prefix}")
+            while a <= b:
+                n = min(b - a + 1, POOL_MAX_SIZE)
+                pieces.append((a, n))
+                a += n
+        for a, n in pieces:
+            if self._pool_at(a) != NIL or self._pool_at(a + n - 1) != NIL or \
+                    any(a <= r_first <= a + n - 1 for r_first, _ in self._range_list()):
+                raise ValueError(f"pool starting at {u32_to_ip(a)} overlaps another pool")
+        self._grow_subnets()
+        cdef SubnetC* s = &self.subnets[self.n_subnets]
+        memset(s, 0, sizeof(SubnetC))
+        s.id = subnet_id
+        s.network = network
+        s.mask = mask
+        s.first_pool = self.n_pools
+        s.match_client_id = match_client_id
+        for a, n in pieces:
+            self._add_pool(a, n, self.n_subnets)
+            s.total += n
+        s.n_pools = len(pieces)
+        self.subnet_index[subnet_id] = self.n_subnets
+        self.n_subnets += 1
+
+    cdef _grow_subnets(self):
+        cdef SubnetC* grown = <SubnetC*>realloc(self.subnets, (self.n_subnets + 1) * sizeof(SubnetC))
+        if grown == NULL:
+            raise MemoryError()
+        self.subnets = grown
+
+    cdef _add_pool(self, uint32_t first, uint32_t size, uint32_t subnet):
+        cdef Pool* pools = <Pool*>realloc(self.pools, (self.n_pools + 1) * sizeof(Pool))
+        if pools == NULL:
+            raise MemoryError()
+        self.pools = pools
+        cdef uint32_t* owner = <uint32_t*>realloc(self.pool_subnet, (self.n_pools + 1) * sizeof(uint32_t))
+        if owner == NULL:
+            raise MemoryError()
+        self.pool_subnet = owner
+        cdef PoolRange* ranges = <PoolRange*>realloc(self.ranges, (self.n_pools + 1) * sizeof(PoolRange))
+        if ranges == NULL:
+            raise MemoryError()
+        self.ranges = ranges
+        if pool_init(&self.pools[self.n_pools], first, size) != 0:
+            pool_free_memory(&self.pools[self.n_pools])
+            raise MemoryError()
+        self.pool_subnet[self.n_pools] = subnet
+        # keep ranges sorted by first address (insertion: pools are added at config load only)
+        cdef uint32_t i = self.n_pools
+        while i > 0 and self.ranges[i - 1].first > first:
+            self.ranges[i] = self.ranges[i - 1]
+            i -= 1
+        self.ranges[i].first = first
+        self.ranges[i].last = first + (size - 1)
+        self.ranges[i].pool = self.n_pools
+        self.n_pools += 1
+
+    cdef list _range_list(self):
+        return [(self.ranges[i].first, self.ranges[i].last) for i in range(self.n_pools)]
+
+    cdef uint32_t _pool_at(self, uint32_t addr) noexcept nogil:
+        return asg_pool_of(self.ranges, self.n_pools, addr)
+
+    def exclude(self, addr):
+        """Mark an address unavailable for good (network, broadcast, the server's own)."""
+        cdef uint32_t a = ip_to_u32(addr), p = self._pool_at(a)
+        if p != NIL:
+            pool_block(&self.pools[p], a - self.pools[p].first)
+
+    def add_reservation(self, uint32_t subnet_id, addr, *, hw_address=None, client_id=None,
+                        circuit_id=None):
+        """Reserve ``addr`` in ``subnet_id`` for the client with this identifier (exactly one).
+        A reserved in-pool address is taken out of the pool: nobody else is given it."""
+        ids = [(k, v) for k, v in ((RK_HW, hw_address), (RK_CLIENT_ID, client_id),
+                                   (RK_CIRCUIT_ID, circuit_id)) if v is not None]
+        if len(ids) != 1:
+            raise ValueError("a reservation names exactly one identifier")
+        kind, ident = ids[0]
+        ident = bytes(ident)
+        if not 1 <= len(ident) <= RESV_ID_MAX:
+            raise ValueError("reservation identifier must be 1..255 bytes")
+        cdef uint32_t a = ip_to_u32(addr)
+        if subnet_id not in self.subnet_index:
+            raise ValueError(f"no subnet with id {subnet_id}")
+        cdef SubnetC* s = &self.subnets[self.subnet_index[subnet_id]]
+        if (a & s.mask) != s.network:
+            raise ValueError(f"reserved address {u32_to_ip(a)} is outside subnet {subnet_id}")
+        cdef uint32_t sn = self.subnet_index[subnet_id]
+        if asg_find_resv(self.resv, self.resv_mask, &self.resv_ids, sn, kind, ident, len(ident)) != NIL:
+            raise ValueError("this identifier already has a reservation in the subnet")
+        if (self.n_resv + 1) * 2 > self.resv_mask + 1:
+            self._grow_resv()
+        cdef Reservation rv
+        rv.subnet = sn
+        rv.addr = a
+        rv.kind = kind
+        rv.id_len = len(ident)
+        rv.id_off = arena_put(&self.resv_ids, ident, len(ident))
+        if rv.id_off == NIL:
+            raise MemoryError()
+        rv.hash = asg_resv_hash(sn, kind, ident, len(ident))
+        self._put_resv(&rv)
+        self.n_resv += 1
+        cdef uint32_t p = self._pool_at(a)
+        if p != NIL:
+            pool_block(&self.pools[p], a - self.pools[p].first)
+
+    cdef void _put_resv(self, const Reservation* rv):
+        cdef uint32_t i = rv.hash & self.resv_mask
+        while self.resv[i].kind != 0:
+            i = (i + 1) & self.resv_mask
+        self.resv[i] = rv[0]
+
+    cdef _grow_resv(self):
+        cdef Reservation* old = self.resv
+        cdef uint32_t old_slots = self.resv_mask + 1, i
+        self.resv_mask = old_slots * 2 - 1
+        self.resv = <Reservation*>calloc(old_slots * 2, sizeof(Reservation))
+        if self.resv == NULL:
+            self.resv = old
+            self.resv_mask = old_slots - 1
+            raise MemoryError()
+        for i in range(old_slots):
+            if old[i].kind != 0:
+                self._put_resv(&old[i])
+        free(old)
+
+    # ---- decisions (C level; the engine calls these) ----------------------------------------------
+
+    cdef uint32_t resv_addr(self, uint32_t sn, const ClientIds* ids) noexcept nogil:
+        # Kea's default identifier order: hw-address, circuit-id, client-id.
+        cdef const ByteArena* arena = &self.resv_ids
+        cdef uint32_t i
+        if self.n_resv == 0:
+            return NIL
+        if ids.hwlen:
+            i = asg_find_resv(self.resv, self.resv_mask, arena, sn, RK_HW, ids.hw, ids.hwlen)
+            if i != NIL:
+                return self.resv[i].addr
+        if ids.circuit_len:
+            i = asg_find_resv(self.resv, self.resv_mask, arena, sn, RK_CIRCUIT_ID, ids.circuit, ids.circuit_len)
+            if i != NIL:
+                return self.resv[i].addr
+        if ids.cid_len:
+            i = asg_find_resv(self.resv, self.resv_mask, arena, sn, RK_CLIENT_ID, ids.cid, ids.cid_len)
+            if i != NIL:
+                return self.resv[i].addr
+        return NIL
+
+    cdef inline bint held_by_other(self, uint32_t r, uint32_t mine) noexcept nogil:
+        cdef uint8_t st
+        if r == NIL or r == mine:
+            return False
+        st = self.t.rec[r].state
+        return st == LS_OFFERED or st == LS_BOUND or st == LS_DECLINED
+
+    # Take `addr` for the client: out of its pool if it is a pool address (it must be free, or
+    # reserved for this client, which blocked it), dropping another client's stale record of it.
+    cdef bint claim(self, uint32_t addr, uint32_t mine, bint reserved) noexcept nogil:
+        return self.claim_at(addr, lt_find_addr(&self.t, addr), self._pool_at(addr), mine, reserved)
+
+    # claim() when the caller has already looked up the address's record r and pool p.
+    cdef bint claim_at(self, uint32_t addr, uint32_t r, uint32_t p, uint32_t mine,
+                       bint reserved) noexcept nogil:
+        if self.held_by_other(r, mine):
+            return False
+        if r != NIL and r != mine:
+            lt_delete(&self.t, r)            # a released/expired record of someone else
+        if r == mine and r != NIL and (self.t.rec[r].state == LS_OFFERED or self.t.rec[r].state == LS_BOUND):
+            return True                       # already ours
+        if p == NIL:
+            return reserved
+        if reserved:
+            return True                       # blocked in its pool for this client
+        return pool_alloc_specific(&self.pools[p], addr - self.pools[p].first)
+
+    cdef uint32_t alloc_any(self, SubnetC* s) noexcept nogil:
+        cdef uint32_t k, p, i
+        for k in range(s.n_pools):
+            p = s.first_pool + (s.next_pool + k) % s.n_pools
+            i = pool_alloc_any(&self.pools[p])
+            if i != POOL_NONE:
+                s.next_pool = (p - s.first_pool)
+                return self.pools[p].first + i
+        return NIL
+
+    # Move the client's record to `addr` (creating it if needed); returns the record.
+    cdef uint32_t bind_record(self, uint32_t mine, uint32_t addr, const ClientKey* k) noexcept nogil:
+        if mine != NIL and self.t.rec[mine].addr != addr:
+            self.give_back(mine)
+            lt_delete(&self.t, mine)
+            mine = NIL
+        if mine == NIL:
+            mine = lt_new(&self.t, addr)
+            if mine == NIL:
+                return NIL
+            self.t.rec[mine].pool_id = self._pool_at(addr)
+            if not lt_set_client(&self.t, mine, k):
+                return NIL
+        return mine
+
+    # The record's address goes back to its pool if the record held it.
+    cdef void give_back(self, uint32_t r) noexcept nogil:
+        cdef Lease* l = &self.t.rec[r]
+        cdef uint32_t p = l.pool_id
+        if l.state == LS_OFFERED or l.state == LS_BOUND:
+            if l.state == LS_BOUND:
+                self.account(l, -1, 0)
+            if p != NIL:
+                pool_release(&self.pools[p], l.addr - self.pools[p].first)
+
+    cdef inline void account(self, const Lease* l, int assigned, int declined) noexcept nogil:
+        self.subnets[l.subnet].assigned += assigned
+        self.subnets[l.subnet].declined += declined
+
+    cdef uint32_t offer_c(self, uint32_t sn, const ClientKey* k, const ClientIds* ids,
+                          uint32_t requested, int64_t now, int* status) noexcept:
+        cdef SubnetC* s = &self.subnets[sn]
+        cdef uint32_t mine = lt_find_key(&self.t, k), target = NIL, addr, stale
+        cdef uint32_t resv = self.resv_addr(sn, ids)
+        cdef uint8_t st
+        status[0] = AS_ACK
+        if resv != NIL and self.claim(resv, mine, True):
+            target = resv
+        elif mine != NIL:
+            addr = self.t.rec[mine].addr
+            st = self.t.rec[mine].state
+            if (st == LS_OFFERED or st == LS_BOUND) or self.claim(addr, mine, False):
+                target = addr          # its current address, or its previous one (affinity)
+        if target == NIL and requested != 0 and (requested & s.mask) == s.network and \
+                self._pool_at(requested) != NIL and self.pool_subnet[self._pool_at(requested)] == sn and \
+                self.claim(requested, mine, False):
+            target = requested
+        if target == NIL:
+            target = self.alloc_any(s)
+            if target == NIL:
+                status[0] = AS_NO_ADDRESS
+                return NIL
+            stale = lt_find_addr(&self.t, target)
+            if stale != NIL:
+                lt_delete(&self.t, stale)      # another client's released/expired record of it
+        mine = self.bind_record(mine, target, k)
+        if mine == NIL:
+            status[0] = AS_NO_MEMORY
+            return NIL
+        if self.t.rec[mine].state != LS_BOUND and self.t.rec[mine].state != LS_OFFERED:
+            lt_set_state(&self.t, mine, LS_OFFERED, now + self.offer_lifetime)
+        elif self.t.rec[mine].state == LS_OFFERED:
+            lt_set_state(&self.t, mine, LS_OFFERED, now + self.offer_lifetime)
+        return target
+
+    cdef int request_c(self, uint32_t sn, const ClientKey* k, const ClientIds* ids, uint32_t addr,
+                       uint32_t lifetime, int64_t now, const uint8_t* host, uint16_t host_len) noexcept:
+        cdef SubnetC* s = &self.subnets[sn]
+        cdef uint32_t mine = lt_find_key(&self.t, k), r
+        cdef uint32_t resv = self.resv_addr(sn, ids)
+        cdef uint32_t p
+        cdef bint was_bound
+        if (addr & s.mask) != s.network:
+            return AS_NAK_WRONG_SUBNET
+        if resv != NIL and resv != addr:
+            return AS_NAK_RESERVED_ELSEWHERE
+        r = lt_find_addr(&self.t, addr)
+        if self.held_by_other(r, mine):
+            return AS_NAK_TAKEN
+        p = self._pool_at(addr)
+        if resv == NIL and (p == NIL or self.pool_subnet[p] != sn):
+            return AS_NAK_UNAVAILABLE
+        if not self.claim_at(addr, r, p, mine, resv != NIL):
+            return AS_NAK_UNAVAILABLE
+        mine = self.bind_record(mine, addr, k)
+        if mine == NIL or not lt_set_host(&self.t, mine, host, host_len):
+            return AS_NO_MEMORY
+        was_bound = self.t.rec[mine].state == LS_BOUND
+        self.t.rec[mine].valid_lft = lifetime
+        lt_set_state(&self.t, mine, LS_BOUND, now + lifetime)
+        if not was_bound:
+            self.account(&self.t.rec[mine], 1, 0)
+        if not lt_journal(&self.t, mine, JR_UPSERT):
+            return AS_NO_MEMORY
+        return AS_ACK
+
+    cdef bint release_c(self, const ClientKey* k, uint32_t addr, int64_t now) noexcept:
+        cdef uint32_t mine = lt_find_key(&self.t, k)
+        if mine == NIL or self.t.rec[mine].addr != addr:
+            return False             # RFC 2131 §4.3.4: only the holder can release
+        if self.t.rec[mine].state != LS_BOUND and self.t.rec[mine].state != LS_OFFERED:
+            return False
+        self.give_back(mine)
+        lt_set_state(&self.t, mine, LS_RELEASED, now)
+        lt_journal(&self.t, mine, JR_UPSERT)
+        return True
+
+    cdef bint decline_c(self, const ClientKey* k, uint32_t addr, int64_t now) noexcept:
+        cdef uint32_t mine = lt_find_key(&self.t, k), p
+        if mine == NIL or self.t.rec[mine].addr != addr:
+            return False
+        if self.t.rec[mine].state != LS_BOUND and self.t.rec[mine].state != LS_OFFERED:
+            return False
+        self.give_back(mine)
+        p = self.t.rec[mine].pool_id
+        if p != NIL:                 # probation: out of the pool until it ends
+            pool_block(&self.pools[p], addr - self.pools[p].first)
+        lt_clear_client(&self.t, mine)
+        self.t.rec[mine].valid_lft = self.decline_probation
+        lt_set_state(&self.t, mine, LS_DECLINED, now + self.decline_probation)
+        self.account(&self.t.rec[mine], 0, 1)
+        lt_journal(&self.t, mine, JR_UPSERT)
+        return True
+
+    # Reclaim what has expired up to `now`: lapsed offers and leases return to their pools,
+    # declined addresses come off probation. Walks only the wheel seconds that have passed.
+    cdef uint32_t reclaim_c(self, int64_t now) noexcept:
+        cdef uint32_t done = 0
+        cdef int64_t sec, start
+        cdef uint32_t n
+        if self.t.wheel_time < 0 or now - self.t.wheel_time >= WHEEL_SLOTS:
+            start = now - WHEEL_SLOTS + 1
+        else:
+            start = self.t.wheel_time + 1
+        done += self.reclaim_list(&self.t.overdue, now)
+        sec = start
+        while sec <= now:
+            done += self.reclaim_list(&self.t.wheel[<uint32_t>(sec & (WHEEL_SLOTS - 1))], now)
+            sec += 1
+        if now > self.t.wheel_time:
+            self.t.wheel_time = now
+        return done
+
+    cdef uint32_t reclaim_list(self, uint32_t* head, int64_t now) noexcept:
+        cdef uint32_t r = head[0], nxt, done = 0, p
+        cdef bint was_bound
+        cdef Lease* l
+        while r != NIL:
+            l = &self.t.rec[r]
+            nxt = l.wheel_next
+            if l.expire <= now:
+                done += 1
+                p = l.pool_id
+                if l.state == LS_DECLINED:
+                    self.account(l, 0, -1)
+                    if p != NIL:
+                        pool_unblock(&self.pools[p], l.addr - self.pools[p].first, False)
+                    lt_journal(&self.t, r, JR_DELETE)
+                    lt_delete(&self.t, r)
+                else:
+                    was_bound = l.state == LS_BOUND
+                    self.give_back(r)
+                    lt_set_state(&self.t, r, LS_EXPIRED, l.expire)
+                    if was_bound:
+                        lt_journal(&self.t, r, JR_UPSERT)
+            r = nxt
+        return done
+
+    # ---- Python edge: tools, tests, the control API ------------------------------------------
+
+    cdef uint32_t _subnet(self, uint32_t subnet_id) except? 0xFFFFFFFF:
+        try:
+            return self.subnet_index[subnet_id]
+        except KeyError:
+            raise ValueError(f"no subnet with id {subnet_id}") from None
+
+    cdef void _key(self, uint32_t sn, ClientKey* k, const uint8_t[::1] hw, uint8_t htype,
+                   const uint8_t[::1] cid):
+        # The client key: client id when present and the subnet matches on it, else htype+chaddr
+        # (Kea's match-client-id).
+        k.subnet = sn
+        k.htype = htype
+        k.hwlen = min(hw.shape[0], HW_MAX)
+        k.hw = &hw[0] if hw.shape[0] else NULL
+        if cid is not None and cid.shape[0] and self.subnets[sn].match_client_id:
+            k.cid = &cid[0]
+            k.cid_len = <uint8_t>min(cid.shape[0], 255)
+        else:
+            k.cid = NULL
+            k.cid_len = 0
+        lt_key_ready(k)
+
+    cdef void _ids(self, ClientIds* ids, const uint8_t[::1] hw, const uint8_t[::1] cid,
+                   const uint8_t[::1] circuit):
+        memset(ids, 0, sizeof(ClientIds))
+        if hw is not None and hw.shape[0]:
+            ids.hw, ids.hwlen = &hw[0], <uint8_t>min(hw.shape[0], HW_MAX)
+        if cid is not None and cid.shape[0]:
+            ids.cid, ids.cid_len = &cid[0], <uint8_t>min(cid.shape[0], 255)
+        if circuit is not None and circuit.shape[0]:
+            ids.circuit, ids.circuit_len = &circuit[0], <uint8_t>min(circuit.shape[0], 255)
+
+    def offer(self, uint32_t subnet_id, bytes hw, *, int htype=1, bytes client_id=None,
+              bytes circuit_id=None, requested=None, int64_t now):
+        """DISCOVER: the address to offer (held for ``offer_lifetime`` seconds), or None when the
+        subnet's pools are exhausted."""
+        cdef uint32_t sn = self._subnet(subnet_id)
+        cdef ClientKey k
+        cdef ClientIds ids
+        cdef int status
+        self._key(sn, &k, hw, htype, client_id)
+        self._ids(&ids, hw, client_id, circuit_id)
+        cdef uint32_t a = self.offer_c(sn, &k, &ids, ip_to_u32(requested) if requested else 0,
+                                       now, &status)
+        if status == AS_NO_MEMORY:
+            raise MemoryError()
+        return None if a == NIL else u32_to_ip(a)
+
+    def request(self, uint32_t subnet_id, bytes hw, address, *, int htype=1, bytes client_id=None,
+                bytes circuit_id=None, uint32_t lifetime, int64_t now, str hostname=""):
+        """REQUEST for ``address``: returns the outcome name, "ack" or why it is NAKed
+        ("wrong-subnet", "taken", "unavailable", "reserved-elsewhere")."""
+        cdef uint32_t sn = self._subnet(subnet_id)
+        cdef ClientKey k
+        cdef ClientIds ids
+        cdef bytes host = hostname.encode()[:HOST_MAX]
+        self._key(sn, &k, hw, htype, client_id)
+        self._ids(&ids, hw, client_id, circuit_id)
+        cdef int st = self.request_c(sn, &k, &ids, ip_to_u32(address), lifetime, now, host, len(host))
+        if st == AS_NO_MEMORY:
+            raise MemoryError()
+        return _OUTCOMES[st]
+
+    def release(self, uint32_t subnet_id, bytes hw, address, *, int htype=1, bytes client_id=None,
+                int64_t now):
+        """RELEASE: True if the client held the address and it went back to the pool."""
+        cdef ClientKey k
+        self._key(self._subnet(subnet_id), &k, hw, htype, client_id)
+        return self.release_c(&k, ip_to_u32(address), now)
+
+    def decline(self, uint32_t subnet_id, bytes hw, address, *, int htype=1, bytes client_id=None,
+                int64_t now):
+        """DECLINE: the address goes on probation for ``decline_probation`` seconds."""
+        cdef ClientKey k
+        self._key(self._subnet(subnet_id), &k, hw, htype, client_id)
+        return self.decline_c(&k, ip_to_u32(address), now)
+
+    def reclaim(self, int64_t now):
+        """Reclaim everything that expired up to ``now``; returns how many leases changed."""
+        return self.reclaim_c(now)
+
+    def lease(self, address):
+        """The lease record for an address (any state), or None."""
+        cdef uint32_t r = lt_find_addr(&self.t, ip_to_u32(address))
+        return None if r == NIL else self._lease(&self.t.rec[r])
+
+    def lease_of(self, uint32_t subnet_id, bytes hw, *, int htype=1, bytes client_id=None):
+        """The client's lease record in the subnet (any state), or None."""
+        cdef ClientKey k
+        self._key(self._subnet(subnet_id), &k, hw, htype, client_id)
+        cdef uint32_t r = lt_find_key(&self.t, &k)
+        return None if r == NIL else self._lease(&self.t.rec[r])
+
+    def leases(self):
+        """Every lease record, as Lease objects (a snapshot)."""
+        cdef uint32_t r
+        return [self._lease(&self.t.rec[r]) for r in range(self.t.used) if self.t.rec[r].state != LS_FREE]
+
+    def drain_journal(self):
+        """The changes recorded since the last drain, oldest first, as (op, Lease) with op
+        "upsert" or "delete"; the ring is emptied."""
+        cdef uint32_t i
+        out = [("upsert" if self.t.journal[i].op == JR_UPSERT else "delete",
+                self._lease(&self.t.journal[i].lease)) for i in range(self.t.journal_len)]
+        self.t.journal_len = 0
+        return out
+
+    cdef object _lease(self, const Lease* l):
+        cdef const SubnetC* s = &self.subnets[l.subnet]
+        cdef uint32_t pool_in_subnet = l.pool_id - s.first_pool if l.pool_id != NIL else 0
+        return PyLease(address=u32_to_ip(l.addr), hwaddr=l.hwaddr[:l.hwlen],
+                     client_id=lt_cid(&self.t, l)[:l.cid_len], valid_lifetime=l.valid_lft,
+                     expire=l.expire, subnet_id=s.id, state=LeaseState(l.state),
+                     hostname=lt_host(&self.t, l)[:l.host_len].decode("utf-8", "replace"),
+                     fqdn_fwd=bool(l.flags & LF_FQDN_FWD), fqdn_rev=bool(l.flags & LF_FQDN_REV),
+                     pool_id=pool_in_subnet, htype=l.htype)
+
+    def stats(self, uint32_t subnet_id):
+        """Kea's per-subnet statistics: total-addresses, assigned-addresses, declined-addresses,
+        and free-addresses (what the pools can still hand out)."""
+        cdef uint32_t sn = self._subnet(subnet_id), p
+        cdef SubnetC* s = &self.subnets[sn]
+        free_n = 0
+        for p in range(s.first_pool, s.first_pool + s.n_pools):
+            free_n += self.pools[p].free_count
+        return {"total-addresses": s.total, "assigned-addresses": s.assigned,
+                "declined-addresses": s.declined, "free-addresses": free_n}
+
+    @property
+    def lease_count(self):
+        return self.t.count
+
+    def load(self, records, int64_t now):
+        """Bulk-load leases (a restart): an iterable of tuples
+        (address, hwaddr, client_id, valid_lifetime, expire, subnet_id, state, hostname), state a
+        LeaseState value. Later records for the same address win. Leases already expired at
+        ``now`` are loaded as expired (their address stays free); declined ones block their
+        address until their probation ends. Returns how many were loaded."""
+        cdef uint32_t sn, r, p, a, n = 0
+        cdef ClientKey k
+        cdef int64_t expire
+        cdef uint8_t st
+        cdef bytes host
+        cdef const uint8_t[::1] hw_v
+        cdef const uint8_t[::1] cid_v
+        for address, hw, cid, valid, expire_o, subnet_id, state, hostname in records:
+            sn = self._subnet(subnet_id)
+            a = ip_to_u32(address)
+            expire = expire_o
+            st = state
+            r = lt_find_addr(&self.t, a)
+            if r != NIL:                       # last record per address wins
+                self.give_back(r)
+                if self.t.rec[r].state == LS_DECLINED:
+                    self.account(&self.t.rec[r], 0, -1)
+                lt_delete(&self.t, r)
+            if st == LS_BOUND and expire <= now:
+                st = LS_EXPIRED                # reclaimed, not resurrected
+            self._key(sn, &k, hw, 1, cid if cid else None)
+            r = lt_find_key(&self.t, &k)
+            if r != NIL and st != LS_DECLINED:  # a client's newer lease replaces its older one
+                self.give_back(r)
+                lt_delete(&self.t, r)
+            p = self._pool_at(a)
+            if st == LS_BOUND or st == LS_OFFERED:
+                if p != NIL and not pool_alloc_specific(&self.pools[p], a - self.pools[p].first) \
+                        and not pool_is_blocked(&self.pools[p], a - self.pools[p].first):
+                    continue                   # inconsistent file: address already taken
+            r = lt_new(&self.t, a)
+            if r == NIL:
+                raise MemoryError()
+            self.t.rec[r].pool_id = p
+            self.t.rec[r].subnet = sn
+            if st != LS_DECLINED:
+                if not lt_set_client(&self.t, r, &k):
+                    raise MemoryError()
+                host = hostname.encode()[:HOST_MAX] if hostname else b""
+                if host and not lt_set_host(&self.t, r, host, len(host)):
+                    raise MemoryError()
+            elif p != NIL:
+                pool_block(&self.pools[p], a - self.pools[p].first)
+            self.t.rec[r].valid_lft = valid
+            lt_set_state(&self.t, r, st, expire)
+            if st == LS_BOUND:
+                self.account(&self.t.rec[r], 1, 0)
+            elif st == LS_DECLINED:
+                self.account(&self.t.rec[r], 0, 1)
+            n += 1
+        return n
+
+
+    # ---- native loops for benchmarks and load tools: no Python object per operation -----------
+
+    def bind_many(self, uint32_t subnet_id, uint32_t count, uint64_t mac_start, *, int64_t now,
+                  uint32_t lifetime=3600):
+        """``count`` synthetic clients (MACs mac_start, mac_start+1, ...) each do offer +
+        request, natively. Returns how many got a lease (fewer when the pools run out)."""
+        cdef uint32_t sn = self._subnet(subnet_id), i, a, bound = 0
+        cdef uint8_t hw[6]
+        cdef ClientKey k
+        cdef ClientIds ids
+        cdef int status
+        memset(&ids, 0, sizeof(ClientIds))
+        k.subnet, k.htype, k.hwlen, k.hw, k.cid, k.cid_len = sn, 1, 6, hw, NULL, 0
+        ids.hw, ids.hwlen = hw, 6
+        for i in range(count):
+            mac_bytes(mac_start + i, hw)
+            lt_key_ready(&k)
+            a = self.offer_c(sn, &k, &ids, 0, now, &status)
+            if a == NIL:
+                if status == AS_NO_MEMORY:
+                    raise MemoryError()
+                break
+            if self.request_c(sn, &k, &ids, a, lifetime, now, NULL, 0) == AS_ACK:
+                bound += 1
+            self.t.journal_len = 0  # drained as the server does after each batch (not persisted)
+        return bound
+
+    def lookup_many(self, uint32_t subnet_id, uint32_t count, uint64_t mac_start):
+        """Find ``count`` clients' leases by client key and then by address, natively.
+        Returns how many were found both ways."""
+        cdef uint32_t sn = self._subnet(subnet_id), i, r, found = 0
+        cdef uint8_t hw[6]
+        cdef ClientKey k
+        k.subnet, k.htype, k.hwlen, k.hw, k.cid, k.cid_len = sn, 1, 6, hw, NULL, 0
+        with nogil:
+            for i in range(count):
+                mac_bytes(mac_start + i, hw)
+                lt_key_ready(&k)
+                r = lt_find_key(&self.t, &k)
+                if r != NIL and lt_find_addr(&self.t, self.t.rec[r].addr) == r:
+                    found += 1
+        return found
+
+_OUTCOMES = {AS_ACK: "ack", AS_NAK_WRONG_SUBNET: "wrong-subnet", AS_NAK_TAKEN: "taken",
+             AS_NAK_UNAVAILABLE: "unavailable", AS_NAK_RESERVED_ELSEWHERE: "reserved-elsewhere"}
+
+
+cdef class AddressPool:
+    """One bitmap pool on its own (tests and benchmarks of the allocator core)."""
+
+    cdef Pool p
+
+    def __cinit__(self, first, last):
+        cdef uint32_t a = ip_to_u32(first), b = ip_to_u32(last)
+        if b < a or b - a + 1 > POOL_MAX_SIZE:
+            raise ValueError("a pool holds 1 to 2^24 addresses")
+        if pool_init(&self.p, a, b - a + 1) != 0:
+            pool_free_memory(&self.p)
+            raise MemoryError()
+
+    def __dealloc__(self):
+        pool_free_memory(&self.p)
+
+    cdef uint32_t _index(self, addr) except? 0xFFFFFFFF:
+        cdef uint32_t a = ip_to_u32(addr)
+        if a < self.p.first or a - self.p.first >= self.p.size:
+            raise ValueError(f"{u32_to_ip(a)} is not in this pool")
+        return a - self.p.first
+
+    def allocate(self):
+        """The next free address after the cursor (as an int), or None when full."""
+        cdef uint32_t i = pool_alloc_any(&self.p)
+        return None if i == POOL_NONE else self.p.first + i
+
+    def allocate_many(self, uint32_t n):
+        """Allocate n addresses in one call (benchmarks); returns how many were allocated."""
+        cdef uint32_t k, got = 0
+        with nogil:
+            for k in range(n):
+                if pool_alloc_any(&self.p) == POOL_NONE:
+                    break
+                got += 1
+        return got
+
+    def allocate_specific(self, addr):
+        return pool_alloc_specific(&self.p, self._index(addr))
+
+    def release(self, addr):
+        return pool_release(&self.p, self._index(addr))
+
+    def block(self, addr):
+        pool_block(&self.p, self._index(addr))
+
+    def unblock(self, addr, bint held=False):
+        pool_unblock(&self.p, self._index(addr), held)
+
+    def is_free(self, addr):
+        return pool_is_free(&self.p, self._index(addr))
+
+    def fill(self, double fraction):
+        """Take the first ``fraction`` of the addresses (benchmarks: a pool at 90 % or 99.99 %)."""
+        cdef uint32_t n = <uint32_t>(self.p.size * fraction), i
+        with nogil:
+            for i in range(n):
+                if pool_is_free(&self.p, i):
+                    pool_take(&self.p, i)
+        return n
+
+    @property
+    def size(self):
+        return self.p.size
+
+    @property
+    def free_count(self):
+        return self.p.free_count
+
+    @property
+    def levels(self):
+        return self.p.levels
+
+    @property
+    def first(self):
+        return self.p.first

@@ -1,0 +1,477 @@
+# The lease table: one fixed-size record per lease, found in O(1) by address and by client key
+# (subnet + client-id or hardware address), an expiry wheel that reclaims without scanning, a
+# side arena for variable-length data, and the journal ring of changes to make durable.
+# Memory grows with the leases held, never with the size of the pools. Included by _core.pyx.
+
+from libc.stdlib cimport calloc, free, malloc, realloc
+from libc.string cimport memcmp, memcpy, memset
+from libc.stdint cimport int64_t
+
+
+cdef enum:
+    NIL = 0xFFFFFFFF
+    CID_INLINE = 24              # client ids up to this size live in the record (most: 7 or 19)
+    HW_MAX = 16
+    WHEEL_SLOTS = 65536          # one slot per second; a longer wait just goes round again
+    LT_MIN_CAPACITY = 1024
+
+# Lease states. BOUND, DECLINED, EXPIRED and RELEASED are Kea's memfile states 0, 1, 2 and 3.
+cdef enum:
+    LS_FREE = 0                  # record slot unused
+    LS_OFFERED = 1
+    LS_BOUND = 2
+    LS_RELEASED = 3
+    LS_EXPIRED = 4
+    LS_DECLINED = 5
+
+cdef enum:
+    LF_KEY_CID = 1               # the client key is the client id (else htype + chaddr)
+    LF_FQDN_FWD = 2
+    LF_FQDN_REV = 4
+    LF_QUEUED = 8                # on the expiry wheel
+    LF_OVERDUE = 16              # on the overdue list (expired before the wheel's current second)
+    HOST_MAX = 255
+
+# Journal operations.
+cdef enum:
+    JR_UPSERT = 1
+    JR_DELETE = 2
+
+
+ctypedef struct ByteArena:       # append-only bytes; offsets stay valid until compaction
+    uint8_t* data
+    uint32_t len
+    uint32_t cap
+
+
+ctypedef struct Lease:
+    uint32_t addr
+    uint32_t subnet              # index of the subnet in the Allocator (its id is there)
+    int64_t expire               # unix seconds
+    uint32_t valid_lft
+    uint32_t wheel_prev          # expiry wheel links; NIL when not queued (wheel_next doubles
+    uint32_t wheel_next          # as the free-list link of unused records)
+    uint32_t key_hash
+    uint32_t var_off             # arena: client id if longer than CID_INLINE, then host name
+    uint32_t pool_id
+    uint16_t host_len
+    uint8_t state
+    uint8_t flags
+    uint8_t htype
+    uint8_t hwlen
+    uint8_t cid_len
+    uint8_t hwaddr[HW_MAX]
+    uint8_t cid[CID_INLINE]
+
+
+ctypedef struct JournalRecord:
+    Lease lease                  # a snapshot: later changes to the table do not alter it
+    uint8_t op
+
+
+# The client key as the table sees it: which subnet, and client id or hardware address.
+ctypedef struct ClientKey:
+    uint32_t subnet              # subnet index
+    uint32_t hash                # lt_key_hash, computed once per packet by lt_key_ready
+    const uint8_t* cid
+    uint8_t cid_len              # 0 = key by hardware address
+    uint8_t htype
+    uint8_t hwlen
+    const uint8_t* hw
+
+
+ctypedef struct LeaseTable:
+    Lease* rec
+    uint32_t capacity
+    uint32_t used                # records ever handed out (high-water mark)
+    uint32_t count               # live records
+    uint32_t free_head           # recycled records
+    uint32_t* by_addr            # open addressing (linear probing), values are record indexes
+    uint32_t* by_key
+    uint32_t index_mask
+    uint32_t wheel[WHEEL_SLOTS]
+    uint32_t overdue             # leases queued with an expiry the wheel has already passed
+    int64_t wheel_time           # reclaim has run up to this second (-1: never)
+    ByteArena arena
+    uint32_t arena_dead          # bytes no longer referenced (compacted when they dominate)
+    JournalRecord* journal
+    uint32_t journal_len
+    uint32_t journal_cap
+
+
+# ---- hashing -----------------------------------------------------------------------------------
+
+cdef extern from *:
+    # Constants above 2^31: declared in C so Cython keeps them unsigned 32-bit.
+    """
+    #define FASTDHCP_MIX1 0x85EBCA6BU
+    #define FASTDHCP_MIX2 0xC2B2AE35U
+    #define FASTDHCP_GOLDEN 0x9E3779B9U
+    """
+    const uint32_t FASTDHCP_MIX1
+    const uint32_t FASTDHCP_MIX2
+    const uint32_t FASTDHCP_GOLDEN
+
+
+cdef inline uint32_t lt_mix(uint32_t h) noexcept nogil:
+    # murmur3 finaliser: spreads consecutive addresses over the whole table
+    h ^= h >> 16
+    h *= FASTDHCP_MIX1
+    h ^= h >> 13
+    h *= FASTDHCP_MIX2
+    h ^= h >> 16
+    return h
+
+
+cdef inline uint32_t lt_fnv(uint32_t h, const uint8_t* p, uint32_t n) noexcept nogil:
+    cdef uint32_t i
+    for i in range(n):
+        h = (h ^ p[i]) * 16777619
+    return h
+
+
+cdef inline void lt_key_ready(ClientKey* k) noexcept nogil:
+    k.hash = lt_key_hash(k)
+
+
+cdef inline uint32_t lt_key_hash(const ClientKey* k) noexcept nogil:
+    cdef uint32_t h = lt_mix(k.subnet ^ FASTDHCP_GOLDEN)
+    if k.cid_len:
+        h = lt_fnv(h ^ 0x01, k.cid, k.cid_len)
+    else:
+        h = lt_fnv((h ^ 0x02) * 16777619 ^ k.htype, k.hw, k.hwlen)
+    return lt_mix(h)
+
+
+# ---- arena: variable-length data (long client ids, host names) ----------------------------------
+
+cdef uint32_t arena_put(ByteArena* a, const uint8_t* p, uint32_t n) noexcept nogil:
+    cdef uint32_t cap
+    cdef uint8_t* grown
+    if n == 0:
+        return 0
+    if a.len + n > a.cap:
+        cap = a.cap * 2 if a.cap else 4096
+        while cap < a.len + n:
+            cap *= 2
+        grown = <uint8_t*>realloc(a.data, cap)
+        if grown == NULL:
+            return NIL
+        a.data = grown
+        a.cap = cap
+    memcpy(a.data + a.len, p, n)
+    a.len += n
+    return a.len - n
+
+
+cdef inline const uint8_t* lt_cid(const LeaseTable* t, const Lease* l) noexcept nogil:
+    if l.cid_len <= CID_INLINE:
+        return &l.cid[0]
+    return t.arena.data + l.var_off
+
+
+cdef inline const uint8_t* lt_host(const LeaseTable* t, const Lease* l) noexcept nogil:
+    return t.arena.data + l.var_off + (l.cid_len if l.cid_len > CID_INLINE else 0)
+
+
+cdef inline uint32_t lt_var_len(const Lease* l) noexcept nogil:
+    return (l.cid_len if l.cid_len > CID_INLINE else 0) + l.host_len
+
+
+# Store the record's variable part (long client id + host name) afresh in the arena.
+cdef bint lt_set_var(LeaseTable* t, Lease* l, const uint8_t* cid, uint8_t cid_len,
+                     const uint8_t* host, uint16_t host_len) noexcept nogil:
+    cdef uint32_t off = 0, first = NIL
+    t.arena_dead += lt_var_len(l)
+    l.cid_len = cid_len
+    l.host_len = host_len
+    if cid_len <= CID_INLINE:
+        memcpy(l.cid, cid, cid_len)
+    else:
+        first = arena_put(&t.arena, cid, cid_len)
+        if first == NIL:
+            return False
+    if host_len:
+        off = arena_put(&t.arena, host, host_len)
+        if off == NIL:
+            return False
+        if first == NIL:
+            first = off
+    l.var_off = first if first != NIL else 0
+    return True
+
+
+# ---- the table ---------------------------------------------------------------------------------
+
+cdef int lt_init(LeaseTable* t, uint32_t capacity) noexcept nogil:
+    cdef uint32_t slots = 1
+    memset(t, 0, sizeof(LeaseTable))
+    if capacity < LT_MIN_CAPACITY:
+        capacity = LT_MIN_CAPACITY
+    while slots < capacity * 2:
+        slots <<= 1
+    t.rec = <Lease*>calloc(capacity, sizeof(Lease))
+    t.by_addr = <uint32_t*>malloc(slots * sizeof(uint32_t))
+    t.by_key = <uint32_t*>malloc(slots * sizeof(uint32_t))
+    if t.rec == NULL or t.by_addr == NULL or t.by_key == NULL:
+        return -1
+    memset(t.by_addr, 0xFF, slots * sizeof(uint32_t))
+    memset(t.by_key, 0xFF, slots * sizeof(uint32_t))
+    memset(t.wheel, 0xFF, sizeof(t.wheel))
+    t.overdue = NIL
+    t.capacity = capacity
+    t.index_mask = slots - 1
+    t.free_head = NIL
+    t.wheel_time = -1
+    t.journal_cap = 1024
+    t.journal = <JournalRecord*>malloc(t.journal_cap * sizeof(JournalRecord))
+    return 0 if t.journal != NULL else -1
+
+
+cdef void lt_free_memory(LeaseTable* t) noexcept nogil:
+    free(t.rec)
+    free(t.by_addr)
+    free(t.by_key)
+    free(t.arena.data)
+    free(t.journal)
+    memset(t, 0, sizeof(LeaseTable))
+
+
+cdef inline bint lt_key_matches(const LeaseTable* t, const Lease* l, const ClientKey* k,
+                                uint32_t h) noexcept nogil:
+    if l.key_hash != h or l.subnet != k.subnet:
+        return False
+    if k.cid_len:
+        return (l.flags & LF_KEY_CID) and l.cid_len == k.cid_len and \
+            memcmp(lt_cid(t, l), k.cid, k.cid_len) == 0
+    return not (l.flags & LF_KEY_CID) and l.htype == k.htype and l.hwlen == k.hwlen and \
+        memcmp(l.hwaddr, k.hw, k.hwlen) == 0
+
+
+cdef uint32_t lt_find_addr(const LeaseTable* t, uint32_t addr) noexcept nogil:
+    cdef uint32_t i = lt_mix(addr) & t.index_mask, r
+    while True:
+        r = t.by_addr[i]
+        if r == NIL or t.rec[r].addr == addr:
+            return r
+        i = (i + 1) & t.index_mask
+
+
+cdef uint32_t lt_find_key(const LeaseTable* t, const ClientKey* k) noexcept nogil:
+    cdef uint32_t h = k.hash
+    cdef uint32_t i = h & t.index_mask, r
+    while True:
+        r = t.by_key[i]
+        if r == NIL or lt_key_matches(t, &t.rec[r], k, h):
+            return r
+        i = (i + 1) & t.index_mask
+
+
+cdef inline uint32_t lt_home(const LeaseTable* t, uint32_t r, bint by_addr) noexcept nogil:
+    return (lt_mix(t.rec[r].addr) if by_addr else t.rec[r].key_hash) & t.index_mask
+
+
+cdef void lt_index_put(LeaseTable* t, uint32_t* idx, uint32_t home, uint32_t r) noexcept nogil:
+    cdef uint32_t i = home
+    while idx[i] != NIL:
+        i = (i + 1) & t.index_mask
+    idx[i] = r
+
+
+# Linear-probing deletion by backward shift: no tombstones, so lookups stay short forever.
+cdef void lt_index_remove(LeaseTable* t, uint32_t* idx, uint32_t r, bint by_addr) noexcept nogil:
+    cdef uint32_t i = lt_home(t, r, by_addr), j, home
+    while idx[i] != r:
+        if idx[i] == NIL:
+            return
+        i = (i + 1) & t.index_mask
+    j = i
+    while True:
+        idx[i] = NIL
+        while True:
+            j = (j + 1) & t.index_mask
+            if idx[j] == NIL:
+                return
+            home = lt_home(t, idx[j], by_addr)
+            # move idx[j] back to i unless its home lies cyclically in (i, j]
+            if (i <= j and (home <= i or home > j)) or (i > j and home <= i and home > j):
+                break
+        idx[i] = idx[j]
+        i = j
+
+
+cdef int lt_grow(LeaseTable* t) noexcept nogil:
+    # Double the records and rebuild both indexes at twice the slots (load stays below 1/2).
+    cdef uint32_t cap = t.capacity * 2, slots = (t.index_mask + 1) * 2, r
+    cdef Lease* rec = <Lease*>realloc(t.rec, <size_t>cap * sizeof(Lease))
+    if rec == NULL:
+        return -1
+    memset(rec + t.capacity, 0, <size_t>(cap - t.capacity) * sizeof(Lease))
+    t.rec = rec
+    t.capacity = cap
+    free(t.by_addr)
+    free(t.by_key)
+    t.by_addr = <uint32_t*>malloc(<size_t>slots * sizeof(uint32_t))
+    t.by_key = <uint32_t*>malloc(<size_t>slots * sizeof(uint32_t))
+    if t.by_addr == NULL or t.by_key == NULL:
+        return -1
+    memset(t.by_addr, 0xFF, <size_t>slots * sizeof(uint32_t))
+    memset(t.by_key, 0xFF, <size_t>slots * sizeof(uint32_t))
+    t.index_mask = slots - 1
+    for r in range(t.used):
+        if t.rec[r].state != LS_FREE:
+            lt_index_put(t, t.by_addr, lt_home(t, r, True), r)
+            if t.rec[r].hwlen or t.rec[r].cid_len:
+                lt_index_put(t, t.by_key, lt_home(t, r, False), r)
+    return 0
+
+
+# ---- expiry wheel: one slot per second; reclaim walks only the seconds that have passed ----------
+
+cdef inline uint32_t* lt_wheel_head(LeaseTable* t, const Lease* l) noexcept nogil:
+    if l.flags & LF_OVERDUE:
+        return &t.overdue
+    return &t.wheel[<uint32_t>(l.expire & (WHEEL_SLOTS - 1))]
+
+
+cdef void lt_wheel_unlink(LeaseTable* t, uint32_t r) noexcept nogil:
+    cdef Lease* l = &t.rec[r]
+    if not (l.flags & LF_QUEUED):
+        return
+    if l.wheel_prev != NIL:
+        t.rec[l.wheel_prev].wheel_next = l.wheel_next
+    else:
+        lt_wheel_head(t, l)[0] = l.wheel_next
+    if l.wheel_next != NIL:
+        t.rec[l.wheel_next].wheel_prev = l.wheel_prev
+    l.wheel_prev = NIL
+    l.wheel_next = NIL
+    l.flags &= ~(LF_QUEUED | LF_OVERDUE)
+
+
+cdef void lt_wheel_link(LeaseTable* t, uint32_t r) noexcept nogil:
+    cdef Lease* l = &t.rec[r]
+    cdef uint32_t* head
+    l.flags |= LF_QUEUED
+    if t.wheel_time >= 0 and l.expire <= t.wheel_time:
+        l.flags |= LF_OVERDUE    # its second has been walked already: reclaim takes it next time
+    head = lt_wheel_head(t, l)
+    l.wheel_prev = NIL
+    l.wheel_next = head[0]
+    if l.wheel_next != NIL:
+        t.rec[l.wheel_next].wheel_prev = r
+    head[0] = r
+
+
+# ---- records -----------------------------------------------------------------------------------
+
+cdef uint32_t lt_new(LeaseTable* t, uint32_t addr) noexcept nogil:
+    cdef uint32_t r
+    cdef Lease* l
+    if t.free_head != NIL:
+        r = t.free_head
+        t.free_head = t.rec[r].wheel_next
+    else:
+        if t.used == t.capacity or (t.used + 1) * 2 > t.index_mask + 1:
+            if lt_grow(t) != 0:
+                return NIL
+        r = t.used
+        t.used += 1
+    l = &t.rec[r]
+    memset(l, 0, sizeof(Lease))
+    l.addr = addr
+    l.wheel_prev = NIL
+    l.wheel_next = NIL
+    l.state = LS_OFFERED
+    t.count += 1
+    lt_index_put(t, t.by_addr, lt_home(t, r, True), r)
+    return r
+
+
+# Give the record its client (indexing it by key). A record without a client (declined) is
+# only found by address.
+cdef bint lt_set_client(LeaseTable* t, uint32_t r, const ClientKey* k) noexcept nogil:
+    cdef Lease* l = &t.rec[r]
+    cdef uint8_t host[HOST_MAX]
+    cdef uint16_t host_len = l.host_len
+    if l.hwlen or l.cid_len:
+        lt_index_remove(t, t.by_key, r, False)
+    l.subnet = k.subnet
+    l.htype = k.htype
+    l.hwlen = k.hwlen if k.hwlen <= HW_MAX else HW_MAX
+    memcpy(l.hwaddr, k.hw, l.hwlen)
+    if host_len:
+        memcpy(host, lt_host(t, l), host_len)  # the arena may move while the id is stored
+    if not lt_set_var(t, l, k.cid, k.cid_len, host, host_len):
+        return False
+    l.flags = (l.flags & ~LF_KEY_CID) | (LF_KEY_CID if k.cid_len else 0)
+    l.key_hash = k.hash
+    if l.hwlen or l.cid_len:
+        lt_index_put(t, t.by_key, lt_home(t, r, False), r)
+    return True
+
+
+# Replace the host name (from a buffer outside the arena), keeping the client id.
+cdef bint lt_set_host(LeaseTable* t, uint32_t r, const uint8_t* host, uint16_t host_len) noexcept nogil:
+    cdef Lease* l = &t.rec[r]
+    cdef uint8_t cid[255]
+    cdef uint8_t cid_len = l.cid_len
+    if host_len > HOST_MAX:
+        host_len = HOST_MAX
+    if host_len == l.host_len and memcmp(lt_host(t, l), host, host_len) == 0:
+        return True
+    memcpy(cid, lt_cid(t, l), cid_len)
+    return lt_set_var(t, l, cid, cid_len, host, host_len)
+
+
+# Drop the client identity (a declined address belongs to nobody, RFC 2131 §4.3.3).
+cdef void lt_clear_client(LeaseTable* t, uint32_t r) noexcept nogil:
+    cdef Lease* l = &t.rec[r]
+    if l.hwlen or l.cid_len:
+        lt_index_remove(t, t.by_key, r, False)
+    t.arena_dead += lt_var_len(l)
+    l.hwlen = 0
+    l.cid_len = 0
+    l.host_len = 0
+    l.htype = 0
+    l.key_hash = 0
+    l.flags &= ~LF_KEY_CID
+
+
+cdef void lt_delete(LeaseTable* t, uint32_t r) noexcept nogil:
+    cdef Lease* l = &t.rec[r]
+    lt_wheel_unlink(t, r)
+    if l.hwlen or l.cid_len:
+        lt_index_remove(t, t.by_key, r, False)
+    lt_index_remove(t, t.by_addr, r, True)
+    t.arena_dead += lt_var_len(l)
+    l.state = LS_FREE
+    l.wheel_next = t.free_head
+    t.free_head = r
+    t.count -= 1
+
+
+# Set state and expiry; queue it on the wheel if the state expires (offers, bound, declined).
+cdef void lt_set_state(LeaseTable* t, uint32_t r, uint8_t state, int64_t expire) noexcept nogil:
+    cdef Lease* l = &t.rec[r]
+    lt_wheel_unlink(t, r)
+    l.state = state
+    l.expire = expire
+    if state == LS_OFFERED or state == LS_BOUND or state == LS_DECLINED:
+        lt_wheel_link(t, r)
+
+
+# ---- journal ring: what must reach the lease file, drained by the server after each batch -------
+
+cdef bint lt_journal(LeaseTable* t, uint32_t r, uint8_t op) noexcept nogil:
+    cdef JournalRecord* grown
+    if t.journal_len == t.journal_cap:
+        grown = <JournalRecord*>realloc(t.journal, <size_t>t.journal_cap * 2 * sizeof(JournalRecord))
+        if grown == NULL:
+            return False
+        t.journal = grown
+        t.journal_cap *= 2
+    t.journal[t.journal_len].lease = t.rec[r]
+    t.journal[t.journal_len].op = op
+    t.journal_len += 1
+    return True

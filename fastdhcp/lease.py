@@ -1,0 +1,67 @@
+"""A lease as Python sees it (tools, tests, the control API), and its Kea memfile CSV row.
+
+The native table (fastdhcp._core.Allocator) holds leases as fixed-size C records; this is the
+edge representation. Kea's memfile v4 columns (2.4+):
+address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostname,state,user_context,pool_id
+"""
+
+from __future__ import annotations
+
+import enum
+
+import msgspec
+
+KEA_V4_HEADER = ("address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,"
+                 "hostname,state,user_context,pool_id")
+
+
+class LeaseState(enum.IntEnum):
+    """Table states (values shared with the native core)."""
+
+    OFFERED = 1
+    BOUND = 2
+    RELEASED = 3
+    EXPIRED = 4
+    DECLINED = 5
+
+    @property
+    def kea_state(self) -> int:
+        """Kea's memfile state column: 0 default (bound), 1 declined, 2 expired-reclaimed,
+        3 released."""
+        return _KEA_STATE[self]
+
+
+_KEA_STATE = {LeaseState.OFFERED: 0, LeaseState.BOUND: 0, LeaseState.DECLINED: 1,
+              LeaseState.EXPIRED: 2, LeaseState.RELEASED: 3}
+
+
+class Lease(msgspec.Struct, frozen=True):
+    address: str
+    hwaddr: bytes
+    client_id: bytes
+    valid_lifetime: int
+    expire: int
+    subnet_id: int
+    state: LeaseState
+    hostname: str = ""
+    fqdn_fwd: bool = False
+    fqdn_rev: bool = False
+    pool_id: int = 0
+    htype: int = 1
+
+    def kea_row(self) -> str:
+        """This lease as one line of Kea's memfile CSV (without the newline)."""
+        return ",".join((
+            self.address, _colon_hex(self.hwaddr), _colon_hex(self.client_id),
+            str(self.valid_lifetime), str(self.expire), str(self.subnet_id),
+            str(int(self.fqdn_fwd)), str(int(self.fqdn_rev)), _csv_escape(self.hostname),
+            str(self.state.kea_state), "", str(self.pool_id)))
+
+
+def _colon_hex(b: bytes) -> str:
+    return ":".join(f"{x:02x}" for x in b)
+
+
+def _csv_escape(text: str) -> str:
+    # Kea's CSV escapes commas in text columns as "&#x2c" (CSVFile::escapeCharacters).
+    return text.replace(",", "&#x2c")
