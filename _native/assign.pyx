@@ -714,9 +714,10 @@ cdef class Allocator:
     # ---- native loops for benchmarks and load tools: no Python object per operation -----------
 
     def bind_many(self, uint32_t subnet_id, uint32_t count, uint64_t mac_start, *, int64_t now,
-                  uint32_t lifetime=3600):
+                  uint32_t lifetime=3600, bint commit=True):
         """``count`` synthetic clients (MACs mac_start, mac_start+1, ...) each do offer +
-        request, natively. Returns how many got a lease (fewer when the pools run out)."""
+        request (only offer with commit=False), natively. Returns how many got an address
+        (fewer when the pools run out)."""
         cdef uint32_t sn = self._subnet(subnet_id), i, a, bound = 0
         cdef uint8_t hw[6]
         cdef ClientKey k
@@ -733,10 +734,28 @@ cdef class Allocator:
                 if status == AS_NO_MEMORY:
                     raise MemoryError()
                 break
-            if self.request_c(sn, &k, &ids, a, lifetime, now, NULL, 0) == AS_ACK:
+            if not commit:
+                bound += 1
+            elif self.request_c(sn, &k, &ids, a, lifetime, now, NULL, 0) == AS_ACK:
                 bound += 1
             self.t.journal_len = 0  # drained as the server does after each batch (not persisted)
         return bound
+
+    def release_many(self, uint32_t subnet_id, uint32_t count, uint64_t mac_start, *, int64_t now):
+        """The synthetic clients of ``bind_many`` release their leases, natively. Returns how many
+        did."""
+        cdef uint32_t sn = self._subnet(subnet_id), i, r, released = 0
+        cdef uint8_t hw[6]
+        cdef ClientKey k
+        k.subnet, k.htype, k.hwlen, k.hw, k.cid, k.cid_len = sn, 1, 6, hw, NULL, 0
+        for i in range(count):
+            mac_bytes(mac_start + i, hw)
+            lt_key_ready(&k)
+            r = lt_find_key(&self.t, &k)
+            if r != NIL and self.release_c(&k, self.t.rec[r].addr, now):
+                released += 1
+            self.t.journal_len = 0
+        return released
 
     def lookup_many(self, uint32_t subnet_id, uint32_t count, uint64_t mac_start):
         """Find ``count`` clients' leases by client key and then by address, natively.

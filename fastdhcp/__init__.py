@@ -8,7 +8,7 @@ from .packet import (BOOTP_MIN_SIZE, MAX_DATAGRAM, DropReason, MalformedPacket, 
 
 __version__ = "0.1.0"
 
-_NATIVE = ("decode", "encode", "build_reply", "OptionSet", "PacketBatch")
+_NATIVE = ("decode", "encode", "build_reply", "OptionSet", "PacketBatch", "Allocator", "AddressPool")
 
 
 def __getattr__(name):
