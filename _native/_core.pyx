@@ -7,6 +7,9 @@ from libc.stdlib cimport calloc, free
 
 from defs cimport *
 from buf cimport *
+from netsys cimport *
+
+import os
 
 cdef extern from *:
     int __builtin_ctzll(unsigned long long x) nogil
@@ -140,6 +143,7 @@ cdef bytes encode_tlvs(int code, bytes value):
     return bytes(out)
 
 
+include "mmsg.pyx"
 include "batch.pyx"
 include "alloc.pyx"
 include "leases.pyx"

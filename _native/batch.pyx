@@ -20,6 +20,11 @@ cdef class PacketBatch:
     cdef uint64_t quirk_counts[Q_BITS]
     cdef uint64_t parsed_ok
     cdef uint64_t options_skipped
+    cdef uint64_t send_failed
+    cdef MmsgArrays mm
+    cdef Endpoint* src                  # who sent each request
+    cdef Endpoint* ingress              # where it arrived (interface, our address, header dst)
+    cdef Endpoint* reply_dst            # where each reply goes
 
     def __cinit__(self, int capacity=64):
         if capacity < 1 or capacity > 4096:
@@ -31,7 +36,11 @@ cdef class PacketBatch:
         self.status = <uint8_t*>calloc(capacity, 1)
         self.tx = <uint8_t*>calloc(capacity, REPLY_CAPACITY)
         self.tx_len = <uint16_t*>calloc(capacity, sizeof(uint16_t))
-        if not (self.rx and self.rx_len and self.pkts and self.status and self.tx and self.tx_len):
+        self.src = <Endpoint*>calloc(capacity, sizeof(Endpoint))
+        self.ingress = <Endpoint*>calloc(capacity, sizeof(Endpoint))
+        self.reply_dst = <Endpoint*>calloc(capacity, sizeof(Endpoint))
+        if not (self.rx and self.rx_len and self.pkts and self.status and self.tx and self.tx_len
+                and self.src and self.ingress and self.reply_dst) or mm_alloc(&self.mm, capacity) != 0:
             raise MemoryError()
 
     def __dealloc__(self):
@@ -41,6 +50,10 @@ cdef class PacketBatch:
         free(self.status)
         free(self.tx)
         free(self.tx_len)
+        free(self.src)
+        free(self.ingress)
+        free(self.reply_dst)
+        mm_free(&self.mm)
 
     def load(self, datagrams):
         """Copy up to ``capacity`` datagrams into the slots (tests and tools; the server receives
@@ -122,6 +135,46 @@ cdef class PacketBatch:
         self._check(i)
         return (self.tx + <size_t>i * REPLY_CAPACITY)[:self.tx_len[i]]
 
+    def receive(self, int fd):
+        """Receive up to ``capacity`` waiting datagrams from a UDP socket (with IP_PKTINFO
+        enabled) in one recvmmsg, without blocking. Returns how many (0 if none waited)."""
+        cdef int got
+        with nogil:
+            got = mm_recv(fd, &self.mm, self.capacity, self.rx, MAX_DATAGRAM, self.rx_len,
+                          self.src, self.ingress)
+        if got < 0:
+            raise OSError(-got, os.strerror(-got))
+        self.count = got
+        return got
+
+    def send(self, int fd):
+        """Send every built reply to its destination (reply_to) in one sendmmsg. Returns how
+        many were sent; refused datagrams are counted in ``counters()['send-failed']``."""
+        cdef int sent, failed = 0
+        with nogil:
+            sent = mm_send(fd, &self.mm, self.count, self.tx, REPLY_CAPACITY, self.tx_len,
+                           self.reply_dst, &failed)
+        self.send_failed += failed
+        return sent
+
+    def source(self, int i):
+        """(address, port) the slot's datagram came from."""
+        self._check(i)
+        return u32_to_ip(self.src[i].addr), self.src[i].port
+
+    def arrival(self, int i):
+        """(ifindex, our address on that link, the datagram's destination address)."""
+        self._check(i)
+        return self.ingress[i].ifindex, u32_to_ip(self.ingress[i].local), u32_to_ip(self.ingress[i].addr)
+
+    def reply_to(self, int i, addr, int port, int ifindex=0, local=0):
+        """Set where slot i's reply goes (and, optionally, the egress interface and source)."""
+        self._check(i)
+        self.reply_dst[i].addr = ip_to_u32(addr)
+        self.reply_dst[i].port = port
+        self.reply_dst[i].ifindex = ifindex
+        self.reply_dst[i].local = ip_to_u32(local)
+
     def counters(self):
         """Cumulative counts: accepted, drops by reason, quirks by name, skipped reply options."""
         return {
@@ -130,6 +183,7 @@ cdef class PacketBatch:
             "quirks": {Quirk(1 << q).name.lower(): self.quirk_counts[q]
                        for q in range(Q_BITS) if self.quirk_counts[q]},
             "reply-options-skipped": self.options_skipped,
+            "send-failed": self.send_failed,
         }
 
     cdef _check(self, int i):
