@@ -148,6 +148,7 @@ include "batch.pyx"
 include "alloc.pyx"
 include "leases.pyx"
 include "assign.pyx"
+include "engine.pyx"
 
 
 # ---- one-datagram API (tools, tests, the control API; the server uses PacketBatch) ----------------

@@ -123,7 +123,7 @@ cdef class PacketBatch:
                 if self.status[i] != DR_OK:
                     self.tx_len[i] = 0
                     continue
-                self.tx_len[i] = wire_build_reply(&self.pkts[i], self.tx + <size_t>i * REPLY_CAPACITY,
+                self.tx_len[i] = wire_build_reply(&self.pkts[i], self.tx_slot(i),
                                                   mt, y, s, lead_p, n_lead,
                                                   &options.c, echo_client_id, &skipped)
                 built += 1
@@ -133,7 +133,7 @@ cdef class PacketBatch:
     def reply(self, int i):
         """The reply built for slot i, as bytes (empty if none)."""
         self._check(i)
-        return (self.tx + <size_t>i * REPLY_CAPACITY)[:self.tx_len[i]]
+        return self.tx_slot(i)[:self.tx_len[i]]
 
     def receive(self, int fd):
         """Receive up to ``capacity`` waiting datagrams from a UDP socket (with IP_PKTINFO
@@ -152,8 +152,8 @@ cdef class PacketBatch:
         many were sent; refused datagrams are counted in ``counters()['send-failed']``."""
         cdef int sent, failed = 0
         with nogil:
-            sent = mm_send(fd, &self.mm, self.count, self.tx, REPLY_CAPACITY, self.tx_len,
-                           self.reply_dst, &failed)
+            sent = mm_send(fd, &self.mm, self.count, self.tx + TX_HEADROOM, REPLY_CAPACITY,
+                           self.tx_len, self.reply_dst, &failed)
         self.send_failed += failed
         return sent
 
@@ -185,6 +185,10 @@ cdef class PacketBatch:
             "reply-options-skipped": self.options_skipped,
             "send-failed": self.send_failed,
         }
+
+    cdef inline uint8_t* tx_slot(self, int i) noexcept nogil:
+        # where slot i's reply starts; the headroom before it takes raw-frame headers
+        return self.tx + <size_t>i * REPLY_CAPACITY + TX_HEADROOM
 
     cdef _check(self, int i):
         if i < 0 or i >= self.count:

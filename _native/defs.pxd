@@ -13,7 +13,9 @@ cdef enum:  # sizes
     DEFAULT_MAX_MESSAGE = 576   # RFC 2131 §2: every client accepts a 576-byte IP datagram
     MAX_REPLY_MESSAGE = 1500    # one Ethernet MTU: we never send more, whatever 57 says
     LEAD_MAX = 1024             # pre-encoded leading options of one reply (54, 51, 58, 59 ...)
-    REPLY_CAPACITY = 8192       # header + lead + size-limited options + echoes of a 4096-byte request
+    REPLY_CAPACITY = 8192       # headroom + header + lead + size-limited options + echoes of a 4096-byte request
+    TX_HEADROOM = 64            # room before each reply for the Ethernet+IP+UDP headers of a raw send
+    FRAME_HEADERS = 42          # Ethernet (14) + IPv4 (20) + UDP (8)
 
 
 cdef enum:  # BOOTP header offsets (RFC 2131 §2)

@@ -123,3 +123,40 @@ cdef int mm_send(int fd, MmsgArrays* m, int n, uint8_t* bufs, size_t slot_size,
         done += sent
         total += sent
     return total
+
+
+# Send complete Ethernet frames (raw replies) through an AF_PACKET socket, each to its interface.
+# frames[i] points at the frame, lens[i] its length (0: not a raw reply); ifindex[i] its link.
+cdef int mm_send_frames(int fd, MmsgArrays* m, int n, uint8_t** frames, const uint16_t* lens,
+                        const int* ifindex, const uint8_t* dst_macs, int* failed) noexcept nogil:
+    cdef int i, k = 0, sent, total = 0, done = 0
+    cdef sockaddr_ll* ll
+    for i in range(n):
+        if lens[i] == 0:
+            continue
+        m.iov[k].iov_base = frames[i]
+        m.iov[k].iov_len = lens[i]
+        memset(&m.hdr[k].msg_hdr, 0, sizeof(msghdr))
+        ll = <sockaddr_ll*>(m.control + <size_t>k * MM_CONTROL)   # reuse: one address per frame
+        memset(ll, 0, sizeof(sockaddr_ll))
+        ll.sll_family = AF_PACKET
+        ll.sll_protocol = htons(0x0800)
+        ll.sll_ifindex = ifindex[i]
+        ll.sll_halen = 6
+        memcpy(ll.sll_addr, dst_macs + 6 * i, 6)
+        m.hdr[k].msg_hdr.msg_name = ll
+        m.hdr[k].msg_hdr.msg_namelen = sizeof(sockaddr_ll)
+        m.hdr[k].msg_hdr.msg_iov = &m.iov[k]
+        m.hdr[k].msg_hdr.msg_iovlen = 1
+        k += 1
+    while done < k:
+        sent = sendmmsg(fd, m.hdr + done, k - done, MSG_DONTWAIT)
+        if sent < 0:
+            if errno == EINTR:
+                continue
+            failed[0] += 1
+            done += 1
+            continue
+        done += sent
+        total += sent
+    return total

@@ -65,3 +65,19 @@ cdef extern from "<netinet/in.h>" nogil:
 cdef extern from "<errno.h>" nogil:
     int errno
     int EAGAIN, EWOULDBLOCK, EINTR
+
+
+cdef extern from "<linux/if_packet.h>" nogil:
+    struct sockaddr_ll:
+        unsigned short sll_family
+        unsigned short sll_protocol
+        int sll_ifindex
+        unsigned short sll_hatype
+        unsigned char sll_pkttype
+        unsigned char sll_halen
+        unsigned char sll_addr[8]
+    int AF_PACKET
+
+
+cdef extern from "<unistd.h>" nogil:
+    ssize_t write(int fd, const void* buf, size_t n)

@@ -106,3 +106,58 @@ cdef uint16_t wire_build_reply(const DhcpPacket* req, uint8_t* out, uint8_t msg_
         memset(out + pos, 0, BOOTP_MIN_SIZE - pos)
         pos = BOOTP_MIN_SIZE
     return pos
+
+
+# ---- raw frames: a reply to a client that has no address yet (RFC 2131 §4.1) ---------------------
+# It cannot answer ARP, so the reply goes straight to its hardware address: Ethernet + IPv4 + UDP
+# headers are written into the headroom before the DHCP payload, checksums included.
+
+cdef inline uint32_t wire_sum(const uint8_t* p, uint32_t n, uint32_t acc) noexcept nogil:
+    cdef uint32_t i = 0
+    while i + 1 < n:
+        acc += (<uint32_t>p[i] << 8) | p[i + 1]
+        i += 2
+    if i < n:
+        acc += <uint32_t>p[i] << 8
+    return acc
+
+
+cdef inline uint16_t wire_fold(uint32_t acc) noexcept nogil:
+    while acc >> 16:
+        acc = (acc & 0xFFFF) + (acc >> 16)
+    return <uint16_t>(~acc & 0xFFFF)
+
+
+# Write the 42 header bytes in front of payload[0:n]; returns the frame start (payload - 42).
+cdef uint8_t* wire_frame(uint8_t* payload, uint16_t n, const uint8_t* src_mac, const uint8_t* dst_mac,
+                         uint32_t src_ip, uint32_t dst_ip) noexcept nogil:
+    cdef uint8_t* f = payload - FRAME_HEADERS
+    cdef uint8_t* ip = f + 14
+    cdef uint8_t* udp = f + 34
+    cdef uint16_t udp_len = n + 8
+    cdef uint32_t acc
+    memcpy(f, dst_mac, 6)
+    memcpy(f + 6, src_mac, 6)
+    f[12] = 0x08                 # IPv4
+    f[13] = 0x00
+    ip[0] = 0x45                 # version 4, 20-byte header
+    ip[1] = 0x10                 # DSCP/TOS: low delay, as DHCP servers commonly mark
+    wr_u16(ip + 2, udp_len + 20)
+    wr_u16(ip + 4, 0)            # identification
+    wr_u16(ip + 6, 0x4000)       # don't fragment
+    ip[8] = 64                   # TTL
+    ip[9] = 17                   # UDP
+    wr_u16(ip + 10, 0)
+    wr_u32(ip + 12, src_ip)
+    wr_u32(ip + 16, dst_ip)
+    wr_u16(ip + 10, wire_fold(wire_sum(ip, 20, 0)))
+    wr_u16(udp, 67)
+    wr_u16(udp + 2, 68)
+    wr_u16(udp + 4, udp_len)
+    wr_u16(udp + 6, 0)
+    # UDP checksum over the pseudo-header (addresses, protocol, length), header and payload
+    acc = (src_ip >> 16) + (src_ip & 0xFFFF) + (dst_ip >> 16) + (dst_ip & 0xFFFF) + 17 + udp_len
+    acc = wire_sum(udp, udp_len, acc)
+    acc = wire_fold(acc)
+    wr_u16(udp + 6, <uint16_t>(acc if acc else 0xFFFF))
+    return f

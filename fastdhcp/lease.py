@@ -26,13 +26,13 @@ class LeaseState(enum.IntEnum):
 
     @property
     def kea_state(self) -> int:
-        """Kea's memfile state column: 0 default (bound), 1 declined, 2 expired-reclaimed,
-        3 released."""
+        """Kea's memfile state column: 0 default, 1 declined, 2 expired-reclaimed. Kea deletes
+        released leases; their row is Kea's removal marker (state 0, valid_lifetime 0)."""
         return _KEA_STATE[self]
 
 
 _KEA_STATE = {LeaseState.OFFERED: 0, LeaseState.BOUND: 0, LeaseState.DECLINED: 1,
-              LeaseState.EXPIRED: 2, LeaseState.RELEASED: 3}
+              LeaseState.EXPIRED: 2, LeaseState.RELEASED: 0}
 
 
 class Lease(msgspec.Struct, frozen=True):
@@ -53,7 +53,8 @@ class Lease(msgspec.Struct, frozen=True):
         """This lease as one line of Kea's memfile CSV (without the newline)."""
         return ",".join((
             self.address, _colon_hex(self.hwaddr), _colon_hex(self.client_id),
-            str(self.valid_lifetime), str(self.expire), str(self.subnet_id),
+            str(0 if self.state == LeaseState.RELEASED else self.valid_lifetime),
+            str(self.expire), str(self.subnet_id),
             str(int(self.fqdn_fwd)), str(int(self.fqdn_rev)), _csv_escape(self.hostname),
             str(self.state.kea_state), "", str(self.pool_id)))
 

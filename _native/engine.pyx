@@ -1,0 +1,552 @@
+# One batch of the server: recvmmsg -> parse -> decide -> build -> journal -> sendmmsg, with no
+# Python object per packet. The decisions follow RFC 2131 §4.3 (DISCOVER, REQUEST in its four
+# client states, DECLINE, RELEASE, INFORM) and §4.1 (where the reply goes). The policy (subnets,
+# options, interfaces, relays) is compiled into the tables below by fastdhcp.policy at (re)load.
+# Included by _core.pyx after assign.pyx.
+
+from libc.stdlib cimport calloc, free
+from libc.string cimport memcpy, memset
+from libc.stdint cimport int64_t
+
+
+cdef enum:
+    MAX_IFACES = 256
+    BROADCAST = 0xFFFFFFFF
+    TX_NONE = 0
+    TX_UDP = 1
+    TX_RAW = 2
+    JOURNAL_BUF = 1 << 20        # CSV rows of one batch; flushed early if a batch writes more
+
+# Counters, named as Kea's statistics where Kea has one (see ENGINE_COUNTERS below).
+cdef enum:
+    C_RECEIVED = 0
+    C_DISCOVER
+    C_REQUEST
+    C_RELEASE
+    C_DECLINE
+    C_INFORM
+    C_UNKNOWN
+    C_PARSE_FAILED
+    C_RECEIVE_DROP
+    C_OFFER_SENT
+    C_ACK_SENT
+    C_NAK_SENT
+    C_SENT
+    C_NO_SUBNET
+    C_NO_ADDRESS
+    C_NOT_FOR_US
+    C_WRONG_INTERFACE
+    C_RAW_FALLBACK
+    C_SEND_FAILED
+    C_JOURNAL_FAILED
+    C_COUNT
+
+ENGINE_COUNTERS = ("pkt4-received", "pkt4-discover-received", "pkt4-request-received",
+                   "pkt4-release-received", "pkt4-decline-received", "pkt4-inform-received",
+                   "pkt4-unknown-received", "pkt4-parse-failed", "pkt4-receive-drop",
+                   "pkt4-offer-sent", "pkt4-ack-sent", "pkt4-nak-sent", "pkt4-sent",
+                   "no-subnet-drop", "addresses-exhausted", "request-for-other-server",
+                   "wrong-interface-drop", "raw-unavailable-broadcast", "send-failed",
+                   "lease-write-failed")
+
+
+ctypedef struct SubnetRun:
+    uint32_t valid_lft
+    uint32_t t1                  # 0: not sent
+    uint32_t t2
+    uint32_t siaddr              # next-server
+    uint32_t server_id           # configured 54 (0: our address on the ingress link)
+    uint32_t next_member         # shared network ring (itself when alone)
+    uint8_t authoritative
+    uint8_t echo_client_id
+    const OptionSetC* options    # merged global > shared > subnet options
+
+
+ctypedef struct IfaceRun:
+    int ifindex
+    uint32_t addr                # our address there
+    uint32_t subnet              # subnet of directly attached clients (NIL: none)
+    uint8_t mac[6]
+
+
+ctypedef struct AddrRoute:       # relay address or subnet network -> subnet index
+    uint32_t first
+    uint32_t last
+    uint32_t subnet
+
+
+cdef OptionSetC NO_OPTIONS       # zero: the option set of a NAK
+
+
+cdef uint32_t route_find(const AddrRoute* r, uint32_t n, uint32_t addr) noexcept nogil:
+    cdef uint32_t lo = 0, hi = n, mid
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if r[mid].last < addr:
+            lo = mid + 1
+        elif r[mid].first > addr:
+            hi = mid
+        else:
+            return r[mid].subnet
+    return NIL
+
+
+cdef class Engine:
+    """The native server loop's body. ``fastdhcp.policy`` fills its tables; ``fastdhcp.server``
+    calls ``process`` whenever the socket is readable."""
+
+    cdef readonly Allocator alloc
+    cdef readonly PacketBatch batch
+    cdef SubnetRun* runs
+    cdef uint32_t n_runs
+    cdef const OptionSetC** pool_options   # per pool (NULL: the subnet's)
+    cdef list keep                         # OptionSets the C pointers refer to
+    cdef IfaceRun ifaces[MAX_IFACES]
+    cdef uint32_t n_ifaces
+    cdef AddrRoute* relays
+    cdef uint32_t n_relays
+    cdef AddrRoute* nets
+    cdef uint32_t n_nets
+    cdef uint64_t counters[C_COUNT]
+    cdef uint8_t* tx_kind
+    cdef uint8_t** frames
+    cdef uint16_t* frame_len
+    cdef int* frame_if
+    cdef uint8_t* frame_mac
+    cdef uint8_t* journal_buf
+    cdef public bint raw_sockets           # dhcp-socket-type raw: unicast to chaddr via AF_PACKET
+    cdef public bint allow_bootp
+
+    def __cinit__(self, Allocator alloc, int batch_size=64):
+        self.alloc = alloc
+        self.batch = PacketBatch(batch_size)
+        self.keep = []
+        n = batch_size
+        self.tx_kind = <uint8_t*>calloc(n, 1)
+        self.frames = <uint8_t**>calloc(n, sizeof(uint8_t*))
+        self.frame_len = <uint16_t*>calloc(n, sizeof(uint16_t))
+        self.frame_if = <int*>calloc(n, sizeof(int))
+        self.frame_mac = <uint8_t*>calloc(n, 6)
+        self.journal_buf = <uint8_t*>malloc(JOURNAL_BUF)
+        self.runs = <SubnetRun*>calloc(max(alloc.n_subnets, 1), sizeof(SubnetRun))
+        self.n_runs = alloc.n_subnets
+        self.pool_options = <const OptionSetC**>calloc(max(alloc.n_pools, 1), sizeof(OptionSetC*))
+        if not (self.tx_kind and self.frames and self.frame_len and self.frame_if and self.frame_mac
+                and self.journal_buf and self.runs and self.pool_options):
+            raise MemoryError()
+        self.raw_sockets = True
+
+    def __dealloc__(self):
+        free(self.tx_kind)
+        free(self.frames)
+        free(self.frame_len)
+        free(self.frame_if)
+        free(self.frame_mac)
+        free(self.journal_buf)
+        free(self.runs)
+        free(self.pool_options)
+        free(self.relays)
+        free(self.nets)
+
+    # ---- tables (policy fills them once per load) ----------------------------------------------
+
+    def set_subnet(self, uint32_t subnet_id, *, uint32_t valid_lifetime, t1=None, t2=None,
+                   next_server=0, server_id=0, bint authoritative=False, bint echo_client_id=True,
+                   OptionSet options=None, shared_with=()):
+        """Reply parameters of a subnet; ``shared_with`` lists the ids of the other members of
+        its shared network (allocation may use any of them)."""
+        cdef uint32_t sn = self.alloc._subnet(subnet_id)
+        cdef SubnetRun* r = &self.runs[sn]
+        options = options if options is not None else OptionSet({})
+        self.keep.append(options)
+        r.valid_lft = valid_lifetime
+        r.t1 = t1 or 0
+        r.t2 = t2 or 0
+        r.siaddr = ip_to_u32(next_server)
+        r.server_id = ip_to_u32(server_id)
+        r.authoritative = authoritative
+        r.echo_client_id = echo_client_id
+        r.options = &(<OptionSet>options).c
+        members = sorted([sn] + [self.alloc._subnet(i) for i in shared_with])
+        r.next_member = members[(members.index(sn) + 1) % len(members)]
+
+    def set_pool_options(self, uint32_t subnet_id, int pool_in_subnet, OptionSet options):
+        """Options of one pool (already merged with its subnet's, Kea's precedence)."""
+        cdef SubnetC* s = &self.alloc.subnets[self.alloc._subnet(subnet_id)]
+        if not 0 <= pool_in_subnet < s.n_pools:
+            raise ValueError("no such pool")
+        self.keep.append(options)
+        self.pool_options[s.first_pool + pool_in_subnet] = &options.c
+
+    def add_interface(self, int ifindex, address, bytes mac, subnet_id=None):
+        """A link we serve: our address there, its MAC (for raw replies), and the subnet of
+        clients attached directly to it (None: relayed traffic only)."""
+        if self.n_ifaces >= MAX_IFACES:
+            raise ValueError("too many interfaces")
+        cdef IfaceRun* f = &self.ifaces[self.n_ifaces]
+        f.ifindex = ifindex
+        f.addr = ip_to_u32(address)
+        f.subnet = NIL if subnet_id is None else self.alloc._subnet(subnet_id)
+        memcpy(f.mac, <const uint8_t*>mac, min(len(mac), 6))
+        self.n_ifaces += 1
+
+    def set_routes(self, relays, networks):
+        """relays: [(relay address, subnet id)]; networks: [(first, last, subnet id)]. Both are
+        searched by binary search, so neither may overlap."""
+        self.n_relays = self._routes([(a, a, i) for a, i in relays], &self.relays)
+        self.n_nets = self._routes(list(networks), &self.nets)
+
+    cdef uint32_t _routes(self, list items, AddrRoute** table) except? 0xFFFFFFFF:
+        items = sorted((ip_to_u32(a), ip_to_u32(b), self.alloc._subnet(i)) for a, b, i in items)
+        cdef AddrRoute* r = <AddrRoute*>calloc(max(len(items), 1), sizeof(AddrRoute))
+        if r == NULL:
+            raise MemoryError()
+        for k, (a, b, sn) in enumerate(items):
+            if k and a <= r[k - 1].last:
+                free(r)
+                raise ValueError(f"overlapping address routes at {u32_to_ip(a)}")
+            r[k].first, r[k].last, r[k].subnet = a, b, sn
+        free(table[0])
+        table[0] = r
+        return len(items)
+
+    # ---- one batch ------------------------------------------------------------------------------
+
+    def process(self, int fd, int raw_fd=-1, int lease_fd=-1, int64_t now=0):
+        """Receive one batch from ``fd``, answer it, append its lease changes to ``lease_fd`` (one
+        write, before the replies leave), and send the replies. Returns how many datagrams were
+        received (0: nothing was waiting)."""
+        cdef int got, i, failed = 0
+        cdef PacketBatch b = self.batch
+        cdef uint32_t ok
+        got = mm_recv(fd, &b.mm, b.capacity, b.rx, MAX_DATAGRAM, b.rx_len, b.src, b.ingress)
+        if got <= 0:
+            if got < 0:
+                raise OSError(-got, os.strerror(-got))
+            return 0
+        b.count = got
+        self.counters[C_RECEIVED] += got
+        b.parse_all(True, self.allow_bootp)
+        for i in range(got):
+            self.tx_kind[i] = TX_NONE
+            b.tx_len[i] = 0
+            self.frame_len[i] = 0
+            if b.status[i] != DR_OK:
+                self.counters[C_PARSE_FAILED] += 1
+                continue
+            self.decide(i, now)
+        self.flush_journal(lease_fd)            # the leases are in the file before the ACKs leave
+        self.counters[C_SENT] += mm_send(fd, &b.mm, got, b.tx + TX_HEADROOM, REPLY_CAPACITY,
+                                         b.tx_len, b.reply_dst, &failed)
+        if raw_fd >= 0:
+            self.counters[C_SENT] += mm_send_frames(raw_fd, &b.mm, got, self.frames,
+                                                    self.frame_len, self.frame_if,
+                                                    self.frame_mac, &failed)
+        self.counters[C_SEND_FAILED] += failed
+        return got
+
+    cdef void flush_journal(self, int lease_fd) noexcept:
+        cdef LeaseTable* t = &self.alloc.t
+        cdef uint32_t i, pos = 0, p, pool_in
+        cdef const Lease* l
+        cdef const SubnetC* s
+        for i in range(t.journal_len):
+            if pos + CSV_ROW_MAX > JOURNAL_BUF:
+                self.write_all(lease_fd, pos)
+                pos = 0
+            l = &t.journal[i].lease
+            s = &self.alloc.subnets[l.subnet]
+            pool_in = l.pool_id - s.first_pool if l.pool_id != NIL else 0
+            pos += lt_csv_row(t, &t.journal[i], s.id, pool_in, self.journal_buf + pos)
+        t.journal_len = 0
+        if pos:
+            self.write_all(lease_fd, pos)
+
+    cdef void write_all(self, int fd, uint32_t n) noexcept:
+        cdef uint32_t done = 0
+        cdef ssize_t w
+        if fd < 0:
+            return
+        while done < n:
+            w = write(fd, self.journal_buf + done, n - done)
+            if w <= 0:
+                if w < 0 and errno == EINTR:
+                    continue
+                self.counters[C_JOURNAL_FAILED] += 1
+                return
+            done += w
+
+    # ---- decisions ------------------------------------------------------------------------------
+
+    cdef uint32_t iface_of(self, int ifindex) noexcept:
+        cdef uint32_t k
+        for k in range(self.n_ifaces):
+            if self.ifaces[k].ifindex == ifindex:
+                return k
+        return NIL
+
+    # Kea's subnet selection: link-selection (RFC 3527) or subnet-selection (RFC 3011), then the
+    # relay (configured relay addresses first, then the subnet containing giaddr), then ciaddr
+    # for unicast renewals, then the interface the packet came in on.
+    cdef uint32_t select_subnet(self, const DhcpPacket* p, const Endpoint* ing, uint32_t iface) noexcept:
+        cdef uint32_t sel = 0, k, sn
+        cdef const uint8_t* rai
+        if p.n_relay:
+            rai = opt_value(p, OPT_RELAY_AGENT_INFO)
+            for k in range(p.n_relay):
+                if p.relay[k].code == 5 and p.relay[k].len == 4:
+                    sel = rd_u32(rai + p.relay[k].off)
+        if sel == 0 and p.opt[OPT_SUBNET_SELECTION].count:
+            sel = rd_u32(opt_value(p, OPT_SUBNET_SELECTION))
+        if sel:
+            return route_find(self.nets, self.n_nets, sel)
+        if p.giaddr:
+            sn = route_find(self.relays, self.n_relays, p.giaddr)
+            return sn if sn != NIL else route_find(self.nets, self.n_nets, p.giaddr)
+        if p.ciaddr and ing.addr != BROADCAST:
+            sn = route_find(self.nets, self.n_nets, p.ciaddr)
+            if sn != NIL:
+                return sn
+        return self.ifaces[iface].subnet if iface != NIL else NIL
+
+    cdef uint32_t override_id(self, const DhcpPacket* p) noexcept:
+        # RFC 5107: the relay asks us to name its address as server identifier.
+        cdef uint32_t k
+        cdef const uint8_t* rai
+        if p.n_relay:
+            rai = opt_value(p, OPT_RELAY_AGENT_INFO)
+            for k in range(p.n_relay):
+                if p.relay[k].code == 11 and p.relay[k].len == 4:
+                    return rd_u32(rai + p.relay[k].off)
+        return 0
+
+    cdef void client_key(self, const DhcpPacket* p, uint32_t sn, ClientKey* k, ClientIds* ids) noexcept:
+        cdef uint32_t j
+        cdef const uint8_t* rai
+        k.subnet = sn
+        k.htype = p.htype
+        k.hwlen = p.hlen if p.hlen <= HW_MAX else HW_MAX
+        k.hw = p.data + HDR_CHADDR
+        memset(ids, 0, sizeof(ClientIds))
+        ids.hw, ids.hwlen = k.hw, k.hwlen
+        if p.opt[OPT_CLIENT_ID].count:
+            ids.cid = opt_value(p, OPT_CLIENT_ID)
+            ids.cid_len = <uint8_t>min(p.opt[OPT_CLIENT_ID].len, 255)
+        if p.n_relay:
+            rai = opt_value(p, OPT_RELAY_AGENT_INFO)
+            for j in range(p.n_relay):
+                if p.relay[j].code == 1:
+                    ids.circuit = rai + p.relay[j].off
+                    ids.circuit_len = p.relay[j].len
+        if ids.cid_len and self.alloc.subnets[sn].match_client_id:
+            k.cid, k.cid_len = ids.cid, ids.cid_len
+        else:
+            k.cid, k.cid_len = NULL, 0
+        lt_key_ready(k)
+
+    # The subnet of the shared network where this client already has a lease, else `sn`.
+    cdef uint32_t home_subnet(self, const DhcpPacket* p, uint32_t sn, ClientKey* k, ClientIds* ids) noexcept:
+        cdef uint32_t m = sn
+        while True:
+            self.client_key(p, m, k, ids)
+            if lt_find_key(&self.alloc.t, k) != NIL:
+                return m
+            m = self.runs[m].next_member
+            if m == sn:
+                break
+        self.client_key(p, sn, k, ids)
+        return sn
+
+    cdef void decide(self, int i, int64_t now) noexcept:
+        cdef PacketBatch b = self.batch
+        cdef const DhcpPacket* p = &b.pkts[i]
+        cdef const Endpoint* ing = &b.ingress[i]
+        cdef uint32_t iface = self.iface_of(ing.ifindex)
+        cdef uint32_t sn, addr, m, our_id, asked_id
+        cdef ClientKey k
+        cdef ClientIds ids
+        cdef int status
+        cdef uint8_t t = p.msg_type
+        if t == MT_DISCOVER:
+            self.counters[C_DISCOVER] += 1
+        elif t == MT_REQUEST:
+            self.counters[C_REQUEST] += 1
+        elif t == MT_RELEASE:
+            self.counters[C_RELEASE] += 1
+        elif t == MT_DECLINE:
+            self.counters[C_DECLINE] += 1
+        elif t == MT_INFORM:
+            self.counters[C_INFORM] += 1
+        else:
+            self.counters[C_UNKNOWN] += 1
+            return
+        if iface == NIL:
+            self.counters[C_WRONG_INTERFACE] += 1      # not a link we were configured to serve
+            return
+        sn = self.select_subnet(p, ing, iface)
+        if sn == NIL:
+            self.counters[C_NO_SUBNET] += 1
+            return
+        our_id = self.runs[sn].server_id or ing.local or self.ifaces[iface].addr
+        if self.override_id(p):
+            our_id = self.override_id(p)
+        if t == MT_DISCOVER:
+            sn = self.home_subnet(p, sn, &k, &ids)
+            m = sn
+            while True:                                 # shared network: try each member
+                self.client_key(p, m, &k, &ids)
+                addr = self.alloc.offer_c(m, &k, &ids, self.requested(p, m), now, &status)
+                if addr != NIL:
+                    break
+                m = self.runs[m].next_member
+                if m == sn:
+                    self.counters[C_NO_ADDRESS] += 1
+                    return
+            self.reply(i, m, MT_OFFER, addr, our_id, True)
+        elif t == MT_REQUEST:
+            self.on_request(i, p, sn, our_id, now)
+        elif t == MT_RELEASE:
+            sn = self.home_subnet(p, sn, &k, &ids)
+            self.alloc.release_c(&k, p.ciaddr, now)
+        elif t == MT_DECLINE:
+            if p.opt[OPT_REQUESTED_ADDRESS].count:
+                sn = self.home_subnet(p, sn, &k, &ids)
+                self.alloc.decline_c(&k, rd_u32(opt_value(p, OPT_REQUESTED_ADDRESS)), now)
+        else:                                           # INFORM: options only (RFC 2131 §4.3.5)
+            self.reply(i, sn, MT_ACK, 0, our_id, False)
+
+    cdef uint32_t requested(self, const DhcpPacket* p, uint32_t sn) noexcept:
+        if p.opt[OPT_REQUESTED_ADDRESS].count:
+            return rd_u32(opt_value(p, OPT_REQUESTED_ADDRESS))
+        return 0
+
+    cdef void on_request(self, int i, const DhcpPacket* p, uint32_t sn, uint32_t our_id, int64_t now) noexcept:
+        cdef ClientKey k
+        cdef ClientIds ids
+        cdef uint32_t addr, asked, mine
+        cdef int st
+        cdef const uint8_t* host = NULL
+        cdef uint16_t host_len = 0
+        cdef bint selecting = p.opt[OPT_SERVER_ID].count != 0
+        if selecting:
+            asked = rd_u32(opt_value(p, OPT_SERVER_ID))
+            sn = self.home_subnet(p, sn, &k, &ids)
+            if asked != our_id:
+                # The client chose another server's offer: let ours lapse now (RFC 2131 §4.3.2).
+                mine = lt_find_key(&self.alloc.t, &k)
+                if mine != NIL and self.alloc.t.rec[mine].state == LS_OFFERED:
+                    self.alloc.release_c(&k, self.alloc.t.rec[mine].addr, now)
+                self.counters[C_NOT_FOR_US] += 1
+                return
+            if not p.opt[OPT_REQUESTED_ADDRESS].count:
+                return                                  # malformed SELECTING request
+            addr = rd_u32(opt_value(p, OPT_REQUESTED_ADDRESS))
+        elif p.ciaddr:                                  # RENEWING or REBINDING
+            addr = p.ciaddr
+            sn = self.home_subnet(p, sn, &k, &ids)
+        elif p.opt[OPT_REQUESTED_ADDRESS].count:        # INIT-REBOOT
+            addr = rd_u32(opt_value(p, OPT_REQUESTED_ADDRESS))
+            sn = self.home_subnet(p, sn, &k, &ids)
+            if (addr & self.alloc.subnets[sn].mask) != self.alloc.subnets[sn].network:
+                self.reply(i, sn, MT_NAK, 0, our_id, False)      # wrong link: NAK
+                return
+            if lt_find_key(&self.alloc.t, &k) == NIL and not self.runs[sn].authoritative:
+                return                                  # §4.3.2: no record of it: stay silent
+        else:
+            return
+        if p.opt[OPT_HOST_NAME].count:
+            host = opt_value(p, OPT_HOST_NAME)
+            host_len = p.opt[OPT_HOST_NAME].len
+        st = self.alloc.request_c(sn, &k, &ids, addr, self.runs[sn].valid_lft, now, host, host_len)
+        if st == AS_ACK:
+            self.reply(i, sn, MT_ACK, addr, our_id, True)
+        elif st != AS_NO_MEMORY:
+            self.reply(i, sn, MT_NAK, 0, our_id, False)
+
+    # Build the reply in slot i and decide where it goes (RFC 2131 §4.1).
+    cdef void reply(self, int i, uint32_t sn, uint8_t msg_type, uint32_t yiaddr, uint32_t server_id,
+                    bint with_lease) noexcept:
+        cdef PacketBatch b = self.batch
+        cdef const DhcpPacket* p = &b.pkts[i]
+        cdef const SubnetRun* run = &self.runs[sn]
+        cdef uint8_t lead[24]
+        cdef uint16_t n = 6, skipped = 0
+        cdef const OptionSetC* opts = run.options
+        cdef uint32_t pool
+        cdef uint8_t* out = b.tx_slot(i)
+        cdef Endpoint* to = &b.reply_dst[i]
+        cdef uint32_t iface
+        lead[0], lead[1] = OPT_SERVER_ID, 4
+        wr_u32(lead + 2, server_id)
+        if with_lease:
+            lead[6], lead[7] = OPT_LEASE_TIME, 4
+            wr_u32(lead + 8, run.valid_lft)
+            n = 12
+            if run.t1:
+                lead[n], lead[n + 1] = 58, 4
+                wr_u32(lead + n + 2, run.t1)
+                n += 6
+            if run.t2:
+                lead[n], lead[n + 1] = 59, 4
+                wr_u32(lead + n + 2, run.t2)
+                n += 6
+        if msg_type == MT_NAK:
+            opts = &NO_OPTIONS
+        elif yiaddr:
+            pool = self.alloc._pool_at(yiaddr)
+            if pool != NIL and self.pool_options[pool] != NULL:
+                opts = self.pool_options[pool]
+        b.tx_len[i] = wire_build_reply(p, out, msg_type, yiaddr,
+                                       run.siaddr if msg_type != MT_NAK else 0, lead, n, opts,
+                                       run.echo_client_id, &skipped)
+        b.options_skipped += skipped
+        if msg_type == MT_OFFER:
+            self.counters[C_OFFER_SENT] += 1
+        elif msg_type == MT_ACK:
+            self.counters[C_ACK_SENT] += 1
+        else:
+            self.counters[C_NAK_SENT] += 1
+        # where it goes
+        to.ifindex = 0
+        to.local = 0
+        self.tx_kind[i] = TX_UDP
+        if p.giaddr:                                    # through the relay
+            to.addr, to.port = p.giaddr, 67
+            return
+        if p.ciaddr and msg_type != MT_NAK:             # the client has an address
+            to.addr, to.port = p.ciaddr, 68
+            return
+        iface = self.iface_of(b.ingress[i].ifindex)
+        to.ifindex = b.ingress[i].ifindex
+        to.local = self.ifaces[iface].addr if iface != NIL else 0
+        if msg_type == MT_NAK or (p.flags & 0x8000) or yiaddr == 0:
+            to.addr, to.port = BROADCAST, 68
+            return
+        if not self.raw_sockets or iface == NIL or p.htype != 1 or p.hlen != 6:
+            to.addr, to.port = BROADCAST, 68            # no raw socket: broadcast instead
+            self.counters[C_RAW_FALLBACK] += 1
+            return
+        # unicast to yiaddr at chaddr: the client cannot answer ARP yet
+        self.tx_kind[i] = TX_RAW
+        self.frames[i] = wire_frame(out, b.tx_len[i], self.ifaces[iface].mac, p.data + HDR_CHADDR,
+                                    self.ifaces[iface].addr, yiaddr)
+        self.frame_len[i] = b.tx_len[i] + FRAME_HEADERS
+        self.frame_if[i] = b.ingress[i].ifindex
+        memcpy(self.frame_mac + 6 * i, p.data + HDR_CHADDR, 6)
+        b.tx_len[i] = 0                                  # not through the UDP socket
+
+    # ---- Python edge ------------------------------------------------------------------------------
+
+    def reclaim(self, int64_t now, int lease_fd=-1):
+        """Expire what is due and append the changes to the lease file."""
+        n = self.alloc.reclaim_c(now)
+        self.flush_journal(lease_fd)
+        return n
+
+    def stats(self):
+        """The engine's counters by (Kea) name, plus the batch's drop and quirk counts."""
+        out = {name: self.counters[k] for k, name in enumerate(ENGINE_COUNTERS)}
+        out["pkt4-receive-drop"] = out["pkt4-parse-failed"] + out["no-subnet-drop"] + \
+            out["wrong-interface-drop"] + out["pkt4-unknown-received"]
+        out.update({f"parse-drop-{k}": v for k, v in self.batch.counters()["drops"].items()})
+        return out
