@@ -148,9 +148,34 @@ def _add_dump(sub) -> None:
     p.set_defaults(func=cmd_dump)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .server import run
+    return run(args.config, port=args.port)
+
+
+def _add_serve(sub) -> None:
+    p = sub.add_parser("serve", help="serve DHCPv4 with a Kea Dhcp4 configuration",
+                       description="Serve DHCPv4 as kea-dhcp4 would with the same configuration.")
+    p.add_argument("-c", "--config", required=True, help="Kea-format configuration file")
+    p.add_argument("-p", "--port", type=int, default=67, help="server port (default 67)")
+    p.set_defaults(func=cmd_serve)
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    from .config import run_check_config
+    return run_check_config(args.config)
+
+
+def _add_check_config(sub) -> None:
+    p = sub.add_parser("check-config", help="validate a configuration without serving (kea-dhcp4 -t)",
+                       description="Check a Kea Dhcp4 configuration: every problem with its JSON path.")
+    p.add_argument("-c", "--config", required=True, help="Kea-format configuration file")
+    p.set_defaults(func=cmd_check_config)
+
+
 # --- the command ----------------------------------------------------------------------------------
 
-_SUBCOMMANDS = (_add_dump,)
+_SUBCOMMANDS = (_add_dump, _add_serve, _add_check_config)
 
 
 def _build_parser() -> argparse.ArgumentParser:

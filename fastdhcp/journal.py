@@ -1,0 +1,79 @@
+"""The lease file: Kea's memfile CSV (v4). The engine appends rows natively, one write per batch
+before that batch's replies are sent; this module opens the file (writing Kea's header when it is
+new) and reads it back at start.
+
+Reading: Kea 2.4+'s 12 columns and the 11 of Kea 2.0/2.2 (no pool_id); the last row of an address
+wins; a row with valid_lifetime 0 removes the lease (Kea's own deletion marker); bad rows are
+counted and skipped, with their line numbers logged. (Group commit with fsync, compaction and a
+native bulk loader come with the durability work.)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from .lease import KEA_V4_HEADER, LeaseState
+
+log = logging.getLogger("fastdhcp.journal")
+
+_KEA_TO_STATE = {0: LeaseState.BOUND, 1: LeaseState.DECLINED, 2: LeaseState.EXPIRED,
+                 3: LeaseState.RELEASED}
+_TEXT_UNESCAPE = (("&#x2c", ","), ("&#x2C", ","))
+
+
+def open_lease_file(path: str) -> int:
+    """Open ``path`` for appending (O_APPEND, so each batch's write lands whole at the end) and
+    write Kea's header if the file is new or empty. Returns the descriptor."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    if os.fstat(fd).st_size == 0:
+        os.write(fd, (KEA_V4_HEADER + "\n").encode())
+    return fd
+
+
+def _hex(field: str) -> bytes:
+    return bytes.fromhex(field.replace(":", "")) if field else b""
+
+
+def read_lease_file(path: str, known_subnets: set[int], max_row_errors: int = 0):
+    """Rows of ``path`` as Allocator.load records (address, hwaddr, client_id, valid_lifetime,
+    expire, subnet_id, state, hostname), in file order; rows of unknown subnets are skipped.
+    Returns (records, errors)."""
+    records, errors = [], 0
+    try:
+        f = open(path, encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        return records, 0
+    with f:
+        header = f.readline().strip()
+        columns = header.split(",")
+        if columns[:11] != KEA_V4_HEADER.split(",")[:11]:
+            raise ValueError(f"{path}: not a Kea DHCPv4 lease file (header {header!r})")
+        for lineno, line in enumerate(f, start=2):
+            if not line.endswith("\n"):
+                log.warning("%s:%d: incomplete last line ignored (torn write)", path, lineno)
+                break
+            row = line.rstrip("\n").split(",")
+            try:
+                if len(row) not in (11, 12):
+                    raise ValueError(f"{len(row)} columns")
+                address, hw, cid, valid, expire, subnet_id = row[:6]
+                hostname = row[8]
+                for esc, ch in _TEXT_UNESCAPE:
+                    hostname = hostname.replace(esc, ch)
+                state = _KEA_TO_STATE[int(row[9] or 0)]
+                sid = int(subnet_id)
+                if sid not in known_subnets:
+                    continue
+                valid_i = int(valid)
+                if valid_i == 0:           # Kea's removal marker
+                    state = LeaseState.RELEASED
+                records.append((address, _hex(hw), _hex(cid), valid_i, int(expire), sid,
+                                int(state), hostname))
+            except (ValueError, KeyError) as e:
+                errors += 1
+                log.warning("%s:%d: bad lease row skipped (%s)", path, lineno, e)
+                if max_row_errors and errors > max_row_errors:
+                    raise ValueError(f"{path}: more than {max_row_errors} bad rows") from None
+    return records, errors

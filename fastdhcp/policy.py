@@ -1,0 +1,150 @@
+"""Compile a checked configuration into the native tables: the Allocator (subnets, pools,
+reservations) and the Engine (reply parameters, option sets, interfaces, relay and network
+routes). Runs once per (re)load; nothing here is on the per-packet path."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import socket
+import struct
+from dataclasses import dataclass
+
+from ._core import Allocator, Engine, OptionSet
+from .config import Config, Subnet
+
+log = logging.getLogger("fastdhcp.policy")
+
+# The engine writes these itself: 53 first, then the lead (54, 51, 58, 59), the echoes of 61 and
+# 82 last. Configured values for them are not sent from the option set.
+BUILDER_OWNED = {51, 53, 54, 58, 59, 61, 82}
+# Kea sends these whenever they are configured, requested or not (its "required options").
+ALWAYS_WHEN_SET = {1, 3, 6, 15}
+OFFER_HOLD_DEFAULT = 30   # seconds an offered address is held when offer-lifetime is 0
+SIOCGIFADDR = 0x8915
+
+
+@dataclass(frozen=True)
+class Link:
+    """A local interface the server listens on."""
+
+    name: str
+    ifindex: int
+    address: int          # host order
+    mac: bytes
+
+
+def interface_address(name: str) -> int | None:
+    """The interface's primary IPv4 address (host order), or None if it has none."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        req = struct.pack("256s", name.encode()[:15])
+        res = fcntl.ioctl(s.fileno(), SIOCGIFADDR, req)
+        return struct.unpack("!I", res[20:24])[0]
+    except OSError:
+        return None
+    finally:
+        s.close()
+
+
+def interface_mac(name: str) -> bytes:
+    try:
+        with open(f"/sys/class/net/{name}/address") as f:
+            return bytes.fromhex(f.read().strip().replace(":", ""))
+    except OSError:
+        return bytes(6)
+
+
+def discover_links(config: Config) -> list[Link]:
+    """The interfaces named by interfaces-config (``*``: every non-loopback interface), with the
+    address to use on each (``eth0/10.0.0.1`` picks one)."""
+    specs = [(i.name, i.address) for i in config.interfaces.interfaces]
+    if config.interfaces.wildcard:
+        specs += [(name, None) for _, name in socket.if_nameindex() if name != "lo"]
+    links, seen = [], set()
+    for name, wanted in specs:
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            ifindex = socket.if_nametoindex(name)
+        except OSError:
+            log.warning("interface %s does not exist: not serving it", name)
+            continue
+        address = wanted if wanted is not None else interface_address(name)
+        if address is None:
+            log.warning("interface %s has no IPv4 address: not serving it", name)
+            continue
+        links.append(Link(name, ifindex, address, interface_mac(name)))
+    return links
+
+
+def option_set(values: dict[int, tuple[bytes, bool]], subnet: Subnet) -> OptionSet:
+    values = {c: v for c, v in values.items() if c not in BUILDER_OWNED}
+    values.setdefault(1, (subnet.netmask.to_bytes(4, "big"), True))   # the subnet's own mask
+    always = {c for c, (_, a) in values.items() if a or c in ALWAYS_WHEN_SET}
+    return OptionSet({c: v for c, (v, _) in values.items()}, always)
+
+
+def subnet_of_link(config: Config, link: Link) -> Subnet | None:
+    named = [s for s in config.subnets if s.interface == link.name]
+    if named:
+        return named[0]
+    return next((s for s in config.subnets if link.address in s), None)
+
+
+def compile_policy(config: Config, links: list[Link], *, batch_size: int = 64) -> Engine:
+    """Build the Allocator and the Engine for ``config`` serving ``links``."""
+    g = config.globals
+    alloc = Allocator(offer_lifetime=g.offer_lifetime or OFFER_HOLD_DEFAULT,
+                      decline_probation=config.decline_probation_period)
+    for s in config.subnets:
+        alloc.add_subnet(s.id, s.prefix, [(p.first, p.last) for p in s.pools],
+                         match_client_id=s.match_client_id)
+    own = {link.address for link in links}
+    for s in config.subnets:
+        # never hand out the network or broadcast address, nor one of ours
+        for addr in {s.network, s.broadcast} | {a for a in own if a in s}:
+            alloc.exclude(addr)
+        for r in s.reservations:
+            if r.ip_address is None:
+                continue
+            kind = {"hw-address": "hw_address", "client-id": "client_id",
+                    "circuit-id": "circuit_id"}.get(r.identifier_type)
+            if kind is None:
+                log.warning("%s: %s reservations are not supported yet; ignored", r.path,
+                            r.identifier_type)
+                continue
+            alloc.add_reservation(s.id, r.ip_address, **{kind: r.identifier})
+    if config.global_reservations:
+        log.warning("reservations-global: global reservations are not supported yet; ignored")
+
+    engine = Engine(alloc, batch_size)
+    engine.raw_sockets = config.interfaces.dhcp_socket_type == "raw"
+    networks = {}
+    for s in config.subnets:
+        networks.setdefault(s.shared_network, []).append(s.id)
+    for s in config.subnets:
+        t1, t2 = s.tee_times()
+        merged = config.options_for(s)
+        server_id = merged.get(54, (b"\0\0\0\0", False))[0]
+        engine.set_subnet(
+            s.id, valid_lifetime=s.valid_lifetime, t1=t1, t2=t2, next_server=s.next_server,
+            server_id=int.from_bytes(server_id[:4], "big") if len(server_id) == 4 else 0,
+            authoritative=s.authoritative, echo_client_id=config.echo_client_id,
+            options=option_set(merged, s),
+            shared_with=[i for i in networks[s.shared_network] if i != s.id] if s.shared_network else ())
+        for k, pool in enumerate(s.pools):
+            if pool.options:
+                engine.set_pool_options(s.id, k, option_set(config.options_for(s, pool), s))
+    for link in links:
+        sub = subnet_of_link(config, link)
+        engine.add_interface(link.ifindex, link.address, link.mac, sub.id if sub else None)
+    # A relay address names a subnet, or a shared network: its first subnet stands for the
+    # network, and allocation moves among the members.
+    relays: dict[int, int] = {}
+    for s in config.subnets:
+        for a in s.relay_addresses:
+            relays.setdefault(a, s.id)
+    engine.set_routes(list(relays.items()), [(s.network, s.broadcast, s.id) for s in config.subnets])
+    return engine

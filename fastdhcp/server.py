@@ -1,0 +1,165 @@
+"""The server: sockets, the uvloop loop, timers, signals and reload around the native Engine.
+
+One UDP socket on port 67 (IP_PKTINFO tells the ingress interface; SO_BROADCAST for broadcast
+replies) is registered with ``loop.add_reader``; each wake-up runs Engine.process, which does a
+whole batch natively (recvmmsg -> parse -> decide -> build -> lease rows -> sendmmsg), until the
+socket is drained or the budget is spent, so other work (timers, signals) still gets its turn.
+With ``dhcp-socket-type: raw`` an AF_PACKET socket (send-only) carries replies to clients that
+have no address yet. SIGHUP reloads the configuration; a bad one is refused and the old one keeps
+serving. SIGTERM and SIGINT stop cleanly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import time
+
+import uvloop
+
+from . import config as config_mod
+from .journal import open_lease_file, read_lease_file
+from .policy import compile_policy, discover_links
+
+log = logging.getLogger("fastdhcp.server")
+
+IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)
+BATCHES_PER_WAKEUP = 64         # then yield to the loop (timers, signals) before reading on
+RECLAIM_INTERVAL = 1.0          # seconds between expiry passes
+DEFAULT_LEASE_FILE = "/var/lib/kea/kea-leases4.csv"   # Kea's default memfile path
+
+
+class Server:
+    def __init__(self, config_path: str, *, port: int = 67, batch_size: int = 64):
+        self.config_path = config_path
+        self.port = port
+        self.batch_size = batch_size
+        self.config = config_mod.load_config(config_path)
+        self.links = discover_links(self.config)
+        self.engine = compile_policy(self.config, self.links, batch_size=batch_size)
+        self.sock = self._udp_socket()
+        self.raw = self._raw_socket() if self.engine.raw_sockets else None
+        self.lease_fd = -1
+        self._load_leases(self.engine)
+        self.stopping: asyncio.Future | None = None
+
+    # ---- sockets and lease file ------------------------------------------------------------------
+
+    def _udp_socket(self) -> socket.socket:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+        s.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        s.bind(("0.0.0.0", self.port))
+        s.setblocking(False)
+        return s
+
+    def _raw_socket(self) -> socket.socket | None:
+        try:
+            # protocol 0: a send-only packet socket (it receives nothing)
+            return socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
+        except PermissionError:
+            log.warning("no AF_PACKET socket (needs CAP_NET_RAW): replies to clients without an "
+                        "address will be broadcast instead")
+            self.engine.raw_sockets = False
+            return None
+
+    def _lease_path(self) -> str | None:
+        db = self.config.lease_database
+        if not db.persist:
+            return None
+        return db.name or DEFAULT_LEASE_FILE
+
+    def _load_leases(self, engine) -> None:
+        path = self._lease_path()
+        if path is None:
+            return
+        records, errors = read_lease_file(path, {s.id for s in self.config.subnets},
+                                          self.config.lease_database.max_row_errors)
+        n = engine.alloc.load(records, now=int(time.time()))
+        log.info("loaded %d lease rows from %s (%d bad rows skipped)", n, path, errors)
+        self.lease_fd = open_lease_file(path)
+
+    # ---- the loop ------------------------------------------------------------------------------
+
+    def _on_readable(self) -> None:
+        fd, raw_fd = self.sock.fileno(), self.raw.fileno() if self.raw else -1
+        now = int(time.time())
+        engine = self.engine
+        for _ in range(BATCHES_PER_WAKEUP):
+            if engine.process(fd, raw_fd, self.lease_fd, now) < engine.batch.capacity:
+                break
+
+    def _reclaim(self) -> None:
+        try:
+            self.engine.reclaim(int(time.time()), self.lease_fd)
+        finally:
+            if self.stopping is not None and not self.stopping.done():
+                asyncio.get_running_loop().call_later(RECLAIM_INTERVAL, self._reclaim)
+
+    def reload(self) -> None:
+        """Re-read the configuration; keep serving the old one if the new one is bad."""
+        try:
+            new_config = config_mod.load_config(self.config_path)
+            links = discover_links(new_config)
+            engine = compile_policy(new_config, links, batch_size=self.batch_size)
+        except Exception as e:  # noqa: BLE001 - any failure keeps the running config
+            log.error("reload refused, the running configuration stays: %s", e)
+            return
+        # carry the leases over: the new tables start from what the old ones hold
+        old = self.engine.alloc
+        known = {s.id for s in new_config.subnets}
+        records = [(l.address, l.hwaddr, l.client_id, l.valid_lifetime, l.expire, l.subnet_id,
+                    int(l.state), l.hostname) for l in old.leases() if l.subnet_id in known]
+        engine.alloc.load(records, now=int(time.time()))
+        engine.raw_sockets = engine.raw_sockets and self.raw is not None
+        self.config, self.links, self.engine = new_config, links, engine
+        log.info("configuration reloaded: %s", new_config.summary())
+
+    def stats(self) -> dict:
+        out = self.engine.stats()
+        for s in self.config.subnets:
+            for k, v in self.engine.alloc.stats(s.id).items():
+                out[f"subnet[{s.id}].{k}"] = v
+        return out
+
+    async def serve(self) -> None:
+        loop = asyncio.get_running_loop()
+        self.stopping = loop.create_future()
+        loop.add_reader(self.sock.fileno(), self._on_readable)
+        loop.add_signal_handler(signal.SIGTERM, self.stopping.set_result, "SIGTERM")
+        loop.add_signal_handler(signal.SIGINT, self.stopping.set_result, "SIGINT")
+        loop.add_signal_handler(signal.SIGHUP, self.reload)
+        loop.call_later(RECLAIM_INTERVAL, self._reclaim)
+        log.info("serving %s on %s (port %d, %s sockets)", self.config.summary(),
+                 ", ".join(l.name for l in self.links) or "no interfaces", self.port,
+                 "raw" if self.raw else "udp")
+        why = await self.stopping
+        log.info("stopping (%s)", why)
+        loop.remove_reader(self.sock.fileno())
+        self.close()
+
+    def close(self) -> None:
+        self.sock.close()
+        if self.raw:
+            self.raw.close()
+        if self.lease_fd >= 0:
+            os.close(self.lease_fd)
+            self.lease_fd = -1
+
+
+def run(config_path: str, *, port: int = 67) -> int:
+    """``fastdhcp serve``: load, serve until SIGTERM/SIGINT. Returns the exit status."""
+    try:
+        cfg = config_mod.load_config(config_path)
+    except config_mod.ConfigError as e:
+        print(f"fastdhcp serve: configuration refused:\n{e}", flush=True)
+        return 1
+    config_mod.configure_logging(cfg.loggers)
+    server = Server(config_path, port=port)
+    uvloop.run(server.serve())
+    return 0
