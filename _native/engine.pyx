@@ -52,8 +52,12 @@ ENGINE_COUNTERS = ("pkt4-received", "pkt4-discover-received", "pkt4-request-rece
 
 ctypedef struct SubnetRun:
     uint32_t valid_lft
-    uint32_t t1                  # 0: not sent
+    uint32_t valid_min           # a client's requested lease time (51) is clamped to these
+    uint32_t valid_max
+    uint32_t t1                  # 0: not sent (explicit renew-timer, or ...
     uint32_t t2
+    uint16_t t1_permille         # ... a share of the lease time with calculate-tee-times)
+    uint16_t t2_permille
     uint32_t siaddr              # next-server
     uint32_t server_id           # configured 54 (0: our address on the ingress link)
     uint32_t next_member         # shared network ring (itself when alone)
@@ -150,18 +154,24 @@ cdef class Engine:
 
     # ---- tables (policy fills them once per load) ----------------------------------------------
 
-    def set_subnet(self, uint32_t subnet_id, *, uint32_t valid_lifetime, t1=None, t2=None,
+    def set_subnet(self, uint32_t subnet_id, *, uint32_t valid_lifetime, min_lifetime=None,
+                   max_lifetime=None, t1=None, t2=None, t1_percent=None, t2_percent=None,
                    next_server=0, server_id=0, bint authoritative=False, bint echo_client_id=True,
                    OptionSet options=None, shared_with=()):
-        """Reply parameters of a subnet; ``shared_with`` lists the ids of the other members of
-        its shared network (allocation may use any of them)."""
+        """Reply parameters of a subnet. T1/T2 are fixed (t1, t2) or shares of each lease's
+        time (t1_percent, t2_percent: calculate-tee-times); ``shared_with`` lists the ids of the
+        other members of its shared network (allocation may use any of them)."""
         cdef uint32_t sn = self.alloc._subnet(subnet_id)
         cdef SubnetRun* r = &self.runs[sn]
         options = options if options is not None else OptionSet({})
         self.keep.append(options)
         r.valid_lft = valid_lifetime
+        r.valid_min = min_lifetime if min_lifetime is not None else valid_lifetime
+        r.valid_max = max_lifetime if max_lifetime is not None else valid_lifetime
         r.t1 = t1 or 0
         r.t2 = t2 or 0
+        r.t1_permille = round((t1_percent or 0) * 1000)
+        r.t2_permille = round((t2_percent or 0) * 1000)
         r.siaddr = ip_to_u32(next_server)
         r.server_id = ip_to_u32(server_id)
         r.authoritative = authoritative
@@ -415,6 +425,15 @@ cdef class Engine:
         else:                                           # INFORM: options only (RFC 2131 §4.3.5)
             self.reply(i, sn, MT_ACK, 0, our_id, False)
 
+    # The lease time: what the client asked for (51) within [min, max], else the default.
+    cdef uint32_t lease_time(self, const DhcpPacket* p, uint32_t sn) noexcept:
+        cdef const SubnetRun* r = &self.runs[sn]
+        cdef uint32_t v
+        if not p.opt[OPT_LEASE_TIME].count:
+            return r.valid_lft
+        v = rd_u32(opt_value(p, OPT_LEASE_TIME))
+        return r.valid_min if v < r.valid_min else (r.valid_max if v > r.valid_max else v)
+
     cdef uint32_t requested(self, const DhcpPacket* p, uint32_t sn) noexcept:
         if p.opt[OPT_REQUESTED_ADDRESS].count:
             return rd_u32(opt_value(p, OPT_REQUESTED_ADDRESS))
@@ -457,7 +476,7 @@ cdef class Engine:
         if p.opt[OPT_HOST_NAME].count:
             host = opt_value(p, OPT_HOST_NAME)
             host_len = p.opt[OPT_HOST_NAME].len
-        st = self.alloc.request_c(sn, &k, &ids, addr, self.runs[sn].valid_lft, now, host, host_len)
+        st = self.alloc.request_c(sn, &k, &ids, addr, self.lease_time(p, sn), now, host, host_len)
         if st == AS_ACK:
             self.reply(i, sn, MT_ACK, addr, our_id, True)
         elif st != AS_NO_MEMORY:
@@ -471,6 +490,7 @@ cdef class Engine:
         cdef const SubnetRun* run = &self.runs[sn]
         cdef uint8_t lead[24]
         cdef uint16_t n = 6, skipped = 0
+        cdef uint32_t valid, t1, t2
         cdef const OptionSetC* opts = run.options
         cdef uint32_t pool
         cdef uint8_t* out = b.tx_slot(i)
@@ -479,16 +499,23 @@ cdef class Engine:
         lead[0], lead[1] = OPT_SERVER_ID, 4
         wr_u32(lead + 2, server_id)
         if with_lease:
+            valid = self.lease_time(p, sn)
+            t1 = run.t1 if run.t1 else <uint32_t>((<uint64_t>valid * run.t1_permille) // 1000)
+            t2 = run.t2 if run.t2 else <uint32_t>((<uint64_t>valid * run.t2_permille) // 1000)
+            if t2 >= valid:          # Kea: T2 only below the lease time, T1 only below T2
+                t2 = 0
+            if t1 >= (t2 if t2 else valid):
+                t1 = 0
             lead[6], lead[7] = OPT_LEASE_TIME, 4
-            wr_u32(lead + 8, run.valid_lft)
+            wr_u32(lead + 8, valid)
             n = 12
-            if run.t1:
+            if t1:
                 lead[n], lead[n + 1] = 58, 4
-                wr_u32(lead + n + 2, run.t1)
+                wr_u32(lead + n + 2, t1)
                 n += 6
-            if run.t2:
+            if t2:
                 lead[n], lead[n + 1] = 59, 4
-                wr_u32(lead + n + 2, run.t2)
+                wr_u32(lead + n + 2, t2)
                 n += 6
         if msg_type == MT_NAK:
             opts = &NO_OPTIONS

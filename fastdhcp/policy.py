@@ -125,11 +125,16 @@ def compile_policy(config: Config, links: list[Link], *, batch_size: int = 64) -
     for s in config.subnets:
         networks.setdefault(s.shared_network, []).append(s.id)
     for s in config.subnets:
-        t1, t2 = s.tee_times()
+        # explicit timers are fixed; with calculate-tee-times they are shares of each lease
+        t1, t2 = s.renew_timer, s.rebind_timer
+        pct = s.calculate_tee_times
         merged = config.options_for(s)
         server_id = merged.get(54, (b"\0\0\0\0", False))[0]
         engine.set_subnet(
-            s.id, valid_lifetime=s.valid_lifetime, t1=t1, t2=t2, next_server=s.next_server,
+            s.id, valid_lifetime=s.valid_lifetime, min_lifetime=s.min_valid_lifetime,
+            max_lifetime=s.max_valid_lifetime, t1=t1, t2=t2,
+            t1_percent=s.t1_percent if pct and t1 is None else None,
+            t2_percent=s.t2_percent if pct and t2 is None else None, next_server=s.next_server,
             server_id=int.from_bytes(server_id[:4], "big") if len(server_id) == 4 else 0,
             authoritative=s.authoritative, echo_client_id=config.echo_client_id,
             options=option_set(merged, s),
