@@ -173,9 +173,23 @@ def _add_check_config(sub) -> None:
     p.set_defaults(func=cmd_check_config)
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+    return run_demo(rate=args.rate, seconds=args.seconds)
+
+
+def _add_demo(sub) -> None:
+    p = sub.add_parser("demo", help="a namespace lab: a real client takes a lease, then a short load",
+                       description="Build a throwaway network-namespace lab, serve it, show a real "
+                                   "client's lease and a short load, and clean up (needs root).")
+    p.add_argument("--rate", type=int, default=5000, help="offered DORA/s of the short load")
+    p.add_argument("--seconds", type=int, default=5, help="length of the short load")
+    p.set_defaults(func=cmd_demo)
+
+
 # --- the command ----------------------------------------------------------------------------------
 
-_SUBCOMMANDS = (_add_dump, _add_serve, _add_check_config)
+_SUBCOMMANDS = (_add_dump, _add_serve, _add_check_config, _add_demo)
 
 
 def _build_parser() -> argparse.ArgumentParser:

@@ -12,6 +12,7 @@ serving. SIGTERM and SIGINT stop cleanly.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import signal
@@ -120,6 +121,10 @@ class Server:
         self.config, self.links, self.engine = new_config, links, engine
         log.info("configuration reloaded: %s", new_config.summary())
 
+    def log_stats(self) -> None:
+        """SIGUSR1: the counters (non-zero ones) into the log, one line."""
+        log.info("stats %s", json.dumps({k: v for k, v in self.stats().items() if v}))
+
     def stats(self) -> dict:
         out = self.engine.stats()
         for s in self.config.subnets:
@@ -134,6 +139,7 @@ class Server:
         loop.add_signal_handler(signal.SIGTERM, self.stopping.set_result, "SIGTERM")
         loop.add_signal_handler(signal.SIGINT, self.stopping.set_result, "SIGINT")
         loop.add_signal_handler(signal.SIGHUP, self.reload)
+        loop.add_signal_handler(signal.SIGUSR1, self.log_stats)
         loop.call_later(RECLAIM_INTERVAL, self._reclaim)
         log.info("serving %s on %s (port %d, %s sockets)", self.config.summary(),
                  ", ".join(l.name for l in self.links) or "no interfaces", self.port,
