@@ -1,8 +1,8 @@
 """Kea ``Dhcp4`` configuration: read it, check it, and resolve it for the server.
 
 A configuration file is Kea's extended JSON: ``#``, ``//`` and ``/* */`` comments (never inside
-strings), ``<?include "file"?>`` (a path relative to the including file, else to the working
-directory), trailing commas (a warning) and numbers written ``.5``. The top level holds ``Dhcp4``;
+strings), ``<?include "file"?>`` (a relative path is looked up in the working directory, as Kea
+does, then next to the including file), trailing commas (a warning) and numbers written ``.5``. The top level holds ``Dhcp4``;
 other top-level objects (``Logging``, ``Control-agent``, ``Dhcp6``...) are ignored with a warning,
 as Kea ignores them.
 
@@ -42,9 +42,9 @@ outbound-interface same-as-inbound, re-detect true, lease-database memfile (pers
 lfc-interval 3600, max-row-errors 0), expired-leases-processing 10/25/3600/100/250/5,
 multi-threading on (pool 0, queue 64), sanity-checks lease-checks warn.
 
-Subnets without an ``id`` get one (the lowest unused ids, in file order: ``subnet4`` first, then
-each shared network's), with a warning, as older Kea versions did; leases are bound to the id, so
-a stable explicit id is better.
+Subnets without an ``id`` get one exactly as Kea 2.x numbers them (1, 2, 3... in Kea's parse
+order: the shared networks' subnets, then ``subnet4``; a clash with an explicit id is an error), with
+a warning: leases are bound to the id, so a stable explicit id is better.
 
 Not supported (errors unless empty/off): client classification, hook libraries that change
 replies, ``hosts-database(s)``, ``config-control``, lease databases other than memfile, DNS updates,
@@ -283,12 +283,14 @@ class _Reader:
         self._emit("".join(out), source, piece_line)
 
     def _include(self, name: str, where: str, base_dir: str) -> None:
-        candidates = [name] if os.path.isabs(name) else [os.path.join(base_dir, name), name]
+        # Kea opens the path as given (relative to the working directory); fastdhcp falls back
+        # to the including file's directory, so that a configuration can be moved as a whole.
+        candidates = [name] if os.path.isabs(name) else [name, os.path.join(base_dir, name)]
         found = next((c for c in candidates if os.path.isfile(c)), None)
         if found is None:
             self.problems.append(Problem(where, f"cannot include {name!r}: no such file "
-                                                f"(looked in {base_dir or '.'} and the "
-                                                f"working directory)"))
+                                                f"(looked in the working directory and "
+                                                f"{base_dir or '.'})"))
             return
         real = os.path.realpath(found)
         if real in self._stack:
@@ -1317,32 +1319,25 @@ _COLON_HEX = re.compile(r"[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){0,127}")
 
 
 def _identifier_bytes(kind: str, text: str) -> bytes | str:
-    """A reservation identifier -> bytes, or the reason it is not one. Kea's forms: hex octets
-    separated by ':' (hw-address also '-' or ' ', or Cisco 'aabb.ccdd.eeff'), a plain run of hex
-    digits (optionally 0x), or for the other kinds a 'quoted string' (its bytes)."""
+    """A reservation identifier -> bytes, or the reason it is not one. Kea's forms, for every
+    kind: hex octets separated by ':' or ' ' (one or two digits each), a run of hex digits
+    (optionally 0x), or a 'quoted string' (its bytes). Kea rejects '-' and '.' separators."""
     s = text.strip()
     if _COLON_HEX.fullmatch(s):                     # the usual "aa:bb:cc:dd:ee:ff"
         raw = bytes.fromhex(s.replace(":", ""))
-    elif kind != "hw-address" and len(s) >= 2 and s[0] == s[-1] == "'":
+    elif len(s) >= 2 and s[0] == s[-1] == "'":
         raw = s[1:-1].encode()
+    elif ":" in s or " " in s:
+        parts = s.split(":") if ":" in s else s.split()
+        if not all(_HEX_PAIRS.fullmatch(p) for p in parts):
+            return f"{text!r} is not hex octets separated by ':' or ' '"
+        raw = bytes(int(p, 16) for p in parts)
     else:
-        parts = None
-        for sep in (":", "-", " ", "."):
-            if sep in s:
-                parts = s.split(sep)
-                if sep == "." and all(re.fullmatch(r"[0-9A-Fa-f]{4}", p) for p in parts):
-                    parts = [p[i:i + 2] for p in parts for i in (0, 2)]
-                break
-        if parts is not None:
-            if not all(_HEX_PAIRS.fullmatch(p) for p in parts):
-                return f"{text!r} is not hex octets"
-            raw = bytes(int(p, 16) for p in parts)
-        else:
-            digits = s[2:] if s[:2].lower() == "0x" else s
-            if not re.fullmatch(r"[0-9A-Fa-f]+", digits):
-                return f"{text!r} is not hex" + ("" if kind == "hw-address"
-                                                  else " or a 'quoted string'")
-            raw = bytes.fromhex(("0" if len(digits) % 2 else "") + digits)
+        digits = s[2:] if s[:2].lower() == "0x" else s
+        if not re.fullmatch(r"[0-9A-Fa-f]+", digits):
+            return (f"{text!r} is not an identifier (hex octets separated by ':' or ' ', a run of "
+                    f"hex digits, or a 'quoted string')")
+        raw = bytes.fromhex(("0" if len(digits) % 2 else "") + digits)
     limit = 20 if kind == "hw-address" else _MAX_IDENTIFIER
     if not 1 <= len(raw) <= limit:
         return f"{text!r} is {len(raw)} bytes; a {kind} has 1..{limit}"
@@ -1796,8 +1791,12 @@ class _Resolver:
                     self.error(ip, f"{addr!r} is not an IPv4 address (write name/address, e.g. "
                                    f"eth0/192.0.2.1)")
                     continue
-            if text in seen:
-                self.warn(ip, f"interface {text!r} is listed twice")
+            # Kea refuses a name twice, or bare and with an address ("has already been
+            # selected"); several addresses of one interface are fine.
+            clash = text in seen or (name in seen if address is not None else
+                                     any(sp.name == name for sp in specs))
+            if clash:
+                self.error(ip, f"interface {name!r} is already listed")
                 continue
             seen.add(text)
             specs.append(InterfaceSpec(name, address))
@@ -1935,10 +1934,8 @@ class _Resolver:
         network_drafts: list[tuple[SharedNetworkConfig, str, int, int, dict]] = []
         empty: dict = {}
 
-        for i, s in enumerate(cfg.subnet4):
-            if s is not None:
-                self._draft(drafts, s, f"Dhcp4.subnet4[{i}]", (glob,), None, None, empty, empty)
-
+        # Kea parses Dhcp4's keys in alphabetical order (a std::map): "shared-networks" before
+        # "subnet4". The order matters for the ids of subnets written without one.
         for j, sn in enumerate(cfg.shared_networks):
             if sn is None:
                 continue
@@ -1960,6 +1957,10 @@ class _Resolver:
                                 n_vendor)
             network_drafts.append((sn, np, first, len(drafts), n_opts))
             self._check_network_members(sn, np, drafts[first:])
+
+        for i, s in enumerate(cfg.subnet4):
+            if s is not None:
+                self._draft(drafts, s, f"Dhcp4.subnet4[{i}]", (glob,), None, None, empty, empty)
 
         ids = self._assign_ids(drafts)
         self._check_overlaps(drafts)
@@ -2041,6 +2042,9 @@ class _Resolver:
         return tuple(out)
 
     def _assign_ids(self, drafts: list) -> list[tuple[int, bool]]:
+        """Subnet ids. A subnet without one is numbered as Kea 2.x numbers it, so that leases
+        written by Kea keep pointing at the same subnet: a counter from 1, advanced only by such
+        subnets, in Kea's parse order; an explicit id equal to a counted one is an error."""
         used: dict[int, str] = {}
         for d in drafts:
             sid = d.cfg.id
@@ -2053,18 +2057,22 @@ class _Resolver:
                 self.error(f"{d.path}.id", f"subnet id {sid} is already used by {used[sid]}")
             else:
                 used[sid] = d.path
-        out, next_id = [], 1
+        out, counter = [], 1
         for d in drafts:
             if d.cfg.id is not None:
                 out.append((d.cfg.id, False))
                 continue
-            while next_id in used:
-                next_id += 1
-            used[next_id] = d.path
-            out.append((next_id, True))
-            self.warn(d.path, f"no subnet id: assigned id {next_id} (the lowest unused, in file "
-                              f"order); leases are bound to the id, so write it in the file to "
-                              f"keep it stable")
+            sid, counter = counter, counter + 1
+            out.append((sid, True))
+            if sid in used:
+                self.error(d.path, f"no subnet id: Kea numbers subnets without an id 1, 2, 3... "
+                                   f"(shared networks first, then subnet4), which makes this one "
+                                   f"{sid}, already used by {used[sid]}; give it an explicit id")
+                continue
+            used[sid] = d.path
+            self.warn(d.path, f"no subnet id: assigned id {sid}, as Kea numbers subnets without "
+                              f"an id (1, 2, 3... shared networks first, then subnet4); leases "
+                              f"are bound to the id, so write it in the file")
         return out
 
     def _check_overlaps(self, drafts: list) -> None:
@@ -2205,6 +2213,14 @@ class _Resolver:
             ident = _identifier_bytes(kind, text)
             if isinstance(ident, str):
                 self.error(f"{rp}.{kind}", ident)
+                continue
+            if (r.ip_address is None and not r.hostname and not r.option_data
+                    and r.next_server is None and r.server_hostname is None
+                    and r.boot_file_name is None and not r.client_classes):
+                # Kea's HostReservationParser refuses an identifier that reserves nothing.
+                self.error(rp, "a reservation must reserve something: ip-address, hostname, "
+                               "option-data, next-server, server-hostname, boot-file-name or "
+                               "client-classes")
                 continue
             if kind == "flex-id":
                 self.warn(f"{rp}.flex-id", "flex-id is computed by Kea's flex_id hook library, "

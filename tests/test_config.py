@@ -659,9 +659,9 @@ def test_option_43_may_be_redefined_and_duplicates_are_rejected():
      "reserved address 10.0.1.5 is outside subnet 10.0.0.0/24"),
     ({"subnet4": [subnet(prefix="10.0.0.0/24", reservations=[
         {"hw-address": "01:02:03:04:05:06", "ip-address": "10.0.0.5"},
-        {"hw-address": "01-02-03-04-05-06", "ip-address": "10.0.0.6"}])]},
+        {"hw-address": "01 02 03 04 05 06", "ip-address": "10.0.0.6"}])]},
      "Dhcp4.subnet4[0].reservations[1].hw-address",
-     "hw-address 01-02-03-04-05-06 is already reserved by Dhcp4.subnet4[0].reservations[0]"),
+     "hw-address 01 02 03 04 05 06 is already reserved by Dhcp4.subnet4[0].reservations[0]"),
     ({"subnet4": [subnet(prefix="10.0.0.0/24", reservations=[
         {"hw-address": "01:02:03:04:05:06", "ip-address": "10.0.0.5"},
         {"client-id": "01:02:03:04:05:06:07", "ip-address": "10.0.0.5"}])]},
@@ -678,7 +678,17 @@ def test_option_43_may_be_redefined_and_duplicates_are_rejected():
      ("a reservation needs exactly one identifier (hw-address, client-id, duid, circuit-id or "
      "flex-id); got hw-address, client-id")),
     ({"subnet4": [subnet(prefix="10.0.0.0/24", reservations=[{"hw-address": "01:02:zz"}])]},
-     "Dhcp4.subnet4[0].reservations[0].hw-address", "'01:02:zz' is not hex octets"),
+     "Dhcp4.subnet4[0].reservations[0].hw-address",
+     "'01:02:zz' is not hex octets separated by ':' or ' '"),
+    ({"subnet4": [subnet(prefix="10.0.0.0/24", reservations=[{"hw-address": "01-02-03-04-05-06",
+                                                              "hostname": "h"}])]},
+     "Dhcp4.subnet4[0].reservations[0].hw-address",
+     ("'01-02-03-04-05-06' is not an identifier (hex octets separated by ':' or ' ', a run of hex "
+     "digits, or a 'quoted string')")),
+    ({"subnet4": [subnet(prefix="10.0.0.0/24", reservations=[{"hw-address": "01:02:03:04:05:06"}])]},
+     "Dhcp4.subnet4[0].reservations[0]",
+     ("a reservation must reserve something: ip-address, hostname, option-data, next-server, "
+     "server-hostname, boot-file-name or client-classes")),
     ({"subnet4": [subnet(prefix="10.0.0.0")]}, "Dhcp4.subnet4[0].subnet",
      "'10.0.0.0' is not a prefix (write address/length, e.g. 192.0.2.0/24)"),
     ({"subnet4": [subnet(prefix="10.0.0.300/24")]}, "Dhcp4.subnet4[0].subnet",
@@ -793,17 +803,25 @@ def test_many_errors_are_all_reported_at_once():
                                "mean 'valid-lifetime'?)")
 
 
-def test_missing_ids_are_assigned_sequentially_with_a_warning():
-    config = cfg({"subnet4": [subnet(None, "10.0.0.0/24"), subnet(1, "10.0.1.0/24"),
+def test_missing_ids_are_numbered_as_kea_numbers_them():
+    # Kea 2.2: a counter from 1 for subnets without an id, shared networks parsed first.
+    config = cfg({"subnet4": [subnet(None, "10.0.0.0/24"), subnet(7, "10.0.1.0/24"),
                               subnet(None, "10.0.2.0/24")],
                   "shared-networks": [{"name": "n", "subnet4": [subnet(None, "10.0.3.0/24")]}]})
     assert [(s.prefix, s.id, s.id_auto) for s in config.subnets] == [
-        ("10.0.0.0/24", 2, True), ("10.0.1.0/24", 1, False), ("10.0.2.0/24", 3, True),
-        ("10.0.3.0/24", 4, True)]
+        ("10.0.3.0/24", 1, True), ("10.0.0.0/24", 2, True), ("10.0.1.0/24", 7, False),
+        ("10.0.2.0/24", 3, True)]
     w = warnings_of(config)
-    assert w["Dhcp4.subnet4[0]"].startswith("no subnet id: assigned id 2 (the lowest unused, in "
-                                            "file order)")
+    assert w["Dhcp4.subnet4[0]"].startswith("no subnet id: assigned id 2, as Kea numbers subnets "
+                                            "without an id")
     assert "Dhcp4.shared-networks[0].subnet4[0]" in w
+
+
+def test_a_missing_id_that_kea_would_number_like_an_explicit_one_is_an_error():
+    p = one_problem({"subnet4": [subnet(None, "10.0.0.0/24"), subnet(1, "10.0.1.0/24")]})
+    assert p.path == "Dhcp4.subnet4[0]"
+    assert p.reason.endswith("which makes this one 1, already used by Dhcp4.subnet4[1]; give it "
+                             "an explicit id")
 
 
 def test_duplicate_addresses_allowed_when_ip_reservations_are_not_unique():
@@ -815,8 +833,10 @@ def test_duplicate_addresses_allowed_when_ip_reservations_are_not_unique():
 
 def test_same_identifier_in_two_subnets_is_fine():
     config = cfg({"subnet4": [
-        subnet(1, "10.0.0.0/24", reservations=[{"hw-address": "01:02:03:04:05:06"}]),
-        subnet(2, "10.0.1.0/24", reservations=[{"hw-address": "01:02:03:04:05:06"}])]})
+        subnet(1, "10.0.0.0/24", reservations=[{"hw-address": "01:02:03:04:05:06",
+                                                "hostname": "a"}]),
+        subnet(2, "10.0.1.0/24", reservations=[{"hw-address": "01:02:03:04:05:06",
+                                                "hostname": "a"}])]})
     assert [len(s.reservations) for s in config.subnets] == [1, 1]
 
 
@@ -831,7 +851,8 @@ def test_reservation_warnings():
                           {"hw-address": "01:02:03:04:05:08", "ip-address": "192.0.2.255"},
                           {"duid": "00:01", "ip-address": "192.0.2.30"}]}),
                       subnet(2, "10.0.0.0/24", **{"reservations-in-subnet": False,
-                                                  "reservations": [{"hw-address": "0a:0b"}]})]})
+                                                  "reservations": [{"hw-address": "0a:0b",
+                                                                    "hostname": "h"}]})]})
     w = warnings_of(config)
     assert "reservations-out-of-pool is true" in w["Dhcp4.subnet4[0].reservations[0].ip-address"]
     assert "broadcast address" in w["Dhcp4.subnet4[0].reservations[1].ip-address"]
@@ -844,13 +865,15 @@ def test_reservation_warnings():
 def test_identifier_forms():
     f = C._identifier_bytes
     assert f("hw-address", "AA:bb:0c:0d:0e:0f") == bytes.fromhex("aabb0c0d0e0f")
-    assert f("hw-address", "aa-bb-0c-0d-0e-0f") == bytes.fromhex("aabb0c0d0e0f")
-    assert f("hw-address", "aabb.0c0d.0e0f") == bytes.fromhex("aabb0c0d0e0f")
+    assert f("hw-address", "aa bb 0c 0d 0e 0f") == bytes.fromhex("aabb0c0d0e0f")
     assert f("hw-address", "aabb0c0d0e0f") == bytes.fromhex("aabb0c0d0e0f")
+    assert f("hw-address", "0xaabb0c0d0e0f") == bytes.fromhex("aabb0c0d0e0f")
     assert f("hw-address", "a:b:c") == bytes([10, 11, 12])
-    assert f("client-id", "0x01aabb") == bytes.fromhex("01aabb")
+    assert f("hw-address", "'x'") == b"x"                   # Kea accepts text for every kind
+    assert f("client-id", "1aa") == bytes.fromhex("01aa")   # an odd run gets a leading 0
     assert f("circuit-id", "'charter950'") == b"charter950"
-    assert f("hw-address", "'x'") == "\"'x'\" is not hex"
+    for rejected_by_kea in ("aa-bb-0c-0d-0e-0f", "aabb.0c0d.0e0f", "", "''", "0x"):
+        assert isinstance(f("hw-address", rejected_by_kea), str), rejected_by_kea
     assert isinstance(f("hw-address", ":".join(["aa"] * 21)), str)
 
 
@@ -907,7 +930,8 @@ def test_unknown_key_where_it_is_harmless_is_a_warning():
      "Dhcp4.hooks-libraries[0]", "hook library libdhcp_ha.so cannot be loaded by fastdhcp"),
     ({"hooks-libraries": [{"library": "/opt/site/libmy_hook.so"}]},
      "Dhcp4.hooks-libraries[0]", "hook library libmy_hook.so cannot be loaded"),
-    ({"reservations": [{"hw-address": "01:02", "ip-addresses": ["2001:db8::1"]}]},
+    ({"reservations": [{"hw-address": "01:02", "hostname": "h",
+                        "ip-addresses": ["2001:db8::1"]}]},
      "Dhcp4.reservations[0].ip-addresses", "a DHCPv6 reservation key"),
 ])
 def test_unsupported_features_are_errors(dhcp4, path, fragment):
@@ -944,12 +968,12 @@ def test_unsupported_features_when_empty_or_off_are_fine():
     ({"subnet4": [subnet(reservations=[{"hw-address": "01:02", "client-classes": ["x"]}])]},
      "Dhcp4.subnet4[0].reservations[0].client-classes", "have no effect"),
     ({"subnet4": [subnet(reservations=[{"hw-address": "01:02", "client-classes": ["x"]},
-                                       {"hw-address": "01:03"}])]},
+                                       {"hw-address": "01:03", "hostname": "h"}])]},
      "Dhcp4.subnet4[0].reservations[0].client-classes", "have no effect"),
-    ({"reservations": [{"flex-id": "'abc'"}], "reservations-global": True},
+    ({"reservations": [{"flex-id": "'abc'", "hostname": "h"}], "reservations-global": True},
      "Dhcp4.reservations[0].flex-id", "flex_id hook"),
     ({"host-reservation-identifiers": ["hw-address"],
-      "subnet4": [subnet(reservations=[{"client-id": "01:02"}])]},
+      "subnet4": [subnet(reservations=[{"client-id": "01:02", "hostname": "h"}])]},
      "Dhcp4.subnet4[0].reservations[0].client-id", "not in host-reservation-identifiers"),
     ({"allocator": "random"}, "Dhcp4.allocator", "lowest free address"),
     ({"loggers": [{"name": "kea-dhcp6"}]}, "Dhcp4.loggers[0].name", "not a kea-dhcp4 logger"),
@@ -977,6 +1001,13 @@ def test_ddns_parameters_are_accepted_silently():
                                      pools=[{"pool": "192.0.2.1-192.0.2.9",
                                              "ddns-send-updates": True}])]})
     assert config.warnings == []
+
+
+@pytest.mark.parametrize("interfaces", [["eth0", "eth0"], ["eth0", "eth0/10.0.0.1"],
+                                        ["eth0/10.0.0.1", "eth0"], ["eth0/10.0.0.1"] * 2])
+def test_an_interface_listed_twice_is_an_error(interfaces):
+    assert one_problem({"interfaces-config": {"interfaces": interfaces}}) == Problem(
+        "Dhcp4.interfaces-config.interfaces[1]", "interface 'eth0' is already listed")
 
 
 def test_interfaces_forms():
@@ -1022,7 +1053,7 @@ def test_user_context_and_comment_are_accepted_everywhere():
                   "shared-networks": [{"name": "n", "comment": "c", "subnet4": [
                       subnet(comment="c", pools=[{"pool": "192.0.2.1-192.0.2.9", "comment": "c"}],
                              reservations=[{"hw-address": "01:02", "comment": "c",
-                                            "user-context": {"owner": "x"}}],
+                                            "hostname": "h", "user-context": {"owner": "x"}}],
                              relay={"ip-addresses": [], "comment": "c"})]}]})
     assert config.dhcp4.user_context == {"a": 1}
     assert config.dhcp4.shared_networks[0].subnet4[0].comment == "c"
