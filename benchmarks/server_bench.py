@@ -402,10 +402,15 @@ class Bench:
         res["server_loss"] = max(0.0, res["loss"] - res["generator_loss"])
         res["passed"] = res["loss"] <= MAX_LOSS
         # perfdhcp, not the server, limited this step: it could not send the offered rate, or
-        # the step failed only because of drops at perfdhcp's socket.
-        res["generator_limited"] = bool(
-            res["sent_per_s"] < GEN_LIMITED * rate
-            or (not res["passed"] and res["server_loss"] <= MAX_LOSS))
+        # the step failed only because of drops at perfdhcp's socket (its own ceiling, or reply
+        # bursts larger than its default receive buffer, which cannot be raised from inside a
+        # namespace: net.core.rmem_* are read-only there).
+        if res["sent_per_s"] < GEN_LIMITED * rate:
+            res["generator_limited"] = "perfdhcp could not send the offered rate"
+        elif not res["passed"] and res["server_loss"] <= MAX_LOSS:
+            res["generator_limited"] = "replies lost at perfdhcp's socket"
+        else:
+            res["generator_limited"] = None
         return res
 
     def udp_counters(self, proc):
@@ -460,7 +465,7 @@ class Bench:
             "best_completed_per_s": best["completed_per_s"] if best else 0.0,
             "best_offered_rate": best["offered_rate"] if best else None,
             "first_failing_rate": hi,
-            "first_failing_generator_limited": bool(hi_step and hi_step["generator_limited"]),
+            "first_failing_generator_limited": hi_step and hi_step["generator_limited"],
             # The top of the ladder passed, or the lowest failing rate failed only because
             # perfdhcp dropped replies / could not send: the server's limit is higher.
             "lower_bound": hi is None or bool(hi_step["generator_limited"]),
@@ -589,9 +594,11 @@ def print_report(result, args):
                          f"perfdhcp's core {og['median']:.0%} busy (medians over its runs): "
                          f"figures are inflated and noisy")
         if s["dora_lower_bound"]:
-            notes.append(f"{name}: '>=': perfdhcp, not the server, set the limit (the top of the "
-                         f"ladder passed, or the loss above it was replies dropped at perfdhcp's "
-                         f"own socket, Udp RcvbufErrors in its namespace)")
+            notes.append(f"{name}: '>=': perfdhcp, not the server, set the limit: the top of the "
+                         f"ladder passed, or above it perfdhcp could not send the offered rate or "
+                         f"dropped the server's replies at its own socket (Udp RcvbufErrors in "
+                         f"its namespace, while the server's own loss stayed <= 1%), from its own "
+                         f"ceiling or from reply bursts bigger than its receive buffer")
     widths = [max(len(r[i]) for r in rows if i == 0 or not r[1].startswith("not available"))
               for i in range(len(rows[0]))]
     print()
@@ -741,7 +748,9 @@ def main(argv=None):
                             print(f"{name} repeat {rep + 1}/{args.repeats}: "
                                   f"{s['best_completed_per_s']:,.0f} DORA/s at <=1% loss "
                                   f"(first failing offered rate: {s['first_failing_rate']}"
-                                  f"{', perfdhcp-limited' if s['first_failing_generator_limited'] else ''}), "
+                                  + (f": {s['first_failing_generator_limited']}"
+                                     if s["first_failing_generator_limited"] else "")
+                                  + "), "
                                   f"{f['server_cpu_us_per_lease'] or 0:.1f} us/lease at "
                                   f"{args.fixed_rate}/s", file=sys.stderr)
                         except ServerFailed as ex:
