@@ -415,6 +415,9 @@ cdef class Engine:
             self.reply(i, m, MT_OFFER, addr, our_id, True)
         elif t == MT_REQUEST:
             self.on_request(i, p, sn, our_id, now)
+        elif (t == MT_RELEASE or t == MT_DECLINE) and p.opt[OPT_SERVER_ID].count and \
+                rd_u32(opt_value(p, OPT_SERVER_ID)) != our_id:
+            self.counters[C_NOT_FOR_US] += 1            # RFC 2131 Table 5: meant for another server
         elif t == MT_RELEASE:
             sn = self.home_subnet(p, sn, &k, &ids)
             self.alloc.release_c(&k, p.ciaddr, now)
