@@ -119,6 +119,8 @@ cdef class Allocator:
     cdef uint32_t resv_mask      # open addressing over resv slots (kind 0 = empty)
     cdef uint32_t n_resv
     cdef ByteArena resv_ids
+    cdef uint32_t* resv_set      # reserved addresses (open addressing; 0 = empty slot)
+    cdef uint32_t resv_set_mask
     cdef dict subnet_index       # id -> index (Python edge only)
     cdef public uint32_t offer_lifetime
     cdef public uint32_t decline_probation
@@ -132,7 +134,9 @@ cdef class Allocator:
         self.decline_probation = decline_probation
         self.resv_mask = 63
         self.resv = <Reservation*>calloc(self.resv_mask + 1, sizeof(Reservation))
-        if self.resv == NULL:
+        self.resv_set_mask = 63
+        self.resv_set = <uint32_t*>calloc(self.resv_set_mask + 1, sizeof(uint32_t))
+        if self.resv == NULL or self.resv_set == NULL:
             raise MemoryError()
 
     def __dealloc__(self):
@@ -146,6 +150,7 @@ cdef class Allocator:
         free(self.subnets)
         free(self.resv)
         free(self.resv_ids.data)
+        free(self.resv_set)
 
     # ---- building (Python: config load) ----------------------------------------------------------
 
@@ -169,10 +174,10 @@ cdef class Allocator:
                 n = min(b - a + 1, POOL_MAX_SIZE)
                 pieces.append((a, n))
                 a += n
-        for a, n in pieces:
-            if self._pool_at(a) != NIL or self._pool_at(a + n - 1) != NIL or \
-                    any(a <= r_first <= a + n - 1 for r_first, _ in self._range_list()):
-                raise ValueError(f"pool starting at {u32_to_ip(a)} overlaps another pool")
+        spans = sorted(self._range_list() + [(a, a + n - 1) for a, n in pieces])
+        for (a1, b1), (a2, b2) in zip(spans, spans[1:]):
+            if a2 <= b1:
+                raise ValueError(f"pool starting at {u32_to_ip(a2)} overlaps another pool")
         self._grow_subnets()
         cdef SubnetC* s = &self.subnets[self.n_subnets]
         memset(s, 0, sizeof(SubnetC))
@@ -267,9 +272,44 @@ cdef class Allocator:
         rv.hash = asg_resv_hash(sn, kind, ident, len(ident))
         self._put_resv(&rv)
         self.n_resv += 1
+        self._remember_reserved(a)
         cdef uint32_t p = self._pool_at(a)
         if p != NIL:
             pool_block(&self.pools[p], a - self.pools[p].first)
+
+    # The set of reserved addresses: a declined reserved address must stay out of its pool
+    # when its probation ends.
+    cdef _remember_reserved(self, uint32_t a):
+        cdef uint32_t* old
+        cdef uint32_t old_slots, i
+        if self.is_reserved(a):
+            return
+        if self.n_resv * 2 > self.resv_set_mask + 1:
+            old, old_slots = self.resv_set, self.resv_set_mask + 1
+            self.resv_set = <uint32_t*>calloc(old_slots * 2, sizeof(uint32_t))
+            if self.resv_set == NULL:
+                self.resv_set = old
+                raise MemoryError()
+            self.resv_set_mask = old_slots * 2 - 1
+            for i in range(old_slots):
+                if old[i]:
+                    self._set_put(old[i])
+            free(old)
+        self._set_put(a)
+
+    cdef void _set_put(self, uint32_t a) noexcept nogil:
+        cdef uint32_t i = lt_mix(a) & self.resv_set_mask
+        while self.resv_set[i]:
+            i = (i + 1) & self.resv_set_mask
+        self.resv_set[i] = a
+
+    cdef bint is_reserved(self, uint32_t a) noexcept nogil:
+        cdef uint32_t i = lt_mix(a) & self.resv_set_mask
+        while self.resv_set[i]:
+            if self.resv_set[i] == a:
+                return True
+            i = (i + 1) & self.resv_set_mask
+        return False
 
     cdef void _put_resv(self, const Reservation* rv):
         cdef uint32_t i = rv.hash & self.resv_mask
@@ -328,17 +368,20 @@ cdef class Allocator:
     # claim() when the caller has already looked up the address's record r and pool p.
     cdef bint claim_at(self, uint32_t addr, uint32_t r, uint32_t p, uint32_t mine,
                        bint reserved) noexcept nogil:
+        cdef bint ours = r != NIL and r == mine
         if self.held_by_other(r, mine):
             return False
-        if r != NIL and r != mine:
-            lt_delete(&self.t, r)            # a released/expired record of someone else
-        if r == mine and r != NIL and (self.t.rec[r].state == LS_OFFERED or self.t.rec[r].state == LS_BOUND):
+        if ours and (self.t.rec[r].state == LS_OFFERED or self.t.rec[r].state == LS_BOUND):
             return True                       # already ours
+        # Can it be taken? Only then may another client's released/expired record of it go.
         if p == NIL:
-            return reserved
-        if reserved:
-            return True                       # blocked in its pool for this client
-        return pool_alloc_specific(&self.pools[p], addr - self.pools[p].first)
+            if not reserved:
+                return False
+        elif not reserved and not pool_alloc_specific(&self.pools[p], addr - self.pools[p].first):
+            return False                      # (reserved in-pool addresses are blocked for us)
+        if r != NIL and not ours:
+            lt_delete(&self.t, r)
+        return True
 
     cdef uint32_t alloc_any(self, SubnetC* s) noexcept nogil:
         cdef uint32_t k, p, i
@@ -353,6 +396,8 @@ cdef class Allocator:
     # Move the client's record to `addr` (creating it if needed); returns the record.
     cdef uint32_t bind_record(self, uint32_t mine, uint32_t addr, const ClientKey* k) noexcept nogil:
         if mine != NIL and self.t.rec[mine].addr != addr:
+            if self.t.rec[mine].state == LS_BOUND:
+                lt_journal(&self.t, mine, JR_DELETE)   # the file must not keep the old binding
             self.give_back(mine)
             lt_delete(&self.t, mine)
             mine = NIL
@@ -397,13 +442,16 @@ cdef class Allocator:
                 self._pool_at(requested) != NIL and self.pool_subnet[self._pool_at(requested)] == sn and \
                 self.claim(requested, mine, False):
             target = requested
-        if target == NIL:
+        while target == NIL:
             target = self.alloc_any(s)
             if target == NIL:
                 status[0] = AS_NO_ADDRESS
                 return NIL
             stale = lt_find_addr(&self.t, target)
             if stale != NIL:
+                if self.held_by_other(stale, mine):
+                    target = NIL               # table and bitmap disagree: never take a live
+                    continue                   # lease; the address stays out, try the next
                 lt_delete(&self.t, stale)      # another client's released/expired record of it
         mine = self.bind_record(mine, target, k)
         if mine == NIL:
@@ -505,7 +553,7 @@ cdef class Allocator:
                 p = l.pool_id
                 if l.state == LS_DECLINED:
                     self.account(l, 0, -1)
-                    if p != NIL:
+                    if p != NIL and not self.is_reserved(l.addr):   # reserved: stays out
                         pool_unblock(&self.pools[p], l.addr - self.pools[p].first, False)
                     lt_journal(&self.t, r, JR_DELETE)
                     lt_delete(&self.t, r)
@@ -675,6 +723,9 @@ cdef class Allocator:
                 self.give_back(r)
                 if self.t.rec[r].state == LS_DECLINED:
                     self.account(&self.t.rec[r], 0, -1)
+                    p = self.t.rec[r].pool_id
+                    if p != NIL and not self.is_reserved(a):
+                        pool_unblock(&self.pools[p], a - self.pools[p].first, False)
                 lt_delete(&self.t, r)
             if st == LS_BOUND and expire <= now:
                 st = LS_EXPIRED                # reclaimed, not resurrected
@@ -784,7 +835,7 @@ cdef class AddressPool:
 
     def __cinit__(self, first, last):
         cdef uint32_t a = ip_to_u32(first), b = ip_to_u32(last)
-        if b < a or b - a + 1 > POOL_MAX_SIZE:
+        if b < a or <uint64_t>b - a + 1 > POOL_MAX_SIZE:
             raise ValueError("a pool holds 1 to 2^24 addresses")
         if pool_init(&self.p, a, b - a + 1) != 0:
             pool_free_memory(&self.p)

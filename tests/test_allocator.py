@@ -235,8 +235,11 @@ class AllocModel:
 
     # -- changes
     def _move(self, client: Client, s: Subnet, key, mine: int | None, target: int) -> Rec:
-        """The client's record moves to `target` (or is created there)."""
+        """The client's record moves to `target` (or is created there). A bound lease that
+        moves leaves a removal row in the journal, so the lease file never keeps both."""
         if mine is not None and mine != target:
+            if self.records[mine].state == BOUND:
+                self.journal.append(("delete", self.records[mine].as_tuple(mine)))
             del self.records[mine]
             self.touched.add(mine)
         old = self.records.get(target)
