@@ -40,10 +40,10 @@ ctypedef struct SubnetC:
     uint64_t declined
 
 
-ctypedef struct PoolRange:       # for address -> pool lookups, sorted by first
+ctypedef struct AddrRange:       # an address range and what it maps to (a pool, a subnet)
     uint32_t first
     uint32_t last
-    uint32_t pool
+    uint32_t value
 
 
 ctypedef struct Reservation:
@@ -83,8 +83,8 @@ cdef uint32_t asg_find_resv(const Reservation* resv, uint32_t mask, const ByteAr
     return NIL
 
 
-# The pool holding addr (binary search over the sorted ranges), or NIL.
-cdef uint32_t asg_pool_of(const PoolRange* ranges, uint32_t n, uint32_t addr) noexcept nogil:
+# What the range holding addr maps to (binary search over sorted, disjoint ranges), or NIL.
+cdef uint32_t range_find(const AddrRange* ranges, uint32_t n, uint32_t addr) noexcept nogil:
     cdef uint32_t lo = 0, hi = n, mid
     while lo < hi:
         mid = (lo + hi) >> 1
@@ -93,7 +93,7 @@ cdef uint32_t asg_pool_of(const PoolRange* ranges, uint32_t n, uint32_t addr) no
         elif ranges[mid].first > addr:
             hi = mid
         else:
-            return ranges[mid].pool
+            return ranges[mid].value
     return NIL
 
 
@@ -112,7 +112,7 @@ cdef class Allocator:
     cdef Pool* pools
     cdef uint32_t n_pools
     cdef uint32_t* pool_subnet   # subnet index of each pool
-    cdef PoolRange* ranges
+    cdef AddrRange* ranges
     cdef SubnetC* subnets
     cdef uint32_t n_subnets
     cdef Reservation* resv
@@ -208,7 +208,7 @@ cdef class Allocator:
         if owner == NULL:
             raise MemoryError()
         self.pool_subnet = owner
-        cdef PoolRange* ranges = <PoolRange*>realloc(self.ranges, (self.n_pools + 1) * sizeof(PoolRange))
+        cdef AddrRange* ranges = <AddrRange*>realloc(self.ranges, (self.n_pools + 1) * sizeof(AddrRange))
         if ranges == NULL:
             raise MemoryError()
         self.ranges = ranges
@@ -223,14 +223,14 @@ cdef class Allocator:
             i -= 1
         self.ranges[i].first = first
         self.ranges[i].last = first + (size - 1)
-        self.ranges[i].pool = self.n_pools
+        self.ranges[i].value = self.n_pools
         self.n_pools += 1
 
     cdef list _range_list(self):
         return [(self.ranges[i].first, self.ranges[i].last) for i in range(self.n_pools)]
 
     cdef uint32_t _pool_at(self, uint32_t addr) noexcept nogil:
-        return asg_pool_of(self.ranges, self.n_pools, addr)
+        return range_find(self.ranges, self.n_pools, addr)
 
     def exclude(self, addr):
         """Mark an address unavailable for good (network, broadcast, the server's own)."""

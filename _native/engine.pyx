@@ -73,26 +73,7 @@ ctypedef struct IfaceRun:
     uint8_t mac[6]
 
 
-ctypedef struct AddrRoute:       # relay address or subnet network -> subnet index
-    uint32_t first
-    uint32_t last
-    uint32_t subnet
-
-
 cdef OptionSetC NO_OPTIONS       # zero: the option set of a NAK
-
-
-cdef uint32_t route_find(const AddrRoute* r, uint32_t n, uint32_t addr) noexcept nogil:
-    cdef uint32_t lo = 0, hi = n, mid
-    while lo < hi:
-        mid = (lo + hi) >> 1
-        if r[mid].last < addr:
-            lo = mid + 1
-        elif r[mid].first > addr:
-            hi = mid
-        else:
-            return r[mid].subnet
-    return NIL
 
 
 cdef class Engine:
@@ -107,9 +88,9 @@ cdef class Engine:
     cdef list keep                         # OptionSets the C pointers refer to
     cdef IfaceRun ifaces[MAX_IFACES]
     cdef uint32_t n_ifaces
-    cdef AddrRoute* relays
+    cdef AddrRange* relays
     cdef uint32_t n_relays
-    cdef AddrRoute* nets
+    cdef AddrRange* nets
     cdef uint32_t n_nets
     cdef uint64_t counters[C_COUNT]
     cdef uint8_t* tx_kind
@@ -206,16 +187,16 @@ cdef class Engine:
         self.n_relays = self._routes([(a, a, i) for a, i in relays], &self.relays)
         self.n_nets = self._routes(list(networks), &self.nets)
 
-    cdef uint32_t _routes(self, list items, AddrRoute** table) except? 0xFFFFFFFF:
+    cdef uint32_t _routes(self, list items, AddrRange** table) except? 0xFFFFFFFF:
         items = sorted((ip_to_u32(a), ip_to_u32(b), self.alloc._subnet(i)) for a, b, i in items)
-        cdef AddrRoute* r = <AddrRoute*>calloc(max(len(items), 1), sizeof(AddrRoute))
+        cdef AddrRange* r = <AddrRange*>calloc(max(len(items), 1), sizeof(AddrRange))
         if r == NULL:
             raise MemoryError()
         for k, (a, b, sn) in enumerate(items):
             if k and a <= r[k - 1].last:
                 free(r)
                 raise ValueError(f"overlapping address routes at {u32_to_ip(a)}")
-            r[k].first, r[k].last, r[k].subnet = a, b, sn
+            r[k].first, r[k].last, r[k].value = a, b, sn
         free(table[0])
         table[0] = r
         return len(items)
@@ -309,12 +290,12 @@ cdef class Engine:
         if sel == 0 and p.opt[OPT_SUBNET_SELECTION].count:
             sel = rd_u32(opt_value(p, OPT_SUBNET_SELECTION))
         if sel:
-            return route_find(self.nets, self.n_nets, sel)
+            return range_find(self.nets, self.n_nets, sel)
         if p.giaddr:
-            sn = route_find(self.relays, self.n_relays, p.giaddr)
-            return sn if sn != NIL else route_find(self.nets, self.n_nets, p.giaddr)
+            sn = range_find(self.relays, self.n_relays, p.giaddr)
+            return sn if sn != NIL else range_find(self.nets, self.n_nets, p.giaddr)
         if p.ciaddr and ing.addr != BROADCAST:
-            sn = route_find(self.nets, self.n_nets, p.ciaddr)
+            sn = range_find(self.nets, self.n_nets, p.ciaddr)
             if sn != NIL:
                 return sn
         return self.ifaces[iface].subnet if iface != NIL else NIL

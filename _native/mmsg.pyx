@@ -39,6 +39,23 @@ cdef void mm_free(MmsgArrays* m) noexcept nogil:
     free(m.control)
 
 
+# sendmmsg until all k messages are handled; one the kernel refuses (no route, say) is skipped
+# and counted in failed[0], and the rest still go. Returns how many were sent.
+cdef int mm_sendmmsg_all(int fd, mmsghdr* hdr, int k, int* failed) noexcept nogil:
+    cdef int sent, total = 0, done = 0
+    while done < k:
+        sent = sendmmsg(fd, hdr + done, k - done, MSG_DONTWAIT)
+        if sent < 0:
+            if errno == EINTR:
+                continue
+            failed[0] += 1           # the first message of the rest failed: skip it
+            done += 1
+            continue
+        done += sent
+        total += sent
+    return total
+
+
 # Receive up to n datagrams into bufs (slot_size each) without blocking. Returns the count
 # (0 when nothing is waiting) or -errno. A datagram longer than the slot keeps its true length
 # (MSG_TRUNC), so the parser drops it as TOO_LONG rather than reading a cut copy.
@@ -84,7 +101,7 @@ cdef int mm_recv(int fd, MmsgArrays* m, int n, uint8_t* bufs, size_t slot_size,
 # route, say) is skipped and counted in failed[0], and the rest still go.
 cdef int mm_send(int fd, MmsgArrays* m, int n, uint8_t* bufs, size_t slot_size,
                  const uint16_t* lens, const Endpoint* to, int* failed) noexcept nogil:
-    cdef int i, k = 0, sent, total = 0, done = 0
+    cdef int i, k = 0
     cdef cmsghdr* c
     cdef in_pktinfo* pi
     for i in range(n):
@@ -112,24 +129,14 @@ cdef int mm_send(int fd, MmsgArrays* m, int n, uint8_t* bufs, size_t slot_size,
             pi.ipi_ifindex = to[i].ifindex
             pi.ipi_spec_dst.s_addr = htonl(to[i].local)
         k += 1
-    while done < k:
-        sent = sendmmsg(fd, m.hdr + done, k - done, MSG_DONTWAIT)
-        if sent < 0:
-            if errno == EINTR:
-                continue
-            failed[0] += 1           # the first message of the rest failed: skip it
-            done += 1
-            continue
-        done += sent
-        total += sent
-    return total
+    return mm_sendmmsg_all(fd, m.hdr, k, failed)
 
 
 # Send complete Ethernet frames (raw replies) through an AF_PACKET socket, each to its interface.
 # frames[i] points at the frame, lens[i] its length (0: not a raw reply); ifindex[i] its link.
 cdef int mm_send_frames(int fd, MmsgArrays* m, int n, uint8_t** frames, const uint16_t* lens,
                         const int* ifindex, const uint8_t* dst_macs, int* failed) noexcept nogil:
-    cdef int i, k = 0, sent, total = 0, done = 0
+    cdef int i, k = 0
     cdef sockaddr_ll* ll
     for i in range(n):
         if lens[i] == 0:
@@ -149,14 +156,4 @@ cdef int mm_send_frames(int fd, MmsgArrays* m, int n, uint8_t** frames, const ui
         m.hdr[k].msg_hdr.msg_iov = &m.iov[k]
         m.hdr[k].msg_hdr.msg_iovlen = 1
         k += 1
-    while done < k:
-        sent = sendmmsg(fd, m.hdr + done, k - done, MSG_DONTWAIT)
-        if sent < 0:
-            if errno == EINTR:
-                continue
-            failed[0] += 1
-            done += 1
-            continue
-        done += sent
-        total += sent
-    return total
+    return mm_sendmmsg_all(fd, m.hdr, k, failed)
