@@ -51,6 +51,7 @@ ctypedef struct Reservation:
     uint32_t addr
     uint32_t hash
     uint32_t id_off              # identifier bytes in the reservation arena
+    uint32_t ordinal             # order of addition: the engine keeps per-reservation options by it
     uint8_t kind
     uint8_t id_len
 
@@ -241,7 +242,8 @@ cdef class Allocator:
     def add_reservation(self, uint32_t subnet_id, addr, *, hw_address=None, client_id=None,
                         circuit_id=None):
         """Reserve ``addr`` in ``subnet_id`` for the client with this identifier (exactly one).
-        A reserved in-pool address is taken out of the pool: nobody else is given it."""
+        A reserved in-pool address is taken out of the pool: nobody else is given it. Returns
+        the reservation's ordinal (0, 1, ...), which names it to the engine."""
         ids = [(k, v) for k, v in ((RK_HW, hw_address), (RK_CLIENT_ID, client_id),
                                    (RK_CIRCUIT_ID, circuit_id)) if v is not None]
         if len(ids) != 1:
@@ -270,12 +272,14 @@ cdef class Allocator:
         if rv.id_off == NIL:
             raise MemoryError()
         rv.hash = asg_resv_hash(sn, kind, ident, len(ident))
+        rv.ordinal = self.n_resv
         self._put_resv(&rv)
         self.n_resv += 1
         self._remember_reserved(a)
         cdef uint32_t p = self._pool_at(a)
         if p != NIL:
             pool_block(&self.pools[p], a - self.pools[p].first)
+        return rv.ordinal
 
     # The set of reserved addresses: a declined reserved address must stay out of its pool
     # when its probation ends.
@@ -333,25 +337,25 @@ cdef class Allocator:
 
     # ---- decisions (C level; the engine calls these) ----------------------------------------------
 
-    cdef uint32_t resv_addr(self, uint32_t sn, const ClientIds* ids) noexcept nogil:
-        # Kea's default identifier order: hw-address, circuit-id, client-id.
-        cdef const ByteArena* arena = &self.resv_ids
-        cdef uint32_t i
+    cdef uint32_t resv_addr(self, uint32_t sn, const ClientIds* ids, uint32_t* ordinal) noexcept nogil:
+        # Kea's default identifier order: hw-address, circuit-id, client-id. The ordinal of the
+        # matching reservation goes to *ordinal when asked for.
+        cdef uint32_t i = NIL
         if self.n_resv == 0:
             return NIL
         if ids.hwlen:
-            i = asg_find_resv(self.resv, self.resv_mask, arena, sn, RK_HW, ids.hw, ids.hwlen)
-            if i != NIL:
-                return self.resv[i].addr
-        if ids.circuit_len:
-            i = asg_find_resv(self.resv, self.resv_mask, arena, sn, RK_CIRCUIT_ID, ids.circuit, ids.circuit_len)
-            if i != NIL:
-                return self.resv[i].addr
-        if ids.cid_len:
-            i = asg_find_resv(self.resv, self.resv_mask, arena, sn, RK_CLIENT_ID, ids.cid, ids.cid_len)
-            if i != NIL:
-                return self.resv[i].addr
-        return NIL
+            i = asg_find_resv(self.resv, self.resv_mask, &self.resv_ids, sn, RK_HW, ids.hw, ids.hwlen)
+        if i == NIL and ids.circuit_len:
+            i = asg_find_resv(self.resv, self.resv_mask, &self.resv_ids, sn, RK_CIRCUIT_ID,
+                              ids.circuit, ids.circuit_len)
+        if i == NIL and ids.cid_len:
+            i = asg_find_resv(self.resv, self.resv_mask, &self.resv_ids, sn, RK_CLIENT_ID,
+                              ids.cid, ids.cid_len)
+        if i == NIL:
+            return NIL
+        if ordinal != NULL:
+            ordinal[0] = self.resv[i].ordinal
+        return self.resv[i].addr
 
     cdef inline bint held_by_other(self, uint32_t r, uint32_t mine) noexcept nogil:
         cdef uint8_t st
@@ -428,7 +432,7 @@ cdef class Allocator:
                           uint32_t requested, int64_t now, int* status) noexcept:
         cdef SubnetC* s = &self.subnets[sn]
         cdef uint32_t mine = lt_find_key(&self.t, k), target = NIL, addr, stale
-        cdef uint32_t resv = self.resv_addr(sn, ids)
+        cdef uint32_t resv = self.resv_addr(sn, ids, NULL)
         cdef uint8_t st
         status[0] = AS_ACK
         if resv != NIL and self.claim(resv, mine, True):
@@ -467,7 +471,7 @@ cdef class Allocator:
                        uint32_t lifetime, int64_t now, const uint8_t* host, uint16_t host_len) noexcept:
         cdef SubnetC* s = &self.subnets[sn]
         cdef uint32_t mine = lt_find_key(&self.t, k), r
-        cdef uint32_t resv = self.resv_addr(sn, ids)
+        cdef uint32_t resv = self.resv_addr(sn, ids, NULL)
         cdef uint32_t p
         cdef bint was_bound
         if (addr & s.mask) != s.network:

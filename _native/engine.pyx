@@ -85,6 +85,7 @@ cdef class Engine:
     cdef SubnetRun* runs
     cdef uint32_t n_runs
     cdef const OptionSetC** pool_options   # per pool (NULL: the subnet's)
+    cdef const OptionSetC** resv_options   # per reservation ordinal (NULL: pool's or subnet's)
     cdef list keep                         # OptionSets the C pointers refer to
     cdef IfaceRun ifaces[MAX_IFACES]
     cdef uint32_t n_ifaces
@@ -116,8 +117,9 @@ cdef class Engine:
         self.runs = <SubnetRun*>calloc(max(alloc.n_subnets, 1), sizeof(SubnetRun))
         self.n_runs = alloc.n_subnets
         self.pool_options = <const OptionSetC**>calloc(max(alloc.n_pools, 1), sizeof(OptionSetC*))
+        self.resv_options = <const OptionSetC**>calloc(max(alloc.n_resv, 1), sizeof(OptionSetC*))
         if not (self.tx_kind and self.frames and self.frame_len and self.frame_if and self.frame_mac
-                and self.journal_buf and self.runs and self.pool_options):
+                and self.journal_buf and self.runs and self.pool_options and self.resv_options):
             raise MemoryError()
         self.raw_sockets = True
 
@@ -130,6 +132,7 @@ cdef class Engine:
         free(self.journal_buf)
         free(self.runs)
         free(self.pool_options)
+        free(self.resv_options)
         free(self.relays)
         free(self.nets)
 
@@ -168,6 +171,14 @@ cdef class Engine:
             raise ValueError("no such pool")
         self.keep.append(options)
         self.pool_options[s.first_pool + pool_in_subnet] = &options.c
+
+    def set_reservation_options(self, uint32_t ordinal, OptionSet options):
+        """Options of one reservation (already merged with its pool's and subnet's, Kea's
+        precedence); ``ordinal`` is what Allocator.add_reservation returned."""
+        if ordinal >= self.alloc.n_resv:
+            raise ValueError("no such reservation")
+        self.keep.append(options)
+        self.resv_options[ordinal] = &options.c
 
     def add_interface(self, int ifindex, address, bytes mac, subnet_id=None):
         """A link we serve: our address there, its MAC (for raw replies), and the subnet of
@@ -393,7 +404,7 @@ cdef class Engine:
                 if m == sn:
                     self.counters[C_NO_ADDRESS] += 1
                     return
-            self.reply(i, m, MT_OFFER, addr, our_id, True)
+            self.reply(i, m, MT_OFFER, addr, our_id, True, &ids)
         elif t == MT_REQUEST:
             self.on_request(i, p, sn, our_id, now)
         elif (t == MT_RELEASE or t == MT_DECLINE) and p.opt[OPT_SERVER_ID].count and \
@@ -407,7 +418,8 @@ cdef class Engine:
                 sn = self.home_subnet(p, sn, &k, &ids)
                 self.alloc.decline_c(&k, rd_u32(opt_value(p, OPT_REQUESTED_ADDRESS)), now)
         else:                                           # INFORM: options only (RFC 2131 §4.3.5)
-            self.reply(i, sn, MT_ACK, 0, our_id, False)
+            self.client_key(p, sn, &k, &ids)
+            self.reply(i, sn, MT_ACK, 0, our_id, False, &ids)
 
     # The lease time: what the client asked for (51) within [min, max], else the default.
     cdef uint32_t lease_time(self, const DhcpPacket* p, uint32_t sn) noexcept:
@@ -451,7 +463,7 @@ cdef class Engine:
             addr = rd_u32(opt_value(p, OPT_REQUESTED_ADDRESS))
             sn = self.home_subnet(p, sn, &k, &ids)
             if (addr & self.alloc.subnets[sn].mask) != self.alloc.subnets[sn].network:
-                self.reply(i, sn, MT_NAK, 0, our_id, False)      # wrong link: NAK
+                self.reply(i, sn, MT_NAK, 0, our_id, False, NULL)  # wrong link: NAK
                 return
             if lt_find_key(&self.alloc.t, &k) == NIL and not self.runs[sn].authoritative:
                 return                                  # §4.3.2: no record of it: stay silent
@@ -462,19 +474,19 @@ cdef class Engine:
             host_len = p.opt[OPT_HOST_NAME].len
         st = self.alloc.request_c(sn, &k, &ids, addr, self.lease_time(p, sn), now, host, host_len)
         if st == AS_ACK:
-            self.reply(i, sn, MT_ACK, addr, our_id, True)
+            self.reply(i, sn, MT_ACK, addr, our_id, True, &ids)
         elif st != AS_NO_MEMORY:
-            self.reply(i, sn, MT_NAK, 0, our_id, False)
+            self.reply(i, sn, MT_NAK, 0, our_id, False, NULL)
 
     # Build the reply in slot i and decide where it goes (RFC 2131 §4.1).
     cdef void reply(self, int i, uint32_t sn, uint8_t msg_type, uint32_t yiaddr, uint32_t server_id,
-                    bint with_lease) noexcept:
+                    bint with_lease, const ClientIds* ids) noexcept:
         cdef PacketBatch b = self.batch
         cdef const DhcpPacket* p = &b.pkts[i]
         cdef const SubnetRun* run = &self.runs[sn]
         cdef uint8_t lead[24]
         cdef uint16_t n = 6, skipped = 0
-        cdef uint32_t valid, t1, t2
+        cdef uint32_t valid, t1, t2, ordinal = NIL, reserved
         cdef const OptionSetC* opts = run.options
         cdef uint32_t pool
         cdef uint8_t* out = b.tx_slot(i)
@@ -503,10 +515,17 @@ cdef class Engine:
                 n += 6
         if msg_type == MT_NAK:
             opts = &NO_OPTIONS
-        elif yiaddr:
-            pool = self.alloc._pool_at(yiaddr)
-            if pool != NIL and self.pool_options[pool] != NULL:
-                opts = self.pool_options[pool]
+        else:
+            if yiaddr:
+                pool = self.alloc._pool_at(yiaddr)
+                if pool != NIL and self.pool_options[pool] != NULL:
+                    opts = self.pool_options[pool]
+            if ids != NULL and self.alloc.n_resv:
+                # a reserved client gets its reservation's options (and host name)
+                reserved = self.alloc.resv_addr(sn, ids, &ordinal)
+                if reserved != NIL and (reserved == yiaddr or yiaddr == 0) and \
+                        self.resv_options[ordinal] != NULL:
+                    opts = self.resv_options[ordinal]
         b.tx_len[i] = wire_build_reply(p, out, msg_type, yiaddr,
                                        run.siaddr if msg_type != MT_NAK else 0, lead, n, opts,
                                        run.echo_client_id, &skipped)

@@ -102,6 +102,7 @@ def compile_policy(config: Config, links: list[Link], *, batch_size: int = 64) -
         alloc.add_subnet(s.id, s.prefix, [(p.first, p.last) for p in s.pools],
                          match_client_id=s.match_client_id)
     own = {link.address for link in links}
+    resv_options = []
     for s in config.subnets:
         # never hand out the network or broadcast address, nor one of ours
         for addr in {s.network, s.broadcast} | {a for a in own if a in s}:
@@ -115,7 +116,9 @@ def compile_policy(config: Config, links: list[Link], *, batch_size: int = 64) -
                 log.warning("%s: %s reservations are not supported yet; ignored", r.path,
                             r.identifier_type)
                 continue
-            alloc.add_reservation(s.id, r.ip_address, **{kind: r.identifier})
+            ordinal = alloc.add_reservation(s.id, r.ip_address, **{kind: r.identifier})
+            if r.options or r.hostname:
+                resv_options.append((ordinal, s, r))
     if config.global_reservations:
         log.warning("reservations-global: global reservations are not supported yet; ignored")
 
@@ -142,6 +145,11 @@ def compile_policy(config: Config, links: list[Link], *, batch_size: int = 64) -
         for k, pool in enumerate(s.pools):
             if pool.options:
                 engine.set_pool_options(s.id, k, option_set(config.options_for(s, pool), s))
+    for ordinal, s, r in resv_options:
+        merged = config.options_for(s, s.pool_of(r.ip_address), r)
+        if r.hostname:      # the reserved host name, sent when the client asks for 12
+            merged.setdefault(12, (r.hostname.encode(), False))
+        engine.set_reservation_options(ordinal, option_set(merged, s))
     for link in links:
         sub = subnet_of_link(config, link)
         engine.add_interface(link.ifindex, link.address, link.mac, sub.id if sub else None)

@@ -876,6 +876,23 @@ def test_reservations_in_and_out_of_pool(lab, topo, servers):
     assert rows_for(srv.lease_path, reserved_out)[-1]["hwaddr"].lower() == out_mac
 
 
+def test_reservation_options_and_host_name_win(lab, topo, servers):
+    # Kea's precedence: a reservation's option-data beats the subnet's; its host name is sent
+    # as option 12 when the client asks for it (udhcpc does).
+    mac = topo.new_mac()
+    sub = subnet(1, NET, "100 - 103", interface=topo.bridge, reservations=[
+        {"hw-address": mac, "ip-address": f"{NET}.101", "hostname": "printer-7",
+         "option-data": [{"name": "routers", "data": f"{NET}.254"}]}])
+    servers.start(subnets=[sub])
+    ns, ifname, _ = topo.client(mac=mac)
+    env = run_udhcpc(lab, ns, ifname, "resv-opts")
+    assert env["ip"] == f"{NET}.101"
+    assert env["router"] == f"{NET}.254"
+    assert env.get("hostname") == "printer-7"
+    ns2, if2, _ = topo.client()            # an unreserved client keeps the subnet's router
+    assert run_udhcpc(lab, ns2, if2, "resv-other")["router"] != f"{NET}.254"
+
+
 # =================================================================================================
 # 6. INIT-REBOOT: NAK for the wrong subnet, silence for an unknown client (non-authoritative)
 # =================================================================================================
