@@ -180,8 +180,11 @@ def build_reply(request, int msg_type, yiaddr, siaddr, const uint8_t[::1] lead, 
     cdef uint16_t n_lead = check_lead(lead)
     cdef uint16_t skipped = 0
     cdef uint8_t out[REPLY_CAPACITY]
+    cdef uint64_t written[4]
+    cdef const uint8_t* lead_p = &lead[0] if n_lead else NULL
+    opt_written_mask(lead_p, n_lead, written)
     cdef uint16_t n = wire_build_reply(p, out, check_msg_type(msg_type), ip_to_u32(yiaddr),
-                                       ip_to_u32(siaddr), &lead[0] if n_lead else NULL, n_lead,
+                                       ip_to_u32(siaddr), lead_p, n_lead, written,
                                        &options.c, echo_client_id, &skipped)
     return out[:n]
 

@@ -714,9 +714,9 @@ cdef class Allocator:
         cdef ClientKey k
         cdef int64_t expire
         cdef uint8_t st
-        cdef bytes host
-        cdef const uint8_t[::1] hw_v
-        cdef const uint8_t[::1] cid_v
+        cdef bytes host, hw_b, cid_b
+        if hasattr(records, "__len__") and lt_reserve(&self.t, self.t.count + len(records)) != 0:
+            raise MemoryError()
         for address, hw, cid, valid, expire_o, subnet_id, state, hostname in records:
             sn = self._subnet(subnet_id)
             a = ip_to_u32(address)
@@ -733,7 +733,17 @@ cdef class Allocator:
                 lt_delete(&self.t, r)
             if st == LS_BOUND and expire <= now:
                 st = LS_EXPIRED                # reclaimed, not resurrected
-            self._key(sn, &k, hw, 1, cid if cid else None)
+            # the key straight from the bytes objects (no buffer acquisition per row)
+            hw_b = hw
+            cid_b = cid or b""
+            k.subnet, k.htype = sn, 1
+            k.hwlen = <uint8_t>min(len(hw_b), HW_MAX)
+            k.hw = <const uint8_t*>hw_b
+            if len(cid_b) and self.subnets[sn].match_client_id:
+                k.cid, k.cid_len = <const uint8_t*>cid_b, <uint8_t>min(len(cid_b), 255)
+            else:
+                k.cid, k.cid_len = NULL, 0
+            lt_key_ready(&k)
             r = lt_find_key(&self.t, &k)
             if r != NIL and st != LS_DECLINED:  # a client's newer lease replaces its older one
                 self.give_back(r)

@@ -118,13 +118,15 @@ cdef class PacketBatch:
         cdef const uint8_t* lead_p = &lead[0] if n_lead else NULL
         cdef int i, built = 0
         cdef uint16_t skipped = 0
+        cdef uint64_t written[4]
+        opt_written_mask(lead_p, n_lead, written)
         with nogil:
             for i in range(self.count):
                 if self.status[i] != DR_OK:
                     self.tx_len[i] = 0
                     continue
                 self.tx_len[i] = wire_build_reply(&self.pkts[i], self.tx_slot(i),
-                                                  mt, y, s, lead_p, n_lead,
+                                                  mt, y, s, lead_p, n_lead, written,
                                                   &options.c, echo_client_id, &skipped)
                 built += 1
         self.options_skipped += skipped

@@ -74,6 +74,12 @@ ctypedef struct IfaceRun:
 
 
 cdef OptionSetC NO_OPTIONS       # zero: the option set of a NAK
+# The engine's leads hold at most 54, 51, 58 and 59: with 53 they are never repeated from the
+# option set, whichever of them a given reply carries.
+cdef uint64_t LEAD_WRITTEN[4]
+cdef uint8_t _ENGINE_LEAD_CODES[8]
+_ENGINE_LEAD_CODES[:] = [54, 0, 51, 0, 58, 0, 59, 0]
+opt_written_mask(_ENGINE_LEAD_CODES, 8, LEAD_WRITTEN)
 
 
 cdef class Engine:
@@ -527,8 +533,8 @@ cdef class Engine:
                         self.resv_options[ordinal] != NULL:
                     opts = self.resv_options[ordinal]
         b.tx_len[i] = wire_build_reply(p, out, msg_type, yiaddr,
-                                       run.siaddr if msg_type != MT_NAK else 0, lead, n, opts,
-                                       run.echo_client_id, &skipped)
+                                       run.siaddr if msg_type != MT_NAK else 0, lead, n,
+                                       LEAD_WRITTEN, opts, run.echo_client_id, &skipped)
         b.options_skipped += skipped
         if msg_type == MT_OFFER:
             self.counters[C_OFFER_SENT] += 1

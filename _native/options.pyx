@@ -215,11 +215,24 @@ cdef inline uint16_t opt_copy_if_fits(uint8_t* out, uint16_t pos, uint16_t room,
     return pos + os.len[code]
 
 
+# The codes a reply has before its optional options: 53 and those of the lead TLVs (a valid run,
+# checked by the caller; PAD allowed). Computed once per lead, not per reply.
+cdef void opt_written_mask(const uint8_t* lead, uint16_t lead_len, uint64_t* mask) noexcept nogil:
+    cdef uint16_t k = 0
+    mask[0] = mask[1] = mask[2] = mask[3] = 0
+    bit_set(mask, OPT_MESSAGE_TYPE)
+    while k < lead_len:
+        if lead[k] == OPT_PAD:
+            k += 1
+            continue
+        bit_set(mask, lead[k])
+        k += 2 + lead[k + 1]
+
+
 # The reply's options after 53 and the lead: PRL order, then always-send, then echoes and END.
 # Optional options that would not fit the client's size limit are skipped, never truncated.
 cdef uint16_t opt_append_reply(const DhcpPacket* req, uint8_t* out, uint16_t pos, uint16_t limit,
-                               const uint8_t* lead, uint16_t lead_len,
-                               const OptionSetC* os, bint echo_client_id,
+                               const uint64_t* written, const OptionSetC* os, bint echo_client_id,
                                uint16_t* skipped) noexcept nogil:
     cdef uint64_t seen[4]
     cdef uint64_t pending
@@ -229,19 +242,11 @@ cdef uint16_t opt_append_reply(const DhcpPacket* req, uint8_t* out, uint16_t pos
     cdef uint8_t code
     cdef bint echo_cid = echo_client_id and req.opt[OPT_CLIENT_ID].count
     cdef bint echo_rai = req.opt[OPT_RELAY_AGENT_INFO].count
-    seen[0] = seen[1] = seen[2] = seen[3] = 0
-    # A code appears once per reply (RFC 3396 would join repeats): 53 and the lead are written
-    # already, and the echoes are the builder's own.
-    bit_set(seen, OPT_MESSAGE_TYPE)
+    # A code appears once per reply (RFC 3396 would join repeats): `written` holds 53 and the
+    # lead's codes (opt_written_mask), and the echoes are the builder's own.
+    seen[0], seen[1], seen[2], seen[3] = written[0], written[1], written[2], written[3]
     bit_set(seen, OPT_CLIENT_ID)
     bit_set(seen, OPT_RELAY_AGENT_INFO)
-    k = 0
-    while k < lead_len:        # a valid TLV run (checked by the caller), PAD allowed
-        if lead[k] == OPT_PAD:
-            k += 1
-            continue
-        bit_set(seen, lead[k])
-        k += 2 + lead[k + 1]
     if echo_cid:
         reserve += tlv_wire_len(req.opt[OPT_CLIENT_ID].len)
     if echo_rai:

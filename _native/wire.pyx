@@ -77,8 +77,8 @@ cdef inline uint16_t wire_reply_limit(const DhcpPacket* req) noexcept nogil:
 # RFC 2131 Table 3 says which header fields are copied; options follow opt_append_reply.
 cdef uint16_t wire_build_reply(const DhcpPacket* req, uint8_t* out, uint8_t msg_type,
                                uint32_t yiaddr, uint32_t siaddr, const uint8_t* lead,
-                               uint16_t lead_len, const OptionSetC* os, bint echo_client_id,
-                               uint16_t* skipped) noexcept nogil:
+                               uint16_t lead_len, const uint64_t* written, const OptionSetC* os,
+                               bint echo_client_id, uint16_t* skipped) noexcept nogil:
     cdef uint16_t pos
     memset(out, 0, HDR_OPTIONS)
     out[HDR_OP] = 2
@@ -100,7 +100,7 @@ cdef uint16_t wire_build_reply(const DhcpPacket* req, uint8_t* out, uint8_t msg_
     pos = HDR_OPTIONS + 3
     memcpy(out + pos, lead, lead_len)
     pos += lead_len
-    pos = opt_append_reply(req, out, pos, wire_reply_limit(req), lead, lead_len, os, echo_client_id,
+    pos = opt_append_reply(req, out, pos, wire_reply_limit(req), written, os, echo_client_id,
                            skipped)
     if pos < BOOTP_MIN_SIZE:
         memset(out + pos, 0, BOOTP_MIN_SIZE - pos)
