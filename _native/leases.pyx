@@ -220,7 +220,8 @@ cdef bint lt_set_var(LeaseTable* t, Lease* l, const uint8_t* cid, uint8_t cid_le
     l.cid_len = cid_len
     l.host_len = host_len
     if cid_len <= CID_INLINE:
-        memcpy(l.cid, cid, cid_len)
+        if cid_len:
+            memcpy(l.cid, cid, cid_len)
     else:
         first = arena_put(&t.arena, cid, cid_len)
         if first == NIL:
@@ -444,7 +445,8 @@ cdef bint lt_set_client(LeaseTable* t, uint32_t r, const ClientKey* k) noexcept 
     l.subnet = k.subnet
     l.htype = k.htype
     l.hwlen = k.hwlen if k.hwlen <= HW_MAX else HW_MAX
-    memcpy(l.hwaddr, k.hw, l.hwlen)
+    if l.hwlen:
+        memcpy(l.hwaddr, k.hw, l.hwlen)
     if host_len:
         memcpy(host, lt_host(t, l), host_len)  # the arena may move while the id is stored
     if not lt_set_var(t, l, k.cid, k.cid_len, host, host_len):
@@ -463,9 +465,10 @@ cdef bint lt_set_host(LeaseTable* t, uint32_t r, const uint8_t* host, uint16_t h
     cdef uint8_t cid_len = l.cid_len
     if host_len > HOST_MAX:
         host_len = HOST_MAX
-    if host_len == l.host_len and memcmp(lt_host(t, l), host, host_len) == 0:
+    if host_len == l.host_len and (host_len == 0 or memcmp(lt_host(t, l), host, host_len) == 0):
         return True
-    memcpy(cid, lt_cid(t, l), cid_len)
+    if cid_len:
+        memcpy(cid, lt_cid(t, l), cid_len)
     return lt_set_var(t, l, cid, cid_len, host, host_len)
 
 

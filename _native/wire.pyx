@@ -98,8 +98,9 @@ cdef uint16_t wire_build_reply(const DhcpPacket* req, uint8_t* out, uint8_t msg_
     out[HDR_OPTIONS + 1] = 1
     out[HDR_OPTIONS + 2] = msg_type
     pos = HDR_OPTIONS + 3
-    memcpy(out + pos, lead, lead_len)
-    pos += lead_len
+    if lead_len:                 # (memcpy from NULL is undefined even for 0 bytes)
+        memcpy(out + pos, lead, lead_len)
+        pos += lead_len
     pos = opt_append_reply(req, out, pos, wire_reply_limit(req), written, os, echo_client_id,
                            skipped)
     if pos < BOOTP_MIN_SIZE:
