@@ -388,13 +388,22 @@ cdef class Allocator:
         return True
 
     cdef uint32_t alloc_any(self, SubnetC* s) noexcept nogil:
-        cdef uint32_t k, p, i
+        cdef uint32_t k, p, i, upcoming
+        cdef Pool* pool
         for k in range(s.n_pools):
             p = s.first_pool + (s.next_pool + k) % s.n_pools
-            i = pool_alloc_any(&self.pools[p])
+            pool = &self.pools[p]
+            i = pool_alloc_any(pool)
             if i != POOL_NONE:
                 s.next_pool = (p - s.first_pool)
-                return self.pools[p].first + i
+                # The next fresh client will most likely get the next free address: start
+                # fetching its index line now, a whole offer ahead of the lookup.
+                upcoming = pool_find_from(pool, pool.cursor)
+                if upcoming != POOL_NONE:
+                    upcoming = pool_find_from(pool, upcoming + 1)
+                if upcoming != POOL_NONE:
+                    lt_prefetch_addr(&self.t, pool.first + upcoming)
+                return pool.first + i
         return NIL
 
     # Move the client's record to `addr` (creating it if needed); returns the record.
@@ -785,13 +794,20 @@ cdef class Allocator:
         (fewer when the pools run out)."""
         cdef uint32_t sn = self._subnet(subnet_id), i, a, bound = 0
         cdef uint8_t hw[6]
-        cdef ClientKey k
+        cdef uint8_t ahead_hw[6]
+        cdef ClientKey k, ahead
         cdef ClientIds ids
         cdef int status
         memset(&ids, 0, sizeof(ClientIds))
         k.subnet, k.htype, k.hwlen, k.hw, k.cid, k.cid_len = sn, 1, 6, hw, NULL, 0
+        ahead = k
+        ahead.hw = ahead_hw
         ids.hw, ids.hwlen = hw, 6
         for i in range(count):
+            if i + PREFETCH_AHEAD < count:    # as the engine does over a received batch
+                mac_bytes(mac_start + i + PREFETCH_AHEAD, ahead_hw)
+                lt_key_ready(&ahead)
+                lt_prefetch_key(&self.t, ahead.hash)
             mac_bytes(mac_start + i, hw)
             lt_key_ready(&k)
             a = self.offer_c(sn, &k, &ids, 0, now, &status)
