@@ -185,7 +185,7 @@ def build_reply(request, int msg_type, yiaddr, siaddr, const uint8_t[::1] lead, 
     opt_written_mask(lead_p, n_lead, written)
     cdef uint16_t n = wire_build_reply(p, out, check_msg_type(msg_type), ip_to_u32(yiaddr),
                                        ip_to_u32(siaddr), lead_p, n_lead, written,
-                                       &options.c, echo_client_id, &skipped)
+                                       &options.c, NULL, echo_client_id, &skipped)
     return out[:n]
 
 

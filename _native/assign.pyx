@@ -14,7 +14,10 @@ cdef enum:
     RK_HW = 1
     RK_CLIENT_ID = 2
     RK_CIRCUIT_ID = 3
+    RK_DUID = 4                  # the DUID inside a client id of type 255 (RFC 4361)
+    RK_KINDS = 4
     RESV_ID_MAX = 255
+    GLOBAL_SCOPE = 0xFFFFFFFE    # the "subnet" of global reservations
 
 # Outcomes of a request.
 cdef enum:
@@ -35,6 +38,8 @@ ctypedef struct SubnetC:
     uint32_t n_pools
     uint32_t next_pool           # allocate-any starts at this pool of the subnet
     uint8_t match_client_id
+    uint8_t resv_global          # reservations-global: global reservations apply here
+    uint8_t resv_in_subnet       # reservations-in-subnet: the subnet's own reservations apply
     uint64_t total
     uint64_t assigned            # bound leases
     uint64_t declined
@@ -47,8 +52,8 @@ ctypedef struct AddrRange:       # an address range and what it maps to (a pool,
 
 
 ctypedef struct Reservation:
-    uint32_t subnet              # subnet index
-    uint32_t addr
+    uint32_t subnet              # subnet index, or GLOBAL_SCOPE
+    uint32_t addr                # 0: no address reserved (host name, options, boot fields only)
     uint32_t hash
     uint32_t id_off              # identifier bytes in the reservation arena
     uint32_t ordinal             # order of addition: the engine keeps per-reservation options by it
@@ -122,6 +127,8 @@ cdef class Allocator:
     cdef ByteArena resv_ids
     cdef uint32_t* resv_set      # reserved addresses (open addressing; 0 = empty slot)
     cdef uint32_t resv_set_mask
+    cdef uint8_t id_order[RK_KINDS]   # host-reservation-identifiers, in lookup order
+    cdef uint8_t n_id_order
     cdef dict subnet_index       # id -> index (Python edge only)
     cdef public uint32_t offer_lifetime
     cdef public uint32_t decline_probation
@@ -139,6 +146,7 @@ cdef class Allocator:
         self.resv_set = <uint32_t*>calloc(self.resv_set_mask + 1, sizeof(uint32_t))
         if self.resv == NULL or self.resv_set == NULL:
             raise MemoryError()
+        self.set_identifier_order(("hw-address", "duid", "circuit-id", "client-id"))
 
     def __dealloc__(self):
         cdef uint32_t i
@@ -155,7 +163,16 @@ cdef class Allocator:
 
     # ---- building (Python: config load) ----------------------------------------------------------
 
-    def add_subnet(self, uint32_t subnet_id, str prefix, pools=(), bint match_client_id=True):
+    def set_identifier_order(self, kinds):
+        """Kea's host-reservation-identifiers: which identifiers a reservation lookup tries, in
+        order ("hw-address", "duid", "circuit-id", "client-id"; others never match here)."""
+        codes = [_RESV_KINDS[k] for k in kinds if k in _RESV_KINDS]
+        for n, code in enumerate(codes):
+            self.id_order[n] = code
+        self.n_id_order = len(codes)
+
+    def add_subnet(self, uint32_t subnet_id, str prefix, pools=(), bint match_client_id=True,
+                   bint reservations_global=False, bint reservations_in_subnet=True):
         """Add a subnet ``prefix`` ("10.0.0.0/8") with pools given as (first, last) addresses.
         A pool larger than 2^24 addresses is split into several. Pools must not overlap."""
         if subnet_id == 0 or subnet_id in self.subnet_index:
@@ -187,6 +204,8 @@ cdef class Allocator:
         s.mask = mask
         s.first_pool = self.n_pools
         s.match_client_id = match_client_id
+        s.resv_global = reservations_global
+        s.resv_in_subnet = reservations_in_subnet
         for a, n in pieces:
             self._add_pool(a, n, self.n_subnets)
             s.total += n
@@ -239,28 +258,33 @@ cdef class Allocator:
         if p != NIL:
             pool_block(&self.pools[p], a - self.pools[p].first)
 
-    def add_reservation(self, uint32_t subnet_id, addr, *, hw_address=None, client_id=None,
-                        circuit_id=None):
-        """Reserve ``addr`` in ``subnet_id`` for the client with this identifier (exactly one).
+    def add_reservation(self, subnet_id, addr=None, *, hw_address=None, client_id=None,
+                        circuit_id=None, duid=None):
+        """Reserve for the client with this identifier (exactly one) ``addr`` in ``subnet_id``
+        (None: a global reservation, used by subnets with reservations-global). ``addr`` None
+        reserves no address: the reservation carries a host name, options or boot fields only.
         A reserved in-pool address is taken out of the pool: nobody else is given it. Returns
         the reservation's ordinal (0, 1, ...), which names it to the engine."""
         ids = [(k, v) for k, v in ((RK_HW, hw_address), (RK_CLIENT_ID, client_id),
-                                   (RK_CIRCUIT_ID, circuit_id)) if v is not None]
+                                   (RK_CIRCUIT_ID, circuit_id), (RK_DUID, duid)) if v is not None]
         if len(ids) != 1:
             raise ValueError("a reservation names exactly one identifier")
         kind, ident = ids[0]
         ident = bytes(ident)
         if not 1 <= len(ident) <= RESV_ID_MAX:
             raise ValueError("reservation identifier must be 1..255 bytes")
-        cdef uint32_t a = ip_to_u32(addr)
-        if subnet_id not in self.subnet_index:
-            raise ValueError(f"no subnet with id {subnet_id}")
-        cdef SubnetC* s = &self.subnets[self.subnet_index[subnet_id]]
-        if (a & s.mask) != s.network:
-            raise ValueError(f"reserved address {u32_to_ip(a)} is outside subnet {subnet_id}")
-        cdef uint32_t sn = self.subnet_index[subnet_id]
+        cdef uint32_t a = 0 if addr is None else ip_to_u32(addr)
+        cdef uint32_t sn = GLOBAL_SCOPE
+        cdef SubnetC* s
+        if subnet_id is not None:
+            if subnet_id not in self.subnet_index:
+                raise ValueError(f"no subnet with id {subnet_id}")
+            sn = self.subnet_index[subnet_id]
+            s = &self.subnets[sn]
+            if a and (a & s.mask) != s.network:
+                raise ValueError(f"reserved address {u32_to_ip(a)} is outside subnet {subnet_id}")
         if asg_find_resv(self.resv, self.resv_mask, &self.resv_ids, sn, kind, ident, len(ident)) != NIL:
-            raise ValueError("this identifier already has a reservation in the subnet")
+            raise ValueError("this identifier already has a reservation in this scope")
         if (self.n_resv + 1) * 2 > self.resv_mask + 1:
             self._grow_resv()
         cdef Reservation rv
@@ -275,10 +299,12 @@ cdef class Allocator:
         rv.ordinal = self.n_resv
         self._put_resv(&rv)
         self.n_resv += 1
-        self._remember_reserved(a)
-        cdef uint32_t p = self._pool_at(a)
-        if p != NIL:
-            pool_block(&self.pools[p], a - self.pools[p].first)
+        cdef uint32_t p
+        if a:
+            self._remember_reserved(a)
+            p = self._pool_at(a)
+            if p != NIL:
+                pool_block(&self.pools[p], a - self.pools[p].first)
         return rv.ordinal
 
     # The set of reserved addresses: a declined reserved address must stay out of its pool
@@ -337,25 +363,54 @@ cdef class Allocator:
 
     # ---- decisions (C level; the engine calls these) ----------------------------------------------
 
-    cdef uint32_t resv_addr(self, uint32_t sn, const ClientIds* ids, uint32_t* ordinal) noexcept nogil:
-        # Kea's default identifier order: hw-address, circuit-id, client-id. The ordinal of the
-        # matching reservation goes to *ordinal when asked for.
+    # The client's reservation (its slot in self.resv) for subnet sn, or NIL. With
+    # reservations-global the global reservations are looked at first (Kea: the global host
+    # wins), then, with reservations-in-subnet, the subnet's own; identifiers are tried in the
+    # host-reservation-identifiers order.
+    cdef uint32_t resv_find(self, uint32_t sn, const ClientIds* ids) noexcept nogil:
         cdef uint32_t i = NIL
         if self.n_resv == 0:
             return NIL
-        if ids.hwlen:
-            i = asg_find_resv(self.resv, self.resv_mask, &self.resv_ids, sn, RK_HW, ids.hw, ids.hwlen)
-        if i == NIL and ids.circuit_len:
-            i = asg_find_resv(self.resv, self.resv_mask, &self.resv_ids, sn, RK_CIRCUIT_ID,
-                              ids.circuit, ids.circuit_len)
-        if i == NIL and ids.cid_len:
-            i = asg_find_resv(self.resv, self.resv_mask, &self.resv_ids, sn, RK_CLIENT_ID,
-                              ids.cid, ids.cid_len)
+        if self.subnets[sn].resv_global:
+            i = self.resv_find_in(GLOBAL_SCOPE, ids)
+        if i == NIL and self.subnets[sn].resv_in_subnet:
+            i = self.resv_find_in(sn, ids)
+        return i
+
+    cdef uint32_t resv_find_in(self, uint32_t scope, const ClientIds* ids) noexcept nogil:
+        cdef uint32_t i
+        cdef uint8_t k, kind, n
+        cdef const uint8_t* p
+        for k in range(self.n_id_order):
+            kind = self.id_order[k]
+            n = 0
+            if kind == RK_HW:
+                p, n = ids.hw, ids.hwlen
+            elif kind == RK_CLIENT_ID:
+                p, n = ids.cid, ids.cid_len
+            elif kind == RK_CIRCUIT_ID:
+                p, n = ids.circuit, ids.circuit_len
+            elif kind == RK_DUID and ids.cid_len > 5 and ids.cid[0] == 255:
+                p, n = ids.cid + 5, ids.cid_len - 5       # type 255, IAID, then the DUID
+            if n:
+                i = asg_find_resv(self.resv, self.resv_mask, &self.resv_ids, scope, kind, p, n)
+                if i != NIL:
+                    return i
+        return NIL
+
+    # The address reserved for the client in subnet sn, or NIL (no reservation, or one without
+    # an address for this subnet: a global reservation's address may lie in another subnet).
+    # The reservation's ordinal goes to *ordinal when asked for.
+    cdef uint32_t resv_addr(self, uint32_t sn, const ClientIds* ids, uint32_t* ordinal) noexcept nogil:
+        cdef uint32_t i = self.resv_find(sn, ids), a
         if i == NIL:
             return NIL
         if ordinal != NULL:
             ordinal[0] = self.resv[i].ordinal
-        return self.resv[i].addr
+        a = self.resv[i].addr
+        if a == 0 or (a & self.subnets[sn].mask) != self.subnets[sn].network:
+            return NIL
+        return a
 
     cdef inline bint held_by_other(self, uint32_t r, uint32_t mine) noexcept nogil:
         cdef uint8_t st
@@ -486,7 +541,9 @@ cdef class Allocator:
         if (addr & s.mask) != s.network:
             return AS_NAK_WRONG_SUBNET
         if resv != NIL and resv != addr:
-            return AS_NAK_RESERVED_ELSEWHERE
+            if not self.held_by_other(lt_find_addr(&self.t, resv), mine):
+                return AS_NAK_RESERVED_ELSEWHERE
+            resv = NIL       # someone else still holds it: the dynamic address offered stands
         r = lt_find_addr(&self.t, addr)
         if self.held_by_other(r, mine):
             return AS_NAK_TAKEN
@@ -853,6 +910,9 @@ cdef class Allocator:
                 if r != NIL and lt_find_addr(&self.t, self.t.rec[r].addr) == r:
                     found += 1
         return found
+
+_RESV_KINDS = {"hw-address": RK_HW, "client-id": RK_CLIENT_ID, "circuit-id": RK_CIRCUIT_ID,
+               "duid": RK_DUID}
 
 _OUTCOMES = {AS_ACK: "ack", AS_NAK_WRONG_SUBNET: "wrong-subnet", AS_NAK_TAKEN: "taken",
              AS_NAK_UNAVAILABLE: "unavailable", AS_NAK_RESERVED_ELSEWHERE: "reserved-elsewhere"}

@@ -127,7 +127,7 @@ cdef class PacketBatch:
                     continue
                 self.tx_len[i] = wire_build_reply(&self.pkts[i], self.tx_slot(i),
                                                   mt, y, s, lead_p, n_lead, written,
-                                                  &options.c, echo_client_id, &skipped)
+                                                  &options.c, NULL, echo_client_id, &skipped)
                 built += 1
         self.options_skipped += skipped
         return built

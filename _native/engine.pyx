@@ -50,6 +50,24 @@ ENGINE_COUNTERS = ("pkt4-received", "pkt4-discover-received", "pkt4-request-rece
                    "lease-write-failed")
 
 
+# The BOOTP header fields a network-booting client reads (next-server -> siaddr, server-hostname
+# -> sname, boot-file-name -> file). A reservation's set fields override its subnet's.
+cdef enum:
+    BOOT_SIADDR = 1
+    BOOT_SNAME = 2
+    BOOT_FILE = 4
+    SNAME_MAX = 63               # the 64-byte sname and 128-byte file fields keep a final NUL
+    FILE_MAX = 127
+
+ctypedef struct BootFields:
+    uint32_t siaddr
+    uint8_t has                  # BOOT_* bits: which fields are set
+    uint8_t sname_len
+    uint8_t file_len
+    uint8_t sname[SNAME_MAX]
+    uint8_t file[FILE_MAX]
+
+
 ctypedef struct SubnetRun:
     uint32_t valid_lft
     uint32_t valid_min           # a client's requested lease time (51) is clamped to these
@@ -58,7 +76,7 @@ ctypedef struct SubnetRun:
     uint32_t t2
     uint16_t t1_permille         # ... a share of the lease time with calculate-tee-times)
     uint16_t t2_permille
-    uint32_t siaddr              # next-server
+    BootFields boot              # next-server, server-hostname, boot-file-name
     uint32_t server_id           # configured 54 (0: our address on the ingress link)
     uint32_t next_member         # shared network ring (itself when alone)
     uint8_t authoritative
@@ -82,6 +100,39 @@ _ENGINE_LEAD_CODES[:] = [54, 0, 51, 0, 58, 0, 59, 0]
 opt_written_mask(_ENGINE_LEAD_CODES, 8, LEAD_WRITTEN)
 
 
+cdef set_boot(BootFields* f, next_server, server_hostname, boot_file_name):
+    memset(f, 0, sizeof(BootFields))
+    if next_server is not None:
+        f.siaddr = ip_to_u32(next_server)
+        f.has |= BOOT_SIADDR
+    for text, bit, room in ((server_hostname, BOOT_SNAME, SNAME_MAX),
+                            (boot_file_name, BOOT_FILE, FILE_MAX)):
+        if text is None:
+            continue
+        raw = text.encode() if isinstance(text, str) else bytes(text)
+        if len(raw) > room:
+            raise ValueError(f"{raw!r} is longer than {room} bytes")
+        if bit == BOOT_SNAME:
+            memcpy(&f.sname[0], <const uint8_t*>raw, len(raw))
+            f.sname_len = len(raw)
+        else:
+            memcpy(&f.file[0], <const uint8_t*>raw, len(raw))
+            f.file_len = len(raw)
+        f.has |= bit
+
+
+# sname and file of a reply (zero in the built header): the reservation's where it sets them,
+# else the subnet's.
+cdef inline void put_boot_names(uint8_t* out, const BootFields* subnet, const BootFields* resv) noexcept nogil:
+    cdef const BootFields* f
+    f = resv if resv != NULL and resv.has & BOOT_SNAME else subnet
+    if f.sname_len:
+        memcpy(out + HDR_SNAME, f.sname, f.sname_len)
+    f = resv if resv != NULL and resv.has & BOOT_FILE else subnet
+    if f.file_len:
+        memcpy(out + HDR_FILE, f.file, f.file_len)
+
+
 cdef class Engine:
     """The native server loop's body. ``fastdhcp.policy`` fills its tables; ``fastdhcp.server``
     calls ``process`` whenever the socket is readable."""
@@ -92,6 +143,8 @@ cdef class Engine:
     cdef uint32_t n_runs
     cdef const OptionSetC** pool_options   # per pool (NULL: the subnet's)
     cdef const OptionSetC** resv_options   # per reservation ordinal (NULL: pool's or subnet's)
+    cdef const OptionSetC** resv_overlay   # global reservations: own options over the subnet's
+    cdef BootFields* resv_boot             # per reservation ordinal (has = 0: the subnet's)
     cdef list keep                         # OptionSets the C pointers refer to
     cdef IfaceRun ifaces[MAX_IFACES]
     cdef uint32_t n_ifaces
@@ -124,8 +177,11 @@ cdef class Engine:
         self.n_runs = alloc.n_subnets
         self.pool_options = <const OptionSetC**>calloc(max(alloc.n_pools, 1), sizeof(OptionSetC*))
         self.resv_options = <const OptionSetC**>calloc(max(alloc.n_resv, 1), sizeof(OptionSetC*))
+        self.resv_overlay = <const OptionSetC**>calloc(max(alloc.n_resv, 1), sizeof(OptionSetC*))
+        self.resv_boot = <BootFields*>calloc(max(alloc.n_resv, 1), sizeof(BootFields))
         if not (self.tx_kind and self.frames and self.frame_len and self.frame_if and self.frame_mac
-                and self.journal_buf and self.runs and self.pool_options and self.resv_options):
+                and self.journal_buf and self.runs and self.pool_options and self.resv_options
+                and self.resv_overlay and self.resv_boot):
             raise MemoryError()
         self.raw_sockets = True
 
@@ -139,6 +195,8 @@ cdef class Engine:
         free(self.runs)
         free(self.pool_options)
         free(self.resv_options)
+        free(self.resv_overlay)
+        free(self.resv_boot)
         free(self.relays)
         free(self.nets)
 
@@ -147,7 +205,7 @@ cdef class Engine:
     def set_subnet(self, uint32_t subnet_id, *, uint32_t valid_lifetime, min_lifetime=None,
                    max_lifetime=None, t1=None, t2=None, t1_percent=None, t2_percent=None,
                    next_server=0, server_id=0, bint authoritative=False, bint echo_client_id=True,
-                   OptionSet options=None, shared_with=()):
+                   OptionSet options=None, shared_with=(), server_hostname="", boot_file_name=""):
         """Reply parameters of a subnet. T1/T2 are fixed (t1, t2) or shares of each lease's
         time (t1_percent, t2_percent: calculate-tee-times); ``shared_with`` lists the ids of the
         other members of its shared network (allocation may use any of them)."""
@@ -162,7 +220,7 @@ cdef class Engine:
         r.t2 = t2 or 0
         r.t1_permille = round((t1_percent or 0) * 1000)
         r.t2_permille = round((t2_percent or 0) * 1000)
-        r.siaddr = ip_to_u32(next_server)
+        set_boot(&r.boot, next_server, server_hostname or None, boot_file_name or None)
         r.server_id = ip_to_u32(server_id)
         r.authoritative = authoritative
         r.echo_client_id = echo_client_id
@@ -178,13 +236,26 @@ cdef class Engine:
         self.keep.append(options)
         self.pool_options[s.first_pool + pool_in_subnet] = &options.c
 
-    def set_reservation_options(self, uint32_t ordinal, OptionSet options):
+    def set_reservation_options(self, uint32_t ordinal, OptionSet options, *, bint overlay=False):
         """Options of one reservation (already merged with its pool's and subnet's, Kea's
-        precedence); ``ordinal`` is what Allocator.add_reservation returned."""
+        precedence); ``ordinal`` is what Allocator.add_reservation returned. With ``overlay``
+        (global reservations, which serve any subnet) the set holds the reservation's own
+        options only, taken before the pool's or subnet's."""
         if ordinal >= self.alloc.n_resv:
             raise ValueError("no such reservation")
         self.keep.append(options)
-        self.resv_options[ordinal] = &options.c
+        if overlay:
+            self.resv_overlay[ordinal] = &options.c
+        else:
+            self.resv_options[ordinal] = &options.c
+
+    def set_reservation_boot(self, uint32_t ordinal, next_server=None, server_hostname=None,
+                             boot_file_name=None):
+        """A reservation's next-server, server-hostname and boot-file-name (None: the
+        subnet's)."""
+        if ordinal >= self.alloc.n_resv:
+            raise ValueError("no such reservation")
+        set_boot(&self.resv_boot[ordinal], next_server, server_hostname, boot_file_name)
 
     def add_interface(self, int ifindex, address, bytes mac, subnet_id=None):
         """A link we serve: our address there, its MAC (for raw replies), and the subnet of
@@ -515,8 +586,11 @@ cdef class Engine:
         cdef const SubnetRun* run = &self.runs[sn]
         cdef uint8_t lead[24]
         cdef uint16_t n = 6, skipped = 0
-        cdef uint32_t valid, t1, t2, ordinal = NIL, reserved
+        cdef uint32_t valid, t1, t2, slot
         cdef const OptionSetC* opts = run.options
+        cdef const OptionSetC* top = NULL
+        cdef const BootFields* boot = NULL
+        cdef const Reservation* rv
         cdef uint32_t pool
         cdef uint8_t* out = b.tx_slot(i)
         cdef Endpoint* to = &b.reply_dst[i]
@@ -550,15 +624,27 @@ cdef class Engine:
                 if pool != NIL and self.pool_options[pool] != NULL:
                     opts = self.pool_options[pool]
             if ids != NULL and self.alloc.n_resv:
-                # a reserved client gets its reservation's options (and host name)
-                reserved = self.alloc.resv_addr(sn, ids, &ordinal)
-                if reserved != NIL and (reserved == yiaddr or yiaddr == 0) and \
-                        self.resv_options[ordinal] != NULL:
-                    opts = self.resv_options[ordinal]
+                # A reserved client gets its reservation's options, host name and boot fields:
+                # when it is given the reserved address, or the reservation has no address
+                # for this subnet (a host-name/options-only or another subnet's global one).
+                slot = self.alloc.resv_find(sn, ids)
+                if slot != NIL:
+                    rv = &self.alloc.resv[slot]
+                    if rv.addr == yiaddr or yiaddr == 0 or rv.addr == 0 or \
+                            (rv.addr & self.alloc.subnets[sn].mask) != self.alloc.subnets[sn].network:
+                        if self.resv_options[rv.ordinal] != NULL:
+                            opts = self.resv_options[rv.ordinal]
+                        top = self.resv_overlay[rv.ordinal]
+                        if self.resv_boot[rv.ordinal].has:
+                            boot = &self.resv_boot[rv.ordinal]
         b.tx_len[i] = wire_build_reply(p, out, msg_type, yiaddr,
-                                       run.siaddr if msg_type != MT_NAK else 0, lead, n,
-                                       LEAD_WRITTEN, opts, run.echo_client_id, &skipped)
+                                       0 if msg_type == MT_NAK else
+                                       (boot.siaddr if boot != NULL and boot.has & BOOT_SIADDR
+                                        else run.boot.siaddr), lead, n,
+                                       LEAD_WRITTEN, opts, top, run.echo_client_id, &skipped)
         b.options_skipped += skipped
+        if msg_type != MT_NAK:
+            put_boot_names(out, &run.boot, boot)
         if msg_type == MT_OFFER:
             self.counters[C_OFFER_SENT] += 1
         elif msg_type == MT_ACK:

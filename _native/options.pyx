@@ -231,9 +231,11 @@ cdef void opt_written_mask(const uint8_t* lead, uint16_t lead_len, uint64_t* mas
 
 # The reply's options after 53 and the lead: PRL order, then always-send, then echoes and END.
 # Optional options that would not fit the client's size limit are skipped, never truncated.
+# `top` (may be NULL) overlays `os`: a code it holds is taken from it (a global reservation's
+# own options over the subnet's, without a merged set per reservation and subnet).
 cdef uint16_t opt_append_reply(const DhcpPacket* req, uint8_t* out, uint16_t pos, uint16_t limit,
-                               const uint64_t* written, const OptionSetC* os, bint echo_client_id,
-                               uint16_t* skipped) noexcept nogil:
+                               const uint64_t* written, const OptionSetC* os, const OptionSetC* top,
+                               bint echo_client_id, uint16_t* skipped) noexcept nogil:
     cdef uint64_t seen[4]
     cdef uint64_t pending
     cdef uint32_t reserve = 1
@@ -259,14 +261,26 @@ cdef uint16_t opt_append_reply(const DhcpPacket* req, uint8_t* out, uint16_t pos
             if bit_test(seen, code):
                 continue
             bit_set(seen, code)
-            if bit_test(os.present, code):
+            if top != NULL and bit_test(top.present, code):
+                pos = opt_copy_if_fits(out, pos, room, top, code, skipped)
+            elif bit_test(os.present, code):
                 pos = opt_copy_if_fits(out, pos, room, os, code, skipped)
+    if top != NULL:
+        for w in range(4):
+            pending = top.always[w] & top.present[w] & ~seen[w]
+            while pending:
+                code = <uint8_t>(w * 64 + __builtin_ctzll(pending))
+                pending &= pending - 1
+                bit_set(seen, code)
+                pos = opt_copy_if_fits(out, pos, room, top, code, skipped)
     for w in range(4):
         pending = os.always[w] & os.present[w] & ~seen[w]
-        while pending:
+        while pending:                       # (always-send is sticky: the overlay's value goes)
             code = <uint8_t>(w * 64 + __builtin_ctzll(pending))
             pending &= pending - 1
-            pos = opt_copy_if_fits(out, pos, room, os, code, skipped)
+            pos = opt_copy_if_fits(out, pos, room,
+                                   top if top != NULL and bit_test(top.present, code) else os,
+                                   code, skipped)
     if echo_cid:    # RFC 6842
         pos = opt_put(out, pos, OPT_CLIENT_ID, opt_value(req, OPT_CLIENT_ID), req.opt[OPT_CLIENT_ID].len)
     if echo_rai:    # RFC 3046 §2.2: copied unchanged, as the last option

@@ -78,7 +78,8 @@ cdef inline uint16_t wire_reply_limit(const DhcpPacket* req) noexcept nogil:
 cdef uint16_t wire_build_reply(const DhcpPacket* req, uint8_t* out, uint8_t msg_type,
                                uint32_t yiaddr, uint32_t siaddr, const uint8_t* lead,
                                uint16_t lead_len, const uint64_t* written, const OptionSetC* os,
-                               bint echo_client_id, uint16_t* skipped) noexcept nogil:
+                               const OptionSetC* top, bint echo_client_id,
+                               uint16_t* skipped) noexcept nogil:
     cdef uint16_t pos
     memset(out, 0, HDR_OPTIONS)
     out[HDR_OP] = 2
@@ -101,8 +102,8 @@ cdef uint16_t wire_build_reply(const DhcpPacket* req, uint8_t* out, uint8_t msg_
     if lead_len:                 # (memcpy from NULL is undefined even for 0 bytes)
         memcpy(out + pos, lead, lead_len)
         pos += lead_len
-    pos = opt_append_reply(req, out, pos, wire_reply_limit(req), written, os, echo_client_id,
-                           skipped)
+    pos = opt_append_reply(req, out, pos, wire_reply_limit(req), written, os, top,
+                           echo_client_id, skipped)
     if pos < BOOTP_MIN_SIZE:
         memset(out + pos, 0, BOOTP_MIN_SIZE - pos)
         pos = BOOTP_MIN_SIZE

@@ -11,7 +11,7 @@ import struct
 from dataclasses import dataclass
 
 from ._core import Allocator, Engine, OptionSet
-from .config import Config, Subnet
+from .config import Config, Subnet, merge_options
 
 log = logging.getLogger("fastdhcp.policy")
 
@@ -22,6 +22,9 @@ BUILDER_OWNED = {51, 53, 54, 58, 59, 61, 82}
 ALWAYS_WHEN_SET = {1, 3, 6, 15}
 OFFER_HOLD_DEFAULT = 30   # seconds an offered address is held when offer-lifetime is 0
 SIOCGIFADDR = 0x8915
+# Kea's host-reservation-identifiers, as Allocator.add_reservation names them.
+RESERVATION_KINDS = {"hw-address": "hw_address", "client-id": "client_id",
+                     "circuit-id": "circuit_id", "duid": "duid"}
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,13 @@ def option_set(values: dict[int, tuple[bytes, bool]], subnet: Subnet) -> OptionS
     return OptionSet({c: v for c, (v, _) in values.items()}, always)
 
 
+def overlay_set(values: dict[int, tuple[bytes, bool]]) -> OptionSet:
+    """A global reservation's own options, sent before its client's pool or subnet options."""
+    values = {c: v for c, v in values.items() if c not in BUILDER_OWNED}
+    always = {c for c, (_, a) in values.items() if a or c in ALWAYS_WHEN_SET}
+    return OptionSet({c: v for c, (v, _) in values.items()}, always)
+
+
 def subnet_of_link(config: Config, link: Link) -> Subnet | None:
     named = [s for s in config.subnets if s.interface == link.name]
     if named:
@@ -100,27 +110,24 @@ def compile_policy(config: Config, links: list[Link], *, batch_size: int = 64) -
                       decline_probation=config.decline_probation_period)
     for s in config.subnets:
         alloc.add_subnet(s.id, s.prefix, [(p.first, p.last) for p in s.pools],
-                         match_client_id=s.match_client_id)
+                         match_client_id=s.match_client_id,
+                         reservations_global=s.reservations_global,
+                         reservations_in_subnet=s.reservations_in_subnet)
+    alloc.set_identifier_order(config.host_reservation_identifiers)
     own = {link.address for link in links}
-    resv_options = []
+    resv_extras = []      # (ordinal, subnet or None for a global one, reservation)
     for s in config.subnets:
         # never hand out the network or broadcast address, nor one of ours
         for addr in {s.network, s.broadcast} | {a for a in own if a in s}:
             alloc.exclude(addr)
-        for r in s.reservations:
-            if r.ip_address is None:
-                continue
-            kind = {"hw-address": "hw_address", "client-id": "client_id",
-                    "circuit-id": "circuit_id"}.get(r.identifier_type)
-            if kind is None:
-                log.warning("%s: %s reservations are not supported yet; ignored", r.path,
-                            r.identifier_type)
-                continue
-            ordinal = alloc.add_reservation(s.id, r.ip_address, **{kind: r.identifier})
-            if r.options or r.hostname:
-                resv_options.append((ordinal, s, r))
-    if config.global_reservations:
-        log.warning("reservations-global: global reservations are not supported yet; ignored")
+    for s, r in [(s, r) for s in config.subnets for r in s.reservations] + \
+            [(None, r) for r in config.global_reservations]:
+        kind = RESERVATION_KINDS.get(r.identifier_type)
+        if kind is None:      # flex-id: config has warned that it never matches
+            continue
+        ordinal = alloc.add_reservation(s.id if s else None, r.ip_address,
+                                        **{kind: r.identifier})
+        resv_extras.append((ordinal, s, r))
 
     engine = Engine(alloc, batch_size)
     engine.raw_sockets = config.interfaces.dhcp_socket_type == "raw"
@@ -140,16 +147,29 @@ def compile_policy(config: Config, links: list[Link], *, batch_size: int = 64) -
             t2_percent=s.t2_percent if pct and t2 is None else None, next_server=s.next_server,
             server_id=int.from_bytes(server_id[:4], "big") if len(server_id) == 4 else 0,
             authoritative=s.authoritative, echo_client_id=config.echo_client_id,
-            options=option_set(merged, s),
+            options=option_set(merged, s), server_hostname=s.server_hostname,
+            boot_file_name=s.boot_file_name,
             shared_with=[i for i in networks[s.shared_network] if i != s.id] if s.shared_network else ())
         for k, pool in enumerate(s.pools):
             if pool.options:
                 engine.set_pool_options(s.id, k, option_set(config.options_for(s, pool), s))
-    for ordinal, s, r in resv_options:
-        merged = config.options_for(s, s.pool_of(r.ip_address), r)
-        if r.hostname:      # the reserved host name, sent when the client asks for 12
-            merged.setdefault(12, (r.hostname.encode(), False))
-        engine.set_reservation_options(ordinal, option_set(merged, s))
+    for ordinal, s, r in resv_extras:
+        if s is None:       # global: serves any subnet, so only its own options, as an overlay
+            own = merge_options(r.options)
+            if r.hostname:      # the reserved host name, sent when the client asks for 12
+                own.setdefault(12, (r.hostname.encode(), False))
+            if own:
+                engine.set_reservation_options(ordinal, overlay_set(own), overlay=True)
+        elif r.options or r.hostname:
+            pool = s.pool_of(r.ip_address) if r.ip_address is not None else None
+            merged = config.options_for(s, pool, r)
+            if r.hostname:
+                merged.setdefault(12, (r.hostname.encode(), False))
+            engine.set_reservation_options(ordinal, option_set(merged, s))
+        if r.next_server is not None or r.server_hostname is not None or \
+                r.boot_file_name is not None:
+            engine.set_reservation_boot(ordinal, r.next_server, r.server_hostname,
+                                        r.boot_file_name)
     for link in links:
         sub = subnet_of_link(config, link)
         engine.add_interface(link.ifindex, link.address, link.mac, sub.id if sub else None)

@@ -31,7 +31,8 @@ offer(client, requested), first match wins:
   there is dropped); a new or non-bound record becomes OFFERED until now + offer_lifetime; a BOUND
   one stays as it is.
 request(client, address): "wrong-subnet" outside the subnet's prefix; "reserved-elsewhere" if the
-  client has a reservation for another address; "taken" if another record occupies it;
+  client has a reservation for another address that no other record occupies (if one does, the
+  request is judged as if unreserved); "taken" if another record occupies it;
   "unavailable" unless it is the client's reservation, its held address, or free in the subnet's
   pools; otherwise the record moves there and is BOUND until now + lifetime ("ack").
 release / decline(client, address): only the holder of that address (OFFERED or BOUND); released
@@ -305,7 +306,9 @@ class AllocModel:
         if not s.contains(addr):
             return "wrong-subnet"
         if resv is not None and resv != addr:
-            return "reserved-elsewhere"
+            if not self.occupied_by_other(resv, key):
+                return "reserved-elsewhere"
+            resv = None     # another client still holds it: a dynamic address may be bound
         if self.occupied_by_other(addr, key):
             return "taken"
         if resv is None and s.pool_index(addr) is None:
@@ -1339,6 +1342,52 @@ def test_out_of_pool_reservation_and_identifier_order():
     assert a.request(1, A, "10.0.0.202", lifetime=60, now=NOW0) == "ack"
     assert a.stats(1) == {"total-addresses": 11, "assigned-addresses": 1,
                           "declined-addresses": 0, "free-addresses": 11}
+
+
+def test_global_duid_and_addressless_reservations():
+    a = _core.Allocator()
+    a.add_subnet(1, "10.0.0.0/24", [("10.0.0.10", "10.0.0.20")], reservations_global=True)
+    a.add_subnet(2, "10.0.1.0/24", [("10.0.1.10", "10.0.1.20")])   # global ones not used here
+    duid = bytes.fromhex("00010001aabbccdd0102030405")
+    a.add_reservation(None, "10.0.0.15", hw_address=mac(1))          # global, in pool 1
+    a.add_reservation(None, None, hw_address=mac(2))                 # global, host name only
+    a.add_reservation(1, "10.0.0.201", duid=duid)
+    a.add_reservation(1, None, hw_address=mac(3))
+    with pytest.raises(ValueError, match="already has a reservation"):
+        a.add_reservation(None, "10.0.0.16", hw_address=mac(1))
+    assert a.offer(1, mac(1), now=NOW0) == "10.0.0.15"
+    assert a.offer(2, mac(1), now=NOW0) == "10.0.1.10"               # reservations-global off
+    assert a.offer(1, mac(2), now=NOW0) == "10.0.0.10"               # no address reserved
+    assert a.offer(1, mac(3), now=NOW0) == "10.0.0.11"
+    cid = b"\xff\x00\x00\x00\x07" + duid                          # type 255, IAID, DUID
+    assert a.offer(1, mac(4), client_id=cid, now=NOW0) == "10.0.0.201"
+    assert a.offer(1, mac(5), client_id=b"\x01" + duid, now=NOW0) == "10.0.0.12"  # not a DUID
+    for n in range(6, 13):      # the globally reserved in-pool address is never given away
+        assert a.offer(1, mac(n), now=NOW0) not in (None, "10.0.0.15")
+    assert a.offer(1, mac(13), now=NOW0) is None
+    # without duid in host-reservation-identifiers the DUID reservation does not match
+    a.set_identifier_order(["hw-address", "client-id"])
+    a.release(1, mac(12), "10.0.0.20", now=NOW0)
+    other_iaid = b"\xff\x00\x00\x00\x08" + duid                   # same DUID, a new client key
+    assert a.offer(1, mac(14), client_id=other_iaid, now=NOW0) == "10.0.0.20"
+
+
+def test_reserved_address_held_by_another_client_gives_a_dynamic_lease():
+    # The reserved address is still held (here: bound before the reservation was made, as
+    # after a reload); the client is offered a dynamic address and its REQUEST for it is
+    # ACKed, not NAKed as "reserved elsewhere" (which would loop DISCOVER/NAK forever).
+    a = make(pools=[("10.0.0.10", "10.0.0.20")])
+    assert a.offer(1, mac(1), now=NOW0) == "10.0.0.10"
+    assert a.request(1, mac(1), "10.0.0.10", lifetime=600, now=NOW0) == "ack"
+    b = make(pools=[("10.0.0.10", "10.0.0.20")])
+    b.load([(lease.address, lease.hwaddr, lease.client_id, lease.valid_lifetime, lease.expire,
+             lease.subnet_id, int(lease.state), lease.hostname) for lease in a.leases()],
+           now=NOW0)
+    b.add_reservation(1, "10.0.0.10", hw_address=mac(2))
+    got = b.offer(1, mac(2), now=NOW0)
+    assert got not in (None, "10.0.0.10")
+    assert b.request(1, mac(2), got, lifetime=600, now=NOW0) == "ack"
+    assert b.request(1, mac(1), "10.0.0.10", lifetime=600, now=NOW0 + 1) == "ack"   # renewal
 
 
 # ---- expiry wheel -------------------------------------------------------------------------------

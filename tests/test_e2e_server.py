@@ -893,6 +893,51 @@ def test_reservation_options_and_host_name_win(lab, topo, servers):
     assert run_udhcpc(lab, ns2, if2, "resv-other")["router"] != f"{NET}.254"
 
 
+def test_global_duid_and_addressless_reservations_and_boot_fields(lab, topo, servers):
+    # Global reservations (reservations-global) serve any subnet; a DUID reservation matches a
+    # client id of type 255 (RFC 4361: type, IAID, DUID); a reservation without an address
+    # still names the host and its boot fields; next-server/server-hostname/boot-file-name
+    # fill siaddr/sname/file, a reservation's own overriding the subnet's.
+    g_mac, g2_mac, duid_mac, named_mac, plain_mac = (topo.new_mac() for _ in range(5))
+    duid = bytes.fromhex("000100012a2b2c2d0a0b0c0d0e0f")
+    sub = subnet(1, NET, "100 - 110", interface=topo.bridge, **{
+        "reservations-global": True, "reservations-in-subnet": True,
+        "next-server": f"{NET}.5", "server-hostname": "boot-a", "boot-file-name": "pxelinux.0",
+        "reservations": [
+            {"duid": duid.hex(":"), "ip-address": f"{NET}.30"},
+            {"hw-address": named_mac, "hostname": "named-host", "boot-file-name": "special.efi"}]})
+    srv = servers.start(subnets=[sub], reservations=[
+        {"hw-address": g_mac, "ip-address": f"{NET}.40", "hostname": "global-host",
+         "next-server": f"{NET}.6",
+         "option-data": [{"name": "domain-name", "data": "global.example"}]},
+        {"hw-address": g2_mac, "ip-address": f"{NET}.41", "hostname": "global-two"}])
+    ns, ifname, _ = topo.client()
+    with ClientSock(ns, ifname) as sock:
+        prl = (1, 3, 6, 12, 15)
+        g = crafted_offer(sock, g_mac, prl=prl)
+        assert g is not None and g.pkt.yiaddr == f"{NET}.40"
+        assert g.opt(12) == b"global-host" and g.opt(15) == b"global.example"
+        assert g.pkt.siaddr == f"{NET}.6"                    # the reservation's next-server
+        assert (g.pkt.sname, g.pkt.file) == (b"boot-a", b"pxelinux.0")   # the subnet's names
+        assert g.opt_ip(3) == f"{NET}.1"                     # the subnet's router still comes
+        cid = b"\xff" + bytes.fromhex("00000001") + duid    # type 255, IAID 1, DUID
+        d = crafted_offer(sock, duid_mac, client_id=cid)
+        assert d is not None and d.pkt.yiaddr == f"{NET}.30"
+        n = crafted_offer(sock, named_mac, prl=prl)
+        assert n is not None and in_pool(n.pkt.yiaddr, f"{NET}.100", f"{NET}.110")
+        assert n.opt(12) == b"named-host"
+        assert (n.pkt.siaddr, n.pkt.sname, n.pkt.file) == (f"{NET}.5", b"boot-a", b"special.efi")
+        p = crafted_offer(sock, plain_mac, prl=prl)
+        assert p is not None and in_pool(p.pkt.yiaddr, f"{NET}.100", f"{NET}.110")
+        assert p.opt(12) is None and p.opt(15) == DOMAIN.encode()
+        assert (p.pkt.siaddr, p.pkt.sname, p.pkt.file) == (f"{NET}.5", b"boot-a", b"pxelinux.0")
+    # and a globally reserved address goes to its client over a real DORA
+    ns1, if1, _ = topo.client(mac=g2_mac)
+    env = run_udhcpc(lab, ns1, if1, "resv-global")
+    assert env["ip"] == f"{NET}.41" and env.get("hostname") == "global-two"
+    assert rows_for(srv.lease_path, f"{NET}.41")[-1]["hwaddr"].lower() == g2_mac
+
+
 # =================================================================================================
 # 6. INIT-REBOOT: NAK for the wrong subnet, silence for an unknown client (non-authoritative)
 # =================================================================================================
