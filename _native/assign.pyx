@@ -776,70 +776,122 @@ cdef class Allocator:
         LeaseState value. Later records for the same address win. Leases already expired at
         ``now`` are loaded as expired (their address stays free); declined ones block their
         address until their probation ends. Returns how many were loaded."""
-        cdef uint32_t sn, r, p, a, n = 0
-        cdef ClientKey k
-        cdef int64_t expire
-        cdef uint8_t st
+        cdef uint32_t n = 0
+        cdef int got
         cdef bytes host, hw_b, cid_b
         if hasattr(records, "__len__") and lt_reserve(&self.t, self.t.count + len(records)) != 0:
             raise MemoryError()
-        for address, hw, cid, valid, expire_o, subnet_id, state, hostname in records:
-            sn = self._subnet(subnet_id)
-            a = ip_to_u32(address)
-            expire = expire_o
-            st = state
-            r = lt_find_addr(&self.t, a)
-            if r != NIL:                       # last record per address wins
-                self.give_back(r)
-                if self.t.rec[r].state == LS_DECLINED:
-                    self.account(&self.t.rec[r], 0, -1)
-                    p = self.t.rec[r].pool_id
-                    if p != NIL and not self.is_reserved(a):
-                        pool_unblock(&self.pools[p], a - self.pools[p].first, False)
-                lt_delete(&self.t, r)
-            if st == LS_BOUND and expire <= now:
-                st = LS_EXPIRED                # reclaimed, not resurrected
-            # the key straight from the bytes objects (no buffer acquisition per row)
+        for address, hw, cid, valid, expire, subnet_id, state, hostname in records:
+            # the identifiers straight from the bytes objects (no buffer acquisition per row)
             hw_b = hw
             cid_b = cid or b""
-            k.subnet, k.htype = sn, 1
-            k.hwlen = <uint8_t>min(len(hw_b), HW_MAX)
-            k.hw = <const uint8_t*>hw_b
-            if len(cid_b) and self.subnets[sn].match_client_id:
-                k.cid, k.cid_len = <const uint8_t*>cid_b, <uint8_t>min(len(cid_b), 255)
-            else:
-                k.cid, k.cid_len = NULL, 0
-            lt_key_ready(&k)
-            r = lt_find_key(&self.t, &k)
-            if r != NIL and st != LS_DECLINED:  # a client's newer lease replaces its older one
-                self.give_back(r)
-                lt_delete(&self.t, r)
-            p = self._pool_at(a)
-            if st == LS_BOUND or st == LS_OFFERED:
-                if p != NIL and not pool_alloc_specific(&self.pools[p], a - self.pools[p].first) \
-                        and not pool_is_blocked(&self.pools[p], a - self.pools[p].first):
-                    continue                   # inconsistent file: address already taken
-            r = lt_new(&self.t, a)
-            if r == NIL:
+            host = hostname.encode()[:HOST_MAX] if hostname else b""
+            got = self.load_one(self._subnet(subnet_id), ip_to_u32(address), 1, hw_b,
+                                <uint8_t>min(len(hw_b), HW_MAX), cid_b,
+                                <uint8_t>min(len(cid_b), 255), valid, expire, state, host,
+                                len(host), now)
+            if got < 0:
                 raise MemoryError()
-            self.t.rec[r].pool_id = p
-            self.t.rec[r].subnet = sn
-            if st != LS_DECLINED:
-                if not lt_set_client(&self.t, r, &k):
-                    raise MemoryError()
-                host = hostname.encode()[:HOST_MAX] if hostname else b""
-                if host and not lt_set_host(&self.t, r, host, len(host)):
-                    raise MemoryError()
-            elif p != NIL:
-                pool_block(&self.pools[p], a - self.pools[p].first)
-            self.t.rec[r].valid_lft = valid
-            lt_set_state(&self.t, r, st, expire)
-            if st == LS_BOUND:
-                self.account(&self.t.rec[r], 1, 0)
-            elif st == LS_DECLINED:
-                self.account(&self.t.rec[r], 0, 1)
-            n += 1
+            n += got
         return n
+
+    def adopt(self, Allocator old, int64_t now):
+        """Take over ``old``'s leases (a reload: the new configuration's tables start from what
+        the running ones hold), natively, record by record as load() would from the lease file.
+        Leases of subnets the new configuration no longer has are left behind. Returns how
+        many were taken."""
+        cdef uint32_t r, n = 0, i
+        cdef int got
+        cdef const Lease* l
+        cdef uint32_t* to_new = <uint32_t*>malloc(max(old.n_subnets, 1) * sizeof(uint32_t))
+        if to_new == NULL:
+            raise MemoryError()
+        try:
+            for i in range(old.n_subnets):
+                idx = self.subnet_index.get(old.subnets[i].id)
+                to_new[i] = NIL if idx is None else idx
+            if lt_reserve(&self.t, self.t.count + old.t.count) != 0:
+                raise MemoryError()
+            for r in range(old.t.used):
+                l = &old.t.rec[r]
+                if l.state == LS_FREE or to_new[l.subnet] == NIL:
+                    continue
+                got = self.load_one(to_new[l.subnet], l.addr, l.htype, l.hwaddr, l.hwlen,
+                                    lt_cid(&old.t, l), l.cid_len, l.valid_lft, l.expire, l.state,
+                                    lt_host(&old.t, l), l.host_len, now)
+                if got < 0:
+                    raise MemoryError()
+                n += got
+        finally:
+            free(to_new)
+        return n
+
+    # One lease into the table, as load() and adopt() take them: 1 loaded, 0 skipped (an
+    # address the file gives twice as held), -1 out of memory.
+    cdef int load_one(self, uint32_t sn, uint32_t a, uint8_t htype, const uint8_t* hw,
+                      uint8_t hwlen, const uint8_t* cid, uint8_t cid_len, uint32_t valid,
+                      int64_t expire, uint8_t st, const uint8_t* host, uint16_t host_len,
+                      int64_t now) noexcept:
+        cdef uint32_t r, p
+        cdef ClientKey k
+        cdef uint8_t hw_copy[HW_MAX]
+        cdef uint8_t cid_copy[255]
+        cdef uint8_t host_copy[HOST_MAX]
+        # copies: adopt() passes pointers into another table's arena, which must stay untouched
+        if hwlen:
+            memcpy(hw_copy, hw, hwlen)
+        if cid_len:
+            memcpy(cid_copy, cid, cid_len)
+        if host_len > HOST_MAX:
+            host_len = HOST_MAX
+        if host_len:
+            memcpy(host_copy, host, host_len)
+        r = lt_find_addr(&self.t, a)
+        if r != NIL:                       # last record per address wins
+            self.give_back(r)
+            if self.t.rec[r].state == LS_DECLINED:
+                self.account(&self.t.rec[r], 0, -1)
+                p = self.t.rec[r].pool_id
+                if p != NIL and not self.is_reserved(a):
+                    pool_unblock(&self.pools[p], a - self.pools[p].first, False)
+            lt_delete(&self.t, r)
+        if st == LS_BOUND and expire <= now:
+            st = LS_EXPIRED                # reclaimed, not resurrected
+        k.subnet, k.htype = sn, htype
+        k.hwlen, k.hw = hwlen, hw_copy
+        if cid_len and self.subnets[sn].match_client_id:
+            k.cid, k.cid_len = cid_copy, cid_len
+        else:
+            k.cid, k.cid_len = NULL, 0
+        lt_key_ready(&k)
+        r = lt_find_key(&self.t, &k)
+        if r != NIL and st != LS_DECLINED:  # a client's newer lease replaces its older one
+            self.give_back(r)
+            lt_delete(&self.t, r)
+        p = self._pool_at(a)
+        if st == LS_BOUND or st == LS_OFFERED:
+            if p != NIL and not pool_alloc_specific(&self.pools[p], a - self.pools[p].first) \
+                    and not pool_is_blocked(&self.pools[p], a - self.pools[p].first):
+                return 0                   # inconsistent file: address already taken
+        r = lt_new(&self.t, a)
+        if r == NIL:
+            return -1
+        self.t.rec[r].pool_id = p
+        self.t.rec[r].subnet = sn
+        if st != LS_DECLINED:
+            if not lt_set_client(&self.t, r, &k):
+                return -1
+            if host_len and not lt_set_host(&self.t, r, host_copy, host_len):
+                return -1
+        elif p != NIL:
+            pool_block(&self.pools[p], a - self.pools[p].first)
+        self.t.rec[r].valid_lft = valid
+        lt_set_state(&self.t, r, st, expire)
+        if st == LS_BOUND:
+            self.account(&self.t.rec[r], 1, 0)
+        elif st == LS_DECLINED:
+            self.account(&self.t.rec[r], 0, 1)
+        return 1
 
 
     # ---- native loops for benchmarks and load tools: no Python object per operation -----------

@@ -111,12 +111,8 @@ class Server:
         except Exception as e:  # noqa: BLE001 - any failure keeps the running config
             log.error("reload refused, the running configuration stays: %s", e)
             return
-        # carry the leases over: the new tables start from what the old ones hold
-        old = self.engine.alloc
-        known = {s.id for s in new_config.subnets}
-        records = [(l.address, l.hwaddr, l.client_id, l.valid_lifetime, l.expire, l.subnet_id,
-                    int(l.state), l.hostname) for l in old.leases() if l.subnet_id in known]
-        engine.alloc.load(records, now=int(time.time()))
+        # carry the leases over natively: the new tables start from what the old ones hold
+        engine.alloc.adopt(self.engine.alloc, now=int(time.time()))
         engine.raw_sockets = engine.raw_sockets and self.raw is not None
         self.config, self.links, self.engine = new_config, links, engine
         log.info("configuration reloaded: %s", new_config.summary())

@@ -1390,6 +1390,36 @@ def test_reserved_address_held_by_another_client_gives_a_dynamic_lease():
     assert b.request(1, mac(1), "10.0.0.10", lifetime=600, now=NOW0 + 1) == "ack"   # renewal
 
 
+def test_adopt_takes_over_every_lease_as_load_would():
+    # A reload: the new tables take the running ones' leases natively; what they hold must be
+    # what loading the same leases from records gives, minus subnets the new config dropped.
+    old = make(pools=[("10.0.0.10", "10.0.0.200")])
+    old.add_subnet(2, "10.0.1.0/24", [("10.0.1.10", "10.0.1.20")])
+    for n in range(1, 60):
+        bind(old, mac(n), hostname=f"host-{n}" if n % 3 else "")
+    old.offer(1, mac(100), client_id=b"\x01" + bytes(range(40)), now=NOW0)   # long id: arena
+    assert old.decline(1, mac(5), old.lease_of(1, mac(5)).address, now=NOW0)
+    assert old.release(1, mac(6), old.lease_of(1, mac(6)).address, now=NOW0)
+    bind(old, mac(200), sid=2)
+    records = [(l.address, l.hwaddr, l.client_id, l.valid_lifetime, l.expire, l.subnet_id,
+                int(l.state), l.hostname) for l in old.leases()]
+
+    def fresh():
+        a = make(pools=[("10.0.0.10", "10.0.0.200")])
+        a.add_subnet(3, "10.0.2.0/24", [("10.0.2.10", "10.0.2.20")])   # subnet 2 is gone
+        return a
+    via_load, via_adopt = fresh(), fresh()
+    via_load.load([r for r in records if r[5] == 1], now=NOW0)
+    assert via_adopt.adopt(old, now=NOW0) == len([r for r in records if r[5] == 1])
+    def view(a):
+        return sorted((l.address, l.hwaddr, l.client_id, l.expire, int(l.state), l.hostname)
+                      for l in a.leases())
+    assert view(via_adopt) == view(via_load) and len(view(via_adopt)) == 60
+    assert via_adopt.stats(1) == via_load.stats(1)
+    assert via_adopt.lease_of(1, mac(7)).hostname == "host-7"
+    assert len(list(old.leases())) == 61          # the old tables are untouched
+
+
 # ---- expiry wheel -------------------------------------------------------------------------------
 
 def test_expiry_wheel_goes_round_and_catches_overdue_leases():
