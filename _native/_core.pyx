@@ -149,6 +149,7 @@ include "alloc.pyx"
 include "leases.pyx"
 include "assign.pyx"
 include "engine.pyx"
+include "loadgen.pyx"
 
 
 # ---- one-datagram API (tools, tests, the control API; the server uses PacketBatch) ----------------

@@ -187,9 +187,23 @@ def _add_demo(sub) -> None:
     p.set_defaults(func=cmd_demo)
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import main
+    return main(args)
+
+
+def _add_bench(sub) -> None:
+    from .bench import add_arguments
+    p = sub.add_parser("bench", help="a batched DHCPv4 load generator (relay or broadcast mode)",
+                       description="Simulate many DHCPv4 clients against SERVER and report "
+                                   "completed exchanges/s, losses and latency percentiles.")
+    add_arguments(p)
+    p.set_defaults(func=cmd_bench)
+
+
 # --- the command ----------------------------------------------------------------------------------
 
-_SUBCOMMANDS = (_add_dump, _add_serve, _add_check_config, _add_demo)
+_SUBCOMMANDS = (_add_dump, _add_serve, _add_check_config, _add_bench, _add_demo)
 
 
 def _build_parser() -> argparse.ArgumentParser:
