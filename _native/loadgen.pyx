@@ -126,6 +126,7 @@ cdef class LoadGen:
     cdef uint32_t n_clients
     cdef uint64_t mac_seed
     cdef uint32_t giaddr, server, expect_server_id, net, mask
+    cdef uint16_t server_port
     cdef uint32_t xid_span       # xid = client + n_clients * generation (mod xid_span)
     cdef uint32_t* generation
     cdef double fractions[EX_KINDS]
@@ -165,7 +166,7 @@ cdef class LoadGen:
 
     def __cinit__(self, uint32_t clients, *, uint64_t mac_seed, server, giaddr=None,
                   subnet=None, server_id=None, double timeout=2.0, fractions=None,
-                  uint64_t seed=1, int batch=64, bint ack_log=False):
+                  uint64_t seed=1, int batch=64, bint ack_log=False, uint16_t server_port=67):
         cdef uint32_t slots = 1024
         if clients == 0:
             raise ValueError("at least one client")
@@ -174,6 +175,7 @@ cdef class LoadGen:
         self.n_clients = clients
         self.mac_seed = mac_seed
         self.server = ip_to_u32(server)
+        self.server_port = server_port
         self.giaddr = ip_to_u32(giaddr) if giaddr else 0
         self.expect_server_id = ip_to_u32(server_id) if server_id else 0
         if subnet:
@@ -289,7 +291,7 @@ cdef class LoadGen:
             self.tx_to[self.n_tx].addr = self.server
         else:
             self.tx_to[self.n_tx].addr = 0xFFFFFFFF
-        self.tx_to[self.n_tx].port = 67
+        self.tx_to[self.n_tx].port = self.server_port
         self.n_tx += 1
         g.sent_ns = now
 

@@ -75,6 +75,8 @@ class Options:
     json_out: str | None = None
     progress: bool = True
     seed: int = 1
+    server_port: int = 67
+    local_port: int | None = None     # default: 67 in relay mode, 68 in broadcast mode
 
 
 # ---- one process -------------------------------------------------------------------------------
@@ -89,16 +91,17 @@ def open_socket(opts: Options, proc: int) -> tuple[socket.socket, str | None]:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
             s.setsockopt(socket.SOL_SOCKET, SO_BINDTODEVICE, opts.interface.encode())
-            s.bind(("0.0.0.0", 68))
+            s.bind(("0.0.0.0", 68 if opts.local_port is None else opts.local_port))
             giaddr = None
         else:
             base = int.from_bytes(socket.inet_aton(opts.giaddr), "big")
             giaddr = socket.inet_ntoa((base + proc).to_bytes(4, "big"))
-            s.bind((giaddr, 67))
+            s.bind((giaddr, 67 if opts.local_port is None else opts.local_port))
         s.setblocking(False)
     except OSError as e:
         s.close()
-        where = f"{opts.interface}:68" if opts.interface else f"{opts.giaddr} (+{proc}):67"
+        where = f"{opts.interface}:{opts.local_port or 68}" if opts.interface else \
+            f"{opts.giaddr} (+{proc}):{opts.local_port or 67}"
         raise BenchError(f"cannot bind {where}: {e.strerror}") from None
     return s, giaddr
 
@@ -123,7 +126,7 @@ def worker(opts: Options, proc: int, on_slice=None) -> dict:
     gen = LoadGen(share, mac_seed=opts.mac_seed + first, server=opts.server, giaddr=giaddr,
                   subnet=opts.subnet, server_id=opts.server_id, timeout=opts.timeout,
                   fractions=fractions(opts), seed=opts.seed + proc, batch=opts.batch,
-                  ack_log=bool(opts.ack_log))
+                  ack_log=bool(opts.ack_log), server_port=opts.server_port)
     rate = opts.rate / opts.procs
     window = max(1, opts.window // opts.procs) if opts.window else 0
     count = opts.count // opts.procs + (1 if proc < opts.count % opts.procs else 0) \
@@ -436,6 +439,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cpus", type=lambda s: [int(x) for x in s.split(",")],
                    help="pin process i to the i-th of these CPUs, e.g. 1 or 2,3")
     p.add_argument("--batch", type=int, default=64, help="datagrams per sendmmsg/recvmmsg")
+    p.add_argument("--server-port", type=int, default=67, help="the server's port (default 67)")
+    p.add_argument("--port", type=int, dest="local_port",
+                   help="local port (default 67 in relay mode, 68 in broadcast mode)")
     p.add_argument("--seed", type=int, default=1, help="seed of the exchange mix")
     p.add_argument("--ack-log", help="write one line per ACK: chaddr,yiaddr,lease_time")
     p.add_argument("--json", dest="json_out", help="write the report as JSON to this file (- : stdout)")
@@ -450,7 +456,8 @@ def options_from(args: argparse.Namespace) -> Options:
                    clients=args.clients, mac_seed=args.mac_seed, timeout=args.timeout,
                    subnet=args.subnet, server_id=args.server_id, procs=args.procs, cpus=args.cpus,
                    batch=args.batch, ack_log=args.ack_log, plot=args.plot,
-                   json_out=args.json_out, progress=not args.quiet, seed=args.seed)
+                   json_out=args.json_out, progress=not args.quiet, seed=args.seed,
+                   server_port=args.server_port, local_port=args.local_port)
 
 
 def main(args: argparse.Namespace) -> int:
