@@ -89,6 +89,17 @@ cdef uint32_t asg_find_resv(const Reservation* resv, uint32_t mask, const ByteAr
     return NIL
 
 
+# Kea's memfile states: 0 default (bound), 1 declined, 2 expired-reclaimed, 3 released.
+cdef inline uint8_t kea_state_to_ls(uint8_t kea) noexcept nogil:
+    if kea == 1:
+        return LS_DECLINED
+    if kea == 2:
+        return LS_EXPIRED
+    if kea == 3:
+        return LS_RELEASED
+    return LS_BOUND
+
+
 # What the range holding addr maps to (binary search over sorted, disjoint ranges), or NIL.
 cdef uint32_t range_find(const AddrRange* ranges, uint32_t n, uint32_t addr) noexcept nogil:
     cdef uint32_t lo = 0, hi = n, mid
@@ -795,6 +806,81 @@ cdef class Allocator:
             n += got
         return n
 
+    def load_csv(self, const uint8_t[::1] data, int64_t now, uint32_t max_row_errors=0,
+                 uint32_t first_line=2):
+        """Bulk-load the rows of a Kea memfile v4 CSV (``data``: the file after its header line,
+        which is line ``first_line - 1``), natively: the restart path. Later rows of an address
+        win; valid_lifetime 0 is Kea's removal marker; rows of subnets not configured are
+        skipped; bad rows are counted and skipped (ValueError past ``max_row_errors``, 0: no
+        limit); an incomplete last line (a torn write) is ignored. Returns a dict: loaded,
+        other_subnet, bad, bad_rows (up to 100 (line, reason)), torn."""
+        cdef Py_ssize_t n = data.shape[0], pos = 0, end
+        cdef const uint8_t* base = &data[0] if n else NULL
+        cdef uint32_t line = first_line, loaded = 0, other = 0, bad = 0, rows = 0, sn, lo, hi, mid
+        cdef int why, got
+        cdef uint8_t st
+        cdef CsvLease row
+        cdef Py_ssize_t k
+        ids = sorted(self.subnet_index.items())
+        cdef uint32_t n_ids = len(ids)
+        cdef uint32_t* sid = <uint32_t*>malloc(max(n_ids, 1) * 2 * sizeof(uint32_t))
+        if sid == NULL:
+            raise MemoryError()
+        for k, (subnet_id, index) in enumerate(ids):
+            sid[2 * k], sid[2 * k + 1] = subnet_id, index
+        bad_rows = []
+        torn = False
+        try:
+            for k in range(n):
+                if base[k] == 10:
+                    rows += 1
+            if lt_reserve(&self.t, self.t.count + rows) != 0:
+                raise MemoryError()
+            while pos < n:
+                end = pos
+                while end < n and base[end] != 10:
+                    end += 1
+                if end == n:
+                    torn = True                   # no newline: the write was cut short
+                    break
+                if end > pos and base[end - 1] == 13:
+                    why = csv_parse_row(base + pos, <uint32_t>(end - pos - 1), &row)
+                else:
+                    why = csv_parse_row(base + pos, <uint32_t>(end - pos), &row)
+                pos = end + 1
+                line += 1
+                if why != CSV_OK:
+                    bad += 1
+                    if len(bad_rows) < 100:
+                        bad_rows.append((line - 1, _CSV_WHY[why]))
+                    if max_row_errors and bad > max_row_errors:
+                        raise ValueError(f"more than {max_row_errors} bad lease rows (the last "
+                                         f"at line {line - 1}: {_CSV_WHY[why]})")
+                    continue
+                lo, hi, sn = 0, n_ids, NIL           # the configured subnet with this id
+                while lo < hi:
+                    mid = (lo + hi) >> 1
+                    if sid[2 * mid] < row.subnet_id:
+                        lo = mid + 1
+                    elif sid[2 * mid] > row.subnet_id:
+                        hi = mid
+                    else:
+                        sn = sid[2 * mid + 1]
+                        break
+                if sn == NIL:
+                    other += 1
+                    continue
+                st = kea_state_to_ls(row.kea_state) if row.valid else LS_RELEASED
+                got = self.load_one(sn, row.addr, 1, row.hw, row.hwlen, row.cid, row.cid_len,
+                                    row.valid, row.expire, st, row.host, row.host_len, now)
+                if got < 0:
+                    raise MemoryError()
+                loaded += got
+        finally:
+            free(sid)
+        return {"loaded": loaded, "other_subnet": other, "bad": bad, "bad_rows": bad_rows,
+                "torn": torn}
+
     def adopt(self, Allocator old, int64_t now):
         """Take over ``old``'s leases (a reload: the new configuration's tables start from what
         the running ones hold), natively, record by record as load() would from the lease file.
@@ -962,6 +1048,11 @@ cdef class Allocator:
                 if r != NIL and lt_find_addr(&self.t, self.t.rec[r].addr) == r:
                     found += 1
         return found
+
+_CSV_WHY = {CSV_BAD_COLUMNS: "not 11 or 12 columns", CSV_BAD_ADDRESS: "bad address",
+            CSV_BAD_HWADDR: "bad hwaddr", CSV_BAD_CLIENT_ID: "bad client_id",
+            CSV_BAD_NUMBER: "bad valid_lifetime, expire or subnet_id", CSV_BAD_STATE: "bad state",
+            CSV_BAD_HOSTNAME: "host name too long"}
 
 _RESV_KINDS = {"hw-address": RK_HW, "client-id": RK_CLIENT_ID, "circuit-id": RK_CIRCUIT_ID,
                "duid": RK_DUID}

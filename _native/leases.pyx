@@ -671,3 +671,154 @@ cdef uint32_t lt_csv_row(const LeaseTable* t, const JournalRecord* j, uint32_t s
     pos = csv_u64(out, pos + 3, pool_in_subnet)
     out[pos] = 10
     return pos + 1
+
+
+# ---- Kea memfile CSV rows -> leases (the bulk load of a restart) --------------------------------
+# One row (without its newline) into a CsvLease; the 11 columns of Kea 2.0/2.2 or the 12 of 2.4+.
+# Returns CSV_OK or what is wrong; the caller counts and skips bad rows.
+
+cdef enum:
+    CSV_OK = 0
+    CSV_BAD_COLUMNS = 1
+    CSV_BAD_ADDRESS = 2
+    CSV_BAD_HWADDR = 3
+    CSV_BAD_CLIENT_ID = 4
+    CSV_BAD_NUMBER = 5
+    CSV_BAD_STATE = 6
+    CSV_BAD_HOSTNAME = 7
+    CSV_MAX_FIELDS = 12
+
+
+ctypedef struct CsvLease:
+    uint32_t addr
+    uint32_t valid
+    uint32_t subnet_id
+    int64_t expire
+    uint8_t kea_state            # 0 default, 1 declined, 2 expired-reclaimed, 3 released
+    uint8_t hwlen
+    uint8_t cid_len
+    uint16_t host_len
+    uint8_t hw[HW_MAX]
+    uint8_t cid[255]
+    uint8_t host[HOST_MAX]
+
+
+cdef bint csv_addr_parse(const uint8_t* p, uint32_t n, uint32_t* out) noexcept nogil:
+    cdef uint32_t v = 0, part = 0, dots = 0, digits = 0, i
+    for i in range(n):
+        if p[i] == 46:
+            if digits == 0 or dots == 3:
+                return False
+            v = (v << 8) | part
+            part = digits = 0
+            dots += 1
+        elif 48 <= p[i] <= 57 and digits < 3:
+            part = part * 10 + (p[i] - 48)
+            digits += 1
+            if part > 255:
+                return False
+        else:
+            return False
+    if dots != 3 or digits == 0:
+        return False
+    out[0] = (v << 8) | part
+    return True
+
+
+cdef bint csv_uint_parse(const uint8_t* p, uint32_t n, uint64_t limit, uint64_t* out) noexcept nogil:
+    cdef uint64_t v = 0
+    cdef uint32_t i
+    if n == 0 or n > 20:
+        return False
+    for i in range(n):
+        if not 48 <= p[i] <= 57:
+            return False
+        v = v * 10 + (p[i] - 48)
+        if v > limit:
+            return False
+    out[0] = v
+    return True
+
+
+cdef inline int csv_nibble(uint8_t c) noexcept nogil:
+    if 48 <= c <= 57:
+        return c - 48
+    if 97 <= c <= 102:
+        return c - 87
+    if 65 <= c <= 70:
+        return c - 55
+    return -1
+
+
+# "aa:bb:cc" (Kea also accepts bare hex digit pairs) into out; False if malformed or too long.
+cdef bint csv_hex_parse(const uint8_t* p, uint32_t n, uint8_t* out, uint32_t room,
+                        uint8_t* out_len) noexcept nogil:
+    cdef uint32_t i = 0, k = 0
+    cdef int hi, lo
+    while i < n:
+        if p[i] == 58:
+            i += 1
+            continue
+        if i + 1 >= n or k >= room:
+            return False
+        hi, lo = csv_nibble(p[i]), csv_nibble(p[i + 1])
+        if hi < 0 or lo < 0:
+            return False
+        out[k] = <uint8_t>(hi * 16 + lo)
+        k += 1
+        i += 2
+    out_len[0] = <uint8_t>k
+    return True
+
+
+cdef int csv_parse_row(const uint8_t* p, uint32_t n, CsvLease* out) noexcept nogil:
+    cdef uint32_t start[CSV_MAX_FIELDS]
+    cdef uint32_t flen[CSV_MAX_FIELDS]
+    cdef uint32_t nf = 0, i, s = 0, k
+    cdef uint64_t v
+    cdef const uint8_t* h
+    for i in range(n + 1):
+        if i == n or p[i] == 44:
+            if nf == CSV_MAX_FIELDS:
+                return CSV_BAD_COLUMNS
+            start[nf] = s
+            flen[nf] = i - s
+            nf += 1
+            s = i + 1
+    if nf != 11 and nf != 12:
+        return CSV_BAD_COLUMNS
+    if not csv_addr_parse(p + start[0], flen[0], &out.addr):
+        return CSV_BAD_ADDRESS
+    if not csv_hex_parse(p + start[1], flen[1], out.hw, HW_MAX, &out.hwlen):
+        return CSV_BAD_HWADDR
+    if not csv_hex_parse(p + start[2], flen[2], out.cid, 255, &out.cid_len):
+        return CSV_BAD_CLIENT_ID
+    if not csv_uint_parse(p + start[3], flen[3], 0xFFFFFFFF, &v):
+        return CSV_BAD_NUMBER
+    out.valid = <uint32_t>v
+    if not csv_uint_parse(p + start[4], flen[4], <uint64_t>1 << 62, &v):
+        return CSV_BAD_NUMBER
+    out.expire = <int64_t>v
+    if not csv_uint_parse(p + start[5], flen[5], 0xFFFFFFFF, &v):
+        return CSV_BAD_NUMBER
+    out.subnet_id = <uint32_t>v
+    v = 0
+    if flen[9] and not csv_uint_parse(p + start[9], flen[9], 3, &v):
+        return CSV_BAD_STATE
+    out.kea_state = <uint8_t>v
+    # the host name, with Kea's comma escape undone
+    h = p + start[8]
+    out.host_len = 0
+    k = 0
+    while k < flen[8]:
+        if out.host_len >= HOST_MAX:
+            return CSV_BAD_HOSTNAME
+        if k + 5 <= flen[8] and h[k] == 38 and h[k + 1] == 35 and h[k + 2] == 120 and \
+                h[k + 3] == 50 and (h[k + 4] == 99 or h[k + 4] == 67):      # "&#x2c"
+            out.host[out.host_len] = 44
+            k += 5
+        else:
+            out.host[out.host_len] = h[k]
+            k += 1
+        out.host_len += 1
+    return CSV_OK

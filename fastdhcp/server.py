@@ -22,7 +22,7 @@ import time
 import uvloop
 
 from . import config as config_mod
-from .journal import open_lease_file, read_lease_file
+from .journal import load_lease_file, open_lease_file
 from .policy import compile_policy, discover_links
 
 log = logging.getLogger("fastdhcp.server")
@@ -41,10 +41,10 @@ class Server:
         self.config = config_mod.load_config(config_path)
         self.links = discover_links(self.config)
         self.engine = compile_policy(self.config, self.links, batch_size=batch_size)
+        self.lease_fd = -1
+        self._load_leases(self.engine)      # the leases first: nothing is answered without them
         self.sock = self._udp_socket()
         self.raw = self._raw_socket() if self.engine.raw_sockets else None
-        self.lease_fd = -1
-        self._load_leases(self.engine)
         self.stopping: asyncio.Future | None = None
 
     # ---- sockets and lease file ------------------------------------------------------------------
@@ -79,10 +79,12 @@ class Server:
         path = self._lease_path()
         if path is None:
             return
-        records, errors = read_lease_file(path, {s.id for s in self.config.subnets},
-                                          self.config.lease_database.max_row_errors)
-        n = engine.alloc.load(records, now=int(time.time()))
-        log.info("loaded %d lease rows from %s (%d bad rows skipped)", n, path, errors)
+        t0 = time.monotonic()
+        counts = load_lease_file(engine.alloc, path, now=int(time.time()),
+                                 max_row_errors=self.config.lease_database.max_row_errors)
+        log.info("loaded %d lease rows from %s in %.2f s (%d bad rows, %d of other subnets "
+                 "skipped)", counts["loaded"], path, time.monotonic() - t0, counts["bad"],
+                 counts["other_subnet"])
         self.lease_fd = open_lease_file(path)
 
     # ---- the loop ------------------------------------------------------------------------------

@@ -1,0 +1,114 @@
+"""The lease file's native bulk load (Allocator.load_csv through journal.load_lease_file): the
+same leases as the Python reader, Kea's 11- and 12-column rows, removal markers, states, escapes,
+bad rows counted with their line numbers, max-row-errors, a torn last line."""
+
+from __future__ import annotations
+
+import pytest
+
+import fastdhcp
+from fastdhcp.journal import load_lease_file, read_lease_file
+from fastdhcp.lease import KEA_V4_HEADER
+
+NOW = 1_700_000_000
+LATER = NOW + 3600
+LONG_CID = ":".join(f"{b:02x}" for b in range(40))
+
+ROWS = [
+    # 12 columns (Kea 2.4+), bound, a host name with Kea's comma escape
+    f"10.0.0.10,02:00:00:00:00:01,01:02:00:00:00:00:01,3600,{LATER},1,0,0,pc&#x2cone,0,,0",
+    # 11 columns (Kea 2.2), bound, a long client id (kept in the arena)
+    f"10.0.0.11,02:00:00:00:00:02,{LONG_CID},3600,{LATER},1,0,0,,0,",
+    # declined, expired-reclaimed
+    f"10.0.0.12,,,86400,{NOW + 86400},1,0,0,,1,,0",
+    f"10.0.0.13,02:00:00:00:00:04,,3600,{NOW - 10},1,0,0,,2,,0",
+    # bound, then Kea's removal marker for the same address: gone
+    f"10.0.0.14,02:00:00:00:00:05,,3600,{LATER},1,0,0,,0,,0",
+    f"10.0.0.14,02:00:00:00:00:05,,0,{NOW},1,0,0,,0,,0",
+    # bound but already past its expiry: loaded expired, not resurrected
+    f"10.0.0.15,02:00:00:00:00:06,,3600,{NOW - 1},1,0,0,,0,,0",
+    # a subnet the configuration does not have
+    f"10.9.0.1,02:00:00:00:00:07,,3600,{LATER},9,0,0,,0,,0",
+    # the second subnet, CRLF line end
+    f"10.1.0.5,02:00:00:00:00:08,,3600,{LATER},2,0,0,host-8,0,,0\r",
+]
+BAD = [
+    ("10.0.0.300,02:00:00:00:00:09,,3600,1,1,0,0,,0,,0", "bad address"),
+    ("10.0.0.20,02:zz:00:00:00:09,,3600,1,1,0,0,,0,,0", "bad hwaddr"),
+    ("10.0.0.21,02:00:00:00:00:0a,,3600,1,1,0,0,,0,,0,extra", "not 11 or 12 columns"),
+    ("10.0.0.22,02:00:00:00:00:0b,,-5,1,1,0,0,,0,,0", "bad valid_lifetime, expire or subnet_id"),
+    ("10.0.0.23,02:00:00:00:00:0c,,3600,1,1,0,0,,7,,0", "bad state"),
+    ("10.0.0.24,02:00:00:00:00:0d,0x,3600,1,1,0,0,,0,,0", "bad client_id"),
+]
+
+
+def allocator():
+    a = fastdhcp.Allocator()
+    a.add_subnet(1, "10.0.0.0/24", [("10.0.0.10", "10.0.0.200")])
+    a.add_subnet(2, "10.1.0.0/24", [("10.1.0.5", "10.1.0.50")])
+    return a
+
+
+def write(tmp_path, rows, *, torn=""):
+    path = tmp_path / "leases4.csv"
+    path.write_text(KEA_V4_HEADER + "\n" + "".join(r + "\n" for r in rows) + torn)
+    return str(path)
+
+
+def view(a):
+    return sorted((l.address, l.hwaddr, l.client_id, l.valid_lifetime, l.expire, int(l.state),
+                   l.hostname, l.subnet_id) for l in a.leases())
+
+
+def test_native_load_matches_the_python_reader(tmp_path):
+    path = write(tmp_path, ROWS)
+    native, python = allocator(), allocator()
+    counts = load_lease_file(native, path, now=NOW)
+    records, errors = read_lease_file(path, {1, 2})
+    python.load(records, now=NOW)
+    assert view(native) == view(python)
+    assert counts == {"loaded": 8, "other_subnet": 1, "bad": 0, "bad_rows": [], "torn": False}
+    assert errors == 0
+    leases = {l.address: l for l in native.leases()}
+    assert leases["10.0.0.10"].hostname == "pc,one"
+    assert leases["10.0.0.11"].client_id == bytes(range(40))
+    assert leases["10.0.0.12"].state.name == "DECLINED"
+    assert leases["10.0.0.13"].state.name == "EXPIRED"
+    assert leases["10.0.0.15"].state.name == "EXPIRED"
+    assert leases["10.0.0.14"].state.name == "RELEASED"
+    assert leases["10.1.0.5"].hostname == "host-8"
+    assert native.stats(1)["assigned-addresses"] == 2 and native.stats(1)["declined-addresses"] == 1
+    # the loaded leases are live: the bound client gets its address back, nobody else does
+    assert native.offer(1, bytes.fromhex("020000000002"), client_id=bytes(range(40)),
+                        now=NOW) == "10.0.0.11"
+    assert native.offer(1, bytes.fromhex("0200000000ff"), now=NOW) not in (
+        "10.0.0.10", "10.0.0.11", "10.0.0.12")
+
+
+def test_bad_rows_are_counted_with_their_lines_and_a_torn_line_ignored(tmp_path):
+    rows = ROWS[:2] + [b for b, _ in BAD] + ROWS[2:]
+    path = write(tmp_path, rows, torn="10.0.0.99,02:00:00:00:00:99,,3600,17")
+    a = allocator()
+    counts = load_lease_file(a, path, now=NOW)
+    assert counts["bad"] == len(BAD) and counts["torn"] is True
+    assert counts["bad_rows"] == [(4 + k, why) for k, (_, why) in enumerate(BAD)]
+    assert counts["loaded"] == 8
+    assert "10.0.0.99" not in {l.address for l in a.leases()}
+
+
+def test_max_row_errors_refuses_a_damaged_file(tmp_path):
+    path = write(tmp_path, ROWS[:1] + [b for b, _ in BAD])
+    with pytest.raises(ValueError, match=r"more than 3 bad lease rows .*line 6"):
+        load_lease_file(allocator(), path, now=NOW, max_row_errors=3)
+    assert load_lease_file(allocator(), path, now=NOW, max_row_errors=6)["bad"] == 6
+
+
+def test_header_is_checked_and_missing_or_empty_files_load_nothing(tmp_path):
+    bad = tmp_path / "other.csv"
+    bad.write_text("address,duid,valid_lifetime\n")
+    with pytest.raises(ValueError, match="not a Kea DHCPv4 lease file"):
+        load_lease_file(allocator(), str(bad), now=NOW)
+    assert load_lease_file(allocator(), str(tmp_path / "none.csv"), now=NOW)["loaded"] == 0
+    empty = tmp_path / "empty.csv"
+    empty.write_text(KEA_V4_HEADER + "\n")
+    assert load_lease_file(allocator(), str(empty), now=NOW)["loaded"] == 0
