@@ -203,7 +203,12 @@ def _add_bench(sub) -> None:
 
 # --- the command ----------------------------------------------------------------------------------
 
-_SUBCOMMANDS = (_add_dump, _add_serve, _add_check_config, _add_bench, _add_demo)
+def _add_leases(sub) -> None:
+    from .leases_cli import add_parser
+    add_parser(sub)
+
+
+_SUBCOMMANDS = (_add_dump, _add_serve, _add_check_config, _add_bench, _add_leases, _add_demo)
 
 
 def _build_parser() -> argparse.ArgumentParser:
