@@ -148,6 +148,7 @@ include "batch.pyx"
 include "alloc.pyx"
 include "leases.pyx"
 include "assign.pyx"
+include "commit.pyx"
 include "engine.pyx"
 include "loadgen.pyx"
 

@@ -5,7 +5,7 @@
 # Included by _core.pyx after assign.pyx.
 
 from libc.stdlib cimport calloc, free
-from libc.string cimport memcpy, memset
+from libc.string cimport memcpy, memmove, memset
 from libc.stdint cimport int64_t
 
 
@@ -133,12 +133,50 @@ cdef inline void put_boot_names(uint8_t* out, const BootFields* subnet, const Bo
         memcpy(out + HDR_FILE, f.file, f.file_len)
 
 
+# What one batch needs from receive to send. With durability fsync the engine rotates through
+# LANES of them: the committer thread syncs and sends some while the next is received and decided.
+ctypedef struct Lane:
+    uint8_t* tx_kind
+    uint8_t** frames
+    uint16_t* frame_len
+    int* frame_if
+    uint8_t* frame_mac
+    uint8_t* journal_buf
+    uint32_t journal_cap         # room for every row a full batch can make (two per packet)
+
+
+cdef int lane_alloc(Lane* l, int n) noexcept nogil:
+    l.tx_kind = <uint8_t*>calloc(n, 1)
+    l.frames = <uint8_t**>calloc(n, sizeof(uint8_t*))
+    l.frame_len = <uint16_t*>calloc(n, sizeof(uint16_t))
+    l.frame_if = <int*>calloc(n, sizeof(int))
+    l.frame_mac = <uint8_t*>calloc(n, 6)
+    l.journal_cap = JOURNAL_BUF + <uint32_t>n * 2 * CSV_ROW_MAX
+    l.journal_buf = <uint8_t*>malloc(l.journal_cap)
+    return 0 if (l.tx_kind and l.frames and l.frame_len and l.frame_if and l.frame_mac
+                 and l.journal_buf) else -1
+
+
+cdef void lane_free(Lane* l) noexcept nogil:
+    free(l.tx_kind)
+    free(l.frames)
+    free(l.frame_len)
+    free(l.frame_if)
+    free(l.frame_mac)
+    free(l.journal_buf)
+
+
 cdef class Engine:
     """The native server loop's body. ``fastdhcp.policy`` fills its tables; ``fastdhcp.server``
     calls ``process`` whenever the socket is readable."""
 
     cdef readonly Allocator alloc
-    cdef readonly PacketBatch batch
+    cdef readonly PacketBatch batch        # the current lane's
+    cdef list batches                      # one PacketBatch per lane
+    cdef Lane lanes[LANES]
+    cdef int lane
+    cdef Committer* committer              # durability fsync only
+    cdef public int durability             # DUR_NONE, DUR_WRITE or DUR_FSYNC
     cdef SubnetRun* runs
     cdef uint32_t n_runs
     cdef const OptionSetC** pool_options   # per pool (NULL: the subnet's)
@@ -159,39 +197,36 @@ cdef class Engine:
     cdef int* frame_if
     cdef uint8_t* frame_mac
     cdef uint8_t* journal_buf
+    cdef uint32_t journal_cap
     cdef public bint raw_sockets           # dhcp-socket-type raw: unicast to chaddr via AF_PACKET
     cdef public bint allow_bootp
 
     def __cinit__(self, Allocator alloc, int batch_size=64):
         self.alloc = alloc
-        self.batch = PacketBatch(batch_size)
+        self.batches = [PacketBatch(batch_size) for _ in range(LANES)]
         self.keep = []
-        n = batch_size
-        self.tx_kind = <uint8_t*>calloc(n, 1)
-        self.frames = <uint8_t**>calloc(n, sizeof(uint8_t*))
-        self.frame_len = <uint16_t*>calloc(n, sizeof(uint16_t))
-        self.frame_if = <int*>calloc(n, sizeof(int))
-        self.frame_mac = <uint8_t*>calloc(n, 6)
-        self.journal_buf = <uint8_t*>malloc(JOURNAL_BUF)
+        for k in range(LANES):
+            if lane_alloc(&self.lanes[k], batch_size) != 0:
+                raise MemoryError()
+        self.use_lane(0)
+        self.durability = DUR_WRITE
         self.runs = <SubnetRun*>calloc(max(alloc.n_subnets, 1), sizeof(SubnetRun))
         self.n_runs = alloc.n_subnets
         self.pool_options = <const OptionSetC**>calloc(max(alloc.n_pools, 1), sizeof(OptionSetC*))
         self.resv_options = <const OptionSetC**>calloc(max(alloc.n_resv, 1), sizeof(OptionSetC*))
         self.resv_overlay = <const OptionSetC**>calloc(max(alloc.n_resv, 1), sizeof(OptionSetC*))
         self.resv_boot = <BootFields*>calloc(max(alloc.n_resv, 1), sizeof(BootFields))
-        if not (self.tx_kind and self.frames and self.frame_len and self.frame_if and self.frame_mac
-                and self.journal_buf and self.runs and self.pool_options and self.resv_options
-                and self.resv_overlay and self.resv_boot):
+        if not (self.runs and self.pool_options and self.resv_options and self.resv_overlay
+                and self.resv_boot):
             raise MemoryError()
         self.raw_sockets = True
 
     def __dealloc__(self):
-        free(self.tx_kind)
-        free(self.frames)
-        free(self.frame_len)
-        free(self.frame_if)
-        free(self.frame_mac)
-        free(self.journal_buf)
+        if self.committer != NULL:
+            with nogil:
+                committer_stop(self.committer)
+        for k in range(LANES):
+            lane_free(&self.lanes[k])
         free(self.runs)
         free(self.pool_options)
         free(self.resv_options)
@@ -291,15 +326,41 @@ cdef class Engine:
 
     # ---- one batch ------------------------------------------------------------------------------
 
+    cdef void use_lane(self, int k) noexcept:
+        self.lane = k
+        self.batch = self.batches[k]
+        self.tx_kind = self.lanes[k].tx_kind
+        self.frames = self.lanes[k].frames
+        self.frame_len = self.lanes[k].frame_len
+        self.frame_if = self.lanes[k].frame_if
+        self.frame_mac = self.lanes[k].frame_mac
+        self.journal_buf = self.lanes[k].journal_buf
+        self.journal_cap = self.lanes[k].journal_cap
+
     def process(self, int fd, int raw_fd=-1, int lease_fd=-1, int64_t now=0):
-        """Receive one batch from ``fd``, answer it, append its lease changes to ``lease_fd`` (one
-        write, before the replies leave), and send the replies. Returns how many datagrams were
-        received (0: nothing was waiting)."""
-        cdef int got, i, failed = 0
-        cdef PacketBatch b = self.batch
-        cdef uint32_t ok
+        """Receive one batch from ``fd``, answer it, and commit it: its lease changes go to
+        ``lease_fd`` (one write; with durability fsync also one fdatasync) before the replies
+        leave. With fsync the commit runs on the committer thread and this returns while it
+        syncs (``drain`` waits for it). Returns how many datagrams were received (0: nothing
+        was waiting)."""
+        cdef int got, i, k
+        cdef PacketBatch b
+        cdef CommitJob job
+        cdef CommitCounts counts
+        if self.durability == DUR_FSYNC:
+            if self.committer == NULL:
+                self.committer = committer_start()
+                if self.committer == NULL:
+                    raise OSError("cannot start the lease committer thread")
+            k = (self.lane + 1) % LANES
+            with nogil:
+                committer_claim(self.committer, k)   # waits only if the disk is LANES behind
+            self.use_lane(k)
+        b = self.batch
         got = mm_recv(fd, &b.mm, b.capacity, b.rx, MAX_DATAGRAM, b.rx_len, b.src, b.ingress)
         if got <= 0:
+            if self.durability == DUR_FSYNC:
+                committer_release(self.committer, self.lane)
             if got < 0:
                 raise OSError(-got, os.strerror(-got))
             return 0
@@ -317,46 +378,56 @@ cdef class Engine:
                 self.counters[C_PARSE_FAILED] += 1
                 continue
             self.decide(i, now)
-        self.flush_journal(lease_fd)            # the leases are in the file before the ACKs leave
-        self.counters[C_SENT] += mm_send(fd, &b.mm, got, b.tx + TX_HEADROOM, REPLY_CAPACITY,
-                                         b.tx_len, b.reply_dst, &failed)
-        if raw_fd >= 0:
-            self.counters[C_SENT] += mm_send_frames(raw_fd, &b.mm, got, self.frames,
-                                                    self.frame_len, self.frame_if,
-                                                    self.frame_mac, &failed)
-        self.counters[C_SEND_FAILED] += failed
+        memset(&job, 0, sizeof(CommitJob))
+        job.durability = self.durability
+        job.lease_fd = lease_fd if self.durability != DUR_NONE else -1
+        job.rows = self.journal_buf
+        job.rows_len = self.render_journal(0, self.journal_cap)
+        job.fd, job.raw_fd = fd, raw_fd
+        job.mm, job.count = &b.mm, got
+        job.tx, job.tx_len, job.dst = b.tx + TX_HEADROOM, b.tx_len, b.reply_dst
+        job.frames, job.frame_len = self.frames, self.frame_len
+        job.frame_if, job.frame_mac = self.frame_if, self.frame_mac
+        if self.durability != DUR_FSYNC:
+            memset(&counts, 0, sizeof(CommitCounts))
+            commit_run(&job, 1, &counts)
+            self.fold(&counts)
+            return got
+        committer_submit(self.committer, self.lane, &job)
         return got
 
-    cdef void flush_journal(self, int lease_fd) noexcept:
+    cdef void fold(self, const CommitCounts* c) noexcept:
+        self.counters[C_SENT] += c.sent
+        self.counters[C_SEND_FAILED] += c.send_failed
+        self.counters[C_JOURNAL_FAILED] += c.commit_failed
+
+    def drain(self):
+        """Wait until every batch submitted (durability fsync) is on disk and sent."""
+        cdef CommitCounts done
+        if self.committer != NULL:
+            with nogil:
+                done = committer_drain(self.committer)
+            self.fold(&done)
+
+    # The journal's rows as Kea CSV into the lane's buffer from `start`; rows that do not fit
+    # stay in the journal (the reclaim path writes in several rounds). Returns the end offset.
+    cdef uint32_t render_journal(self, uint32_t start, uint32_t room) noexcept:
         cdef LeaseTable* t = &self.alloc.t
-        cdef uint32_t i, pos = 0, p, pool_in
+        cdef uint32_t i = 0, pos = start, pool_in
         cdef const Lease* l
         cdef const SubnetC* s
-        for i in range(t.journal_len):
-            if pos + CSV_ROW_MAX > JOURNAL_BUF:
-                self.write_all(lease_fd, pos)
-                pos = 0
+        while i < t.journal_len and pos + CSV_ROW_MAX <= room:
             l = &t.journal[i].lease
             s = &self.alloc.subnets[l.subnet]
             pool_in = l.pool_id - s.first_pool if l.pool_id != NIL else 0
             pos += lt_csv_row(t, &t.journal[i], s.id, pool_in, self.journal_buf + pos)
-        t.journal_len = 0
-        if pos:
-            self.write_all(lease_fd, pos)
-
-    cdef void write_all(self, int fd, uint32_t n) noexcept:
-        cdef uint32_t done = 0
-        cdef ssize_t w
-        if fd < 0:
-            return
-        while done < n:
-            w = write(fd, self.journal_buf + done, n - done)
-            if w <= 0:
-                if w < 0 and errno == EINTR:
-                    continue
-                self.counters[C_JOURNAL_FAILED] += 1
-                return
-            done += w
+            i += 1
+        if i == t.journal_len:
+            t.journal_len = 0
+        else:                                  # keep the rest for the next round
+            memmove(t.journal, t.journal + i, (t.journal_len - i) * sizeof(JournalRecord))
+            t.journal_len -= i
+        return pos
 
     # ---- decisions ------------------------------------------------------------------------------
 
@@ -683,9 +754,18 @@ cdef class Engine:
     # ---- Python edge ------------------------------------------------------------------------------
 
     def reclaim(self, int64_t now, int lease_fd=-1):
-        """Expire what is due and append the changes to the lease file."""
+        """Expire what is due and append the changes to the lease file (after the batch in
+        flight: the file keeps the order of the decisions)."""
+        cdef uint32_t n
+        cdef uint32_t rows
+        self.drain()
         n = self.alloc.reclaim_c(now)
-        self.flush_journal(lease_fd)
+        while self.alloc.t.journal_len:
+            rows = self.render_journal(0, self.journal_cap)
+            if lease_fd >= 0 and self.durability != DUR_NONE and not (
+                    write_fully(lease_fd, self.journal_buf, rows) and
+                    (self.durability != DUR_FSYNC or fdatasync(lease_fd) == 0)):
+                self.counters[C_JOURNAL_FAILED] += 1
         return n
 
     def stats(self):
@@ -693,5 +773,8 @@ cdef class Engine:
         out = {name: self.counters[k] for k, name in enumerate(ENGINE_COUNTERS)}
         out["pkt4-receive-drop"] = out["pkt4-parse-failed"] + out["no-subnet-drop"] + \
             out["wrong-interface-drop"] + out["pkt4-unknown-received"]
-        out.update({f"parse-drop-{k}": v for k, v in self.batch.counters()["drops"].items()})
+        self.drain()
+        for b in self.batches:
+            for k, v in b.counters()["drops"].items():
+                out[f"parse-drop-{k}"] = out.get(f"parse-drop-{k}", 0) + v
         return out

@@ -150,7 +150,7 @@ def _add_dump(sub) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     from .server import run
-    return run(args.config, port=args.port)
+    return run(args.config, port=args.port, durability=args.durability)
 
 
 def _add_serve(sub) -> None:
@@ -158,6 +158,9 @@ def _add_serve(sub) -> None:
                        description="Serve DHCPv4 as kea-dhcp4 would with the same configuration.")
     p.add_argument("-c", "--config", required=True, help="Kea-format configuration file")
     p.add_argument("-p", "--port", type=int, default=67, help="server port (default 67)")
+    p.add_argument("--durability", choices=("fsync", "write", "none"), default="fsync",
+                   help="lease file: fdatasync before the ACKs (default), write only (Kea's "
+                        "memfile), or no file")
     p.set_defaults(func=cmd_serve)
 
 

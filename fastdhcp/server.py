@@ -7,6 +7,12 @@ socket is drained or the budget is spent, so other work (timers, signals) still 
 With ``dhcp-socket-type: raw`` an AF_PACKET socket (send-only) carries replies to clients that
 have no address yet. SIGHUP reloads the configuration; a bad one is refused and the old one keeps
 serving. SIGTERM and SIGINT stop cleanly.
+
+Durability (``--durability``; Kea's config has no such knob): ``fsync`` (default) makes each
+batch's lease rows durable with one fdatasync before its ACKs leave (group commit, on the engine's
+committer thread while the next batch is decided); ``write`` is Kea's memfile behaviour (in the
+OS before the ACKs: survives kill -9, not power loss); ``none`` keeps no file, as ``persist:
+false`` does.
 """
 
 from __future__ import annotations
@@ -31,21 +37,29 @@ IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)
 BATCHES_PER_WAKEUP = 64         # then yield to the loop (timers, signals) before reading on
 RECLAIM_INTERVAL = 1.0          # seconds between expiry passes
 DEFAULT_LEASE_FILE = "/var/lib/kea/kea-leases4.csv"   # Kea's default memfile path
+DURABILITY = {"none": 0, "write": 1, "fsync": 2}      # DUR_* in _native/commit.pyx
 
 
 class Server:
-    def __init__(self, config_path: str, *, port: int = 67, batch_size: int = 64):
+    def __init__(self, config_path: str, *, port: int = 67, batch_size: int = 64,
+                 durability: str = "fsync"):
         self.config_path = config_path
         self.port = port
         self.batch_size = batch_size
+        self.durability = durability
         self.config = config_mod.load_config(config_path)
         self.links = discover_links(self.config)
-        self.engine = compile_policy(self.config, self.links, batch_size=batch_size)
+        self.engine = self._engine(self.config, self.links)
         self.lease_fd = -1
         self._load_leases(self.engine)      # the leases first: nothing is answered without them
         self.sock = self._udp_socket()
         self.raw = self._raw_socket() if self.engine.raw_sockets else None
         self.stopping: asyncio.Future | None = None
+
+    def _engine(self, config, links):
+        engine = compile_policy(config, links, batch_size=self.batch_size)
+        engine.durability = DURABILITY[self.durability] if config.lease_database.persist else 0
+        return engine
 
     # ---- sockets and lease file ------------------------------------------------------------------
 
@@ -109,11 +123,12 @@ class Server:
         try:
             new_config = config_mod.load_config(self.config_path)
             links = discover_links(new_config)
-            engine = compile_policy(new_config, links, batch_size=self.batch_size)
+            engine = self._engine(new_config, links)
         except Exception as e:  # noqa: BLE001 - any failure keeps the running config
             log.error("reload refused, the running configuration stays: %s", e)
             return
         # carry the leases over natively: the new tables start from what the old ones hold
+        self.engine.drain()
         engine.alloc.adopt(self.engine.alloc, now=int(time.time()))
         engine.raw_sockets = engine.raw_sockets and self.raw is not None
         self.config, self.links, self.engine = new_config, links, engine
@@ -148,6 +163,7 @@ class Server:
         self.close()
 
     def close(self) -> None:
+        self.engine.drain()          # the last batch's leases on disk and its replies sent
         self.sock.close()
         if self.raw:
             self.raw.close()
@@ -156,7 +172,7 @@ class Server:
             self.lease_fd = -1
 
 
-def run(config_path: str, *, port: int = 67) -> int:
+def run(config_path: str, *, port: int = 67, durability: str = "fsync") -> int:
     """``fastdhcp serve``: load, serve until SIGTERM/SIGINT. Returns the exit status."""
     try:
         cfg = config_mod.load_config(config_path)
@@ -164,6 +180,6 @@ def run(config_path: str, *, port: int = 67) -> int:
         print(f"fastdhcp serve: configuration refused:\n{e}", flush=True)
         return 1
     config_mod.configure_logging(cfg.loggers)
-    server = Server(config_path, port=port)
+    server = Server(config_path, port=port, durability=durability)
     uvloop.run(server.serve())
     return 0

@@ -1,0 +1,228 @@
+# Group commit: a batch's lease rows reach the lease file (write) and, with durability fsync,
+# stable storage (fdatasync) BEFORE the sendmmsg that carries that batch's ACKs. With fsync the
+# work runs on a committer thread (plain pthread: no GIL, no Python) that syncs every batch
+# queued since its last round at once, while the server receives, parses and decides the next
+# ones. Batches commit in the order they were decided: the file's last row of an address must
+# be its newest.
+# Included by _core.pyx before engine.pyx.
+
+from libc.string cimport memset
+
+
+cdef extern from "<pthread.h>" nogil:
+    ctypedef unsigned long pthread_t
+    ctypedef struct pthread_mutex_t:
+        pass
+    ctypedef struct pthread_cond_t:
+        pass
+    int pthread_create(pthread_t* thread, const void* attr, void* (*start)(void*) noexcept nogil,
+                       void* arg)
+    int pthread_join(pthread_t thread, void** result)
+    int pthread_mutex_init(pthread_mutex_t* m, const void* attr)
+    int pthread_mutex_destroy(pthread_mutex_t* m)
+    int pthread_mutex_lock(pthread_mutex_t* m)
+    int pthread_mutex_unlock(pthread_mutex_t* m)
+    int pthread_cond_init(pthread_cond_t* c, const void* attr)
+    int pthread_cond_destroy(pthread_cond_t* c)
+    int pthread_cond_wait(pthread_cond_t* c, pthread_mutex_t* m)
+    int pthread_cond_broadcast(pthread_cond_t* c)
+
+cdef extern from "<unistd.h>" nogil:
+    int fdatasync(int fd)
+
+
+cdef enum:
+    DUR_NONE = 0                 # persist false: no lease file
+    DUR_WRITE = 1                # write() before the ACKs (Kea's memfile: survives kill -9)
+    DUR_FSYNC = 2                # write() + fdatasync() before the ACKs (survives power loss)
+
+
+# One batch (one lane of the engine) as the commit sees it: its lease rows and its replies.
+ctypedef struct CommitJob:
+    int durability
+    int lease_fd
+    int fd
+    int raw_fd
+    const uint8_t* rows
+    uint32_t rows_len
+    MmsgArrays* mm
+    int count
+    uint8_t* tx
+    const uint16_t* tx_len
+    const Endpoint* dst
+    uint8_t** frames
+    const uint16_t* frame_len
+    const int* frame_if
+    const uint8_t* frame_mac
+
+
+ctypedef struct CommitCounts:
+    uint64_t sent
+    uint64_t send_failed
+    uint64_t commit_failed       # groups whose rows did not reach the file (or the disk)
+
+
+cdef bint write_fully(int fd, const uint8_t* p, uint32_t n) noexcept nogil:
+    cdef uint32_t done = 0
+    cdef ssize_t w
+    while done < n:
+        w = write(fd, p + done, n - done)
+        if w <= 0:
+            if w < 0 and errno == EINTR:
+                continue
+            return False
+        done += w
+    return True
+
+
+# The rows of n batches, in order: every write, then one fdatasync for them all.
+cdef bint commit_rows(const CommitJob* jobs, int n) noexcept nogil:
+    cdef int k
+    cdef bint wrote = False
+    for k in range(n):
+        if jobs[k].rows_len and jobs[k].lease_fd >= 0:
+            if not write_fully(jobs[k].lease_fd, jobs[k].rows, jobs[k].rows_len):
+                return False
+            wrote = True
+    if wrote and jobs[0].durability == DUR_FSYNC and fdatasync(jobs[0].lease_fd) != 0:
+        return False
+    return True
+
+
+cdef void commit_send(const CommitJob* j, CommitCounts* counts) noexcept nogil:
+    cdef int failed = 0
+    counts.sent += mm_send(j.fd, j.mm, j.count, j.tx, REPLY_CAPACITY, j.tx_len, j.dst, &failed)
+    if j.raw_fd >= 0:
+        counts.sent += mm_send_frames(j.raw_fd, j.mm, j.count, j.frames, j.frame_len,
+                                      j.frame_if, j.frame_mac, &failed)
+    counts.send_failed += failed
+
+
+# A whole commit: rows durable first, then the replies. A group whose rows could not be made
+# durable sends nothing: its clients retransmit, and no ACK names a lease the file lacks.
+cdef void commit_run(const CommitJob* jobs, int n, CommitCounts* counts) noexcept nogil:
+    cdef int k
+    if not commit_rows(jobs, n):
+        counts.commit_failed += 1
+        return
+    for k in range(n):
+        commit_send(&jobs[k], counts)
+
+
+# ---- the committer thread: group commit ----------------------------------------------------------
+# The engine submits each batch (lane) as it is decided; the committer takes every batch queued
+# since its last round as one group: one fdatasync for all. While it syncs, the engine goes on
+# receiving and deciding into its other lanes, so a slow disk makes groups bigger, not the
+# server slower.
+
+cdef enum:
+    LANES = 4                    # batches received ahead of the disk, at most
+
+
+ctypedef struct Committer:
+    pthread_t thread
+    pthread_mutex_t lock
+    pthread_cond_t cond
+    CommitJob job[LANES]
+    int order[LANES]             # queued lanes, in submission order
+    int n_queued
+    bint in_use[LANES]           # queued or being committed: the engine must not reuse it yet
+    bint running
+    bint stop
+    CommitCounts counts
+
+
+cdef void* committer_main(void* arg) noexcept nogil:
+    cdef Committer* c = <Committer*>arg
+    cdef CommitJob group[LANES]
+    cdef int lanes[LANES]
+    cdef int n, k
+    cdef CommitCounts counts
+    pthread_mutex_lock(&c.lock)
+    while True:
+        while c.n_queued == 0 and not c.stop:
+            pthread_cond_wait(&c.cond, &c.lock)
+        if c.n_queued == 0:
+            break
+        n = c.n_queued
+        for k in range(n):
+            lanes[k] = c.order[k]
+            group[k] = c.job[lanes[k]]
+        c.n_queued = 0
+        c.running = True
+        pthread_mutex_unlock(&c.lock)
+        memset(&counts, 0, sizeof(CommitCounts))
+        commit_run(group, n, &counts)
+        pthread_mutex_lock(&c.lock)
+        c.counts.sent += counts.sent
+        c.counts.send_failed += counts.send_failed
+        c.counts.commit_failed += counts.commit_failed
+        for k in range(n):
+            c.in_use[lanes[k]] = False
+        c.running = False
+        pthread_cond_broadcast(&c.cond)
+    pthread_mutex_unlock(&c.lock)
+    return NULL
+
+
+cdef Committer* committer_start() noexcept nogil:
+    cdef Committer* c = <Committer*>calloc(1, sizeof(Committer))
+    if c == NULL:
+        return NULL
+    pthread_mutex_init(&c.lock, NULL)
+    pthread_cond_init(&c.cond, NULL)
+    if pthread_create(&c.thread, NULL, committer_main, c) != 0:
+        pthread_mutex_destroy(&c.lock)
+        pthread_cond_destroy(&c.cond)
+        free(c)
+        return NULL
+    return c
+
+
+# Wait until lane k is free to be filled again, and claim it.
+cdef void committer_claim(Committer* c, int k) noexcept nogil:
+    pthread_mutex_lock(&c.lock)
+    while c.in_use[k]:
+        pthread_cond_wait(&c.cond, &c.lock)
+    c.in_use[k] = True
+    pthread_mutex_unlock(&c.lock)
+
+
+cdef void committer_submit(Committer* c, int k, const CommitJob* job) noexcept nogil:
+    pthread_mutex_lock(&c.lock)
+    c.job[k] = job[0]
+    c.order[c.n_queued] = k
+    c.n_queued += 1
+    pthread_cond_broadcast(&c.cond)
+    pthread_mutex_unlock(&c.lock)
+
+
+# Give back a claimed lane that had nothing to commit (an empty receive).
+cdef void committer_release(Committer* c, int k) noexcept nogil:
+    pthread_mutex_lock(&c.lock)
+    c.in_use[k] = False
+    pthread_mutex_unlock(&c.lock)
+
+
+# Wait until everything submitted is committed; returns (and resets) the counts so far.
+cdef CommitCounts committer_drain(Committer* c) noexcept nogil:
+    cdef CommitCounts out
+    pthread_mutex_lock(&c.lock)
+    while c.n_queued or c.running:
+        pthread_cond_wait(&c.cond, &c.lock)
+    out = c.counts
+    memset(&c.counts, 0, sizeof(CommitCounts))
+    pthread_mutex_unlock(&c.lock)
+    return out
+
+
+cdef void committer_stop(Committer* c) noexcept nogil:
+    committer_drain(c)
+    pthread_mutex_lock(&c.lock)
+    c.stop = True
+    pthread_cond_broadcast(&c.cond)
+    pthread_mutex_unlock(&c.lock)
+    pthread_join(c.thread, NULL)
+    pthread_mutex_destroy(&c.lock)
+    pthread_cond_destroy(&c.cond)
+    free(c)
