@@ -23,11 +23,14 @@ import logging
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 
 import uvloop
 
 from . import config as config_mod
+from . import lfc
 from .journal import load_lease_file, open_lease_file
 from .policy import compile_policy, discover_links
 
@@ -51,6 +54,7 @@ class Server:
         self.links = discover_links(self.config)
         self.engine = self._engine(self.config, self.links)
         self.lease_fd = -1
+        self.lfc_proc: subprocess.Popen | None = None
         self._load_leases(self.engine)      # the leases first: nothing is answered without them
         self.sock = self._udp_socket()
         self.raw = self._raw_socket() if self.engine.raw_sockets else None
@@ -94,11 +98,14 @@ class Server:
         if path is None:
             return
         t0 = time.monotonic()
-        counts = load_lease_file(engine.alloc, path, now=int(time.time()),
-                                 max_row_errors=self.config.lease_database.max_row_errors)
-        log.info("loaded %d lease rows from %s in %.2f s (%d bad rows, %d of other subnets "
-                 "skipped)", counts["loaded"], path, time.monotonic() - t0, counts["bad"],
-                 counts["other_subnet"])
+        files = lfc.recovery_order(path)           # NAME.1, NAME.2, NAME, as Kea loads them
+        for f in files:
+            counts = load_lease_file(engine.alloc, f, now=int(time.time()),
+                                     max_row_errors=self.config.lease_database.max_row_errors)
+            log.info("loaded %d lease rows from %s (%d bad rows, %d of other subnets skipped)",
+                     counts["loaded"], f, counts["bad"], counts["other_subnet"])
+        log.info("leases loaded from %d file(s) in %.2f s: %d in the table", len(files),
+                 time.monotonic() - t0, engine.alloc.lease_count)
         self.lease_fd = open_lease_file(path)
 
     # ---- the loop ------------------------------------------------------------------------------
@@ -117,6 +124,27 @@ class Server:
         finally:
             if self.stopping is not None and not self.stopping.done():
                 asyncio.get_running_loop().call_later(RECLAIM_INTERVAL, self._reclaim)
+
+    def _compact(self) -> None:
+        """lfc-interval: set the live file aside and compact it in another process (Kea's LFC
+        steps and file names), while this loop goes on serving into a fresh file."""
+        loop = asyncio.get_running_loop()
+        if self.stopping is not None and not self.stopping.done():
+            loop.call_later(self.config.lease_database.lfc_interval, self._compact)
+        path = self._lease_path()
+        if path is None or (self.lfc_proc is not None and self.lfc_proc.poll() is None):
+            return                                  # the previous compaction still runs
+        self.engine.drain()                         # every committed row in the old file
+        try:
+            if lfc.rotate(path):
+                os.close(self.lease_fd)
+                self.lease_fd = open_lease_file(path)
+            self.lfc_proc = subprocess.Popen([sys.executable, "-m", "fastdhcp.lfc", path],
+                                             stdout=subprocess.DEVNULL)
+        except OSError as e:
+            log.error("lease file compaction not started: %s", e)
+            return
+        log.info("lease file compaction started (pid %d)", self.lfc_proc.pid)
 
     def reload(self) -> None:
         """Re-read the configuration; keep serving the old one if the new one is bad."""
@@ -154,6 +182,8 @@ class Server:
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         loop.add_signal_handler(signal.SIGUSR1, self.log_stats)
         loop.call_later(RECLAIM_INTERVAL, self._reclaim)
+        if self.lease_fd >= 0 and self.config.lease_database.lfc_interval:
+            loop.call_later(self.config.lease_database.lfc_interval, self._compact)
         log.info("serving %s on %s (port %d, %s sockets)", self.config.summary(),
                  ", ".join(l.name for l in self.links) or "no interfaces", self.port,
                  "raw" if self.raw else "udp")
