@@ -144,6 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("name", help="the live lease file (its .1/.2 siblings are compacted)")
     parser.add_argument("--stop-after", choices=STEPS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    os.nice(10)                     # a background job: the server keeps the CPU it needs
     try:
         rows = compact(args.name, stop_after=args.stop_after)
     except OSError as e:
