@@ -26,12 +26,33 @@ _TEXT_UNESCAPE = (("&#x2c", ","), ("&#x2C", ","))
 
 def open_lease_file(path: str) -> int:
     """Open ``path`` for appending (O_APPEND, so each batch's write lands whole at the end) and
-    write Kea's header if the file is new or empty. Returns the descriptor."""
+    write Kea's header if the file is new or empty. A torn last line (a crash during a write:
+    never synced, so never ACKed) is cut off first, or the next row would be glued to it.
+    Returns the descriptor."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-    if os.fstat(fd).st_size == 0:
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    size = os.fstat(fd).st_size
+    if size == 0:
         os.write(fd, (KEA_V4_HEADER + "\n").encode())
+    elif os.pread(fd, 1, size - 1) != b"\n":
+        keep = _last_line_end(fd, size)
+        log.warning("%s: cutting an incomplete last line (%d bytes, a torn write)", path,
+                    size - keep)
+        os.ftruncate(fd, keep)
     return fd
+
+
+def _last_line_end(fd: int, size: int) -> int:
+    """The offset just after the last newline of the file (0 if it has none)."""
+    pos = size
+    while pos > 0:
+        start = max(0, pos - 65536)
+        chunk = os.pread(fd, pos - start, start)
+        k = chunk.rfind(b"\n")
+        if k >= 0:
+            return start + k + 1
+        pos = start
+    return 0
 
 
 def load_lease_file(alloc, path: str, *, now: int, max_row_errors: int = 0) -> dict:

@@ -4,10 +4,12 @@ bad rows counted with their line numbers, max-row-errors, a torn last line."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 import fastdhcp
-from fastdhcp.journal import load_lease_file, read_lease_file
+from fastdhcp.journal import load_lease_file, open_lease_file, read_lease_file
 from fastdhcp.lease import KEA_V4_HEADER
 
 NOW = 1_700_000_000
@@ -112,3 +114,16 @@ def test_header_is_checked_and_missing_or_empty_files_load_nothing(tmp_path):
     empty = tmp_path / "empty.csv"
     empty.write_text(KEA_V4_HEADER + "\n")
     assert load_lease_file(allocator(), str(empty), now=NOW)["loaded"] == 0
+
+
+def test_a_torn_tail_is_cut_before_appending(tmp_path):
+    path = write(tmp_path, ROWS[:2], torn="10.0.0.99,02:00:00:00:00:99,,36")
+    fd = open_lease_file(path)
+    os.write(fd, (ROWS[6] + "\n").encode())
+    os.close(fd)
+    with open(path) as f:
+        lines = f.read().splitlines()
+    assert lines[1:] == [ROWS[0], ROWS[1], ROWS[6]]
+    a = allocator()
+    assert load_lease_file(a, path, now=NOW) == {"loaded": 3, "other_subnet": 0, "bad": 0,
+                                                 "bad_rows": [], "torn": False}
