@@ -28,7 +28,11 @@ cdef extern from "<pthread.h>" nogil:
     int pthread_cond_broadcast(pthread_cond_t* c)
 
 cdef extern from "<unistd.h>" nogil:
+    ctypedef long off_t
     int fdatasync(int fd)
+    off_t lseek(int fd, off_t offset, int whence)
+    int ftruncate(int fd, off_t length)
+    int SEEK_END
 
 
 cdef enum:
@@ -75,13 +79,19 @@ cdef bint write_fully(int fd, const uint8_t* p, uint32_t n) noexcept nogil:
     return True
 
 
-# The rows of n batches, in order: every write, then one fdatasync for them all.
+# The rows of n batches, in order: every write, then one fdatasync for them all. A write that
+# fails part way is cut off again, or the next group's first row would be glued to the fragment.
 cdef bint commit_rows(const CommitJob* jobs, int n) noexcept nogil:
     cdef int k
     cdef bint wrote = False
+    cdef off_t start = -1
     for k in range(n):
         if jobs[k].rows_len and jobs[k].lease_fd >= 0:
+            if start < 0:
+                start = lseek(jobs[k].lease_fd, 0, SEEK_END)
             if not write_fully(jobs[k].lease_fd, jobs[k].rows, jobs[k].rows_len):
+                if start >= 0:
+                    ftruncate(jobs[k].lease_fd, start)
                 return False
             wrote = True
     if wrote and jobs[0].durability == DUR_FSYNC and fdatasync(jobs[0].lease_fd) != 0:

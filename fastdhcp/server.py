@@ -12,7 +12,7 @@ Durability (``--durability``; Kea's config has no such knob): ``fsync`` (default
 batch's lease rows durable with one fdatasync before its ACKs leave (group commit, on the engine's
 committer thread while the next batch is decided); ``write`` is Kea's memfile behaviour (in the
 OS before the ACKs: survives kill -9, not power loss); ``none`` keeps no file, as ``persist:
-false`` does.
+false`` does (no file is read or written).
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ class Server:
 
     def _lease_path(self) -> str | None:
         db = self.config.lease_database
-        if not db.persist:
+        if not db.persist or self.durability == "none":
             return None
         return db.name or DEFAULT_LEASE_FILE
 
