@@ -81,7 +81,6 @@ class GenBench(sb.Bench):
 
     def bench_search(self, name, rep):
         """The perfdhcp ladder, driven by `fastdhcp bench --rate`."""
-        steps, lo, hi = [], 0, None
         period = self.args.step_seconds
 
         def step(rate):
@@ -90,22 +89,8 @@ class GenBench(sb.Bench):
                                 "2", "--clients", str(self.args.clients)], period)
             r["offered_rate"] = rate
             r["passed"] = r["lost_percent"] <= 100 * sb.MAX_LOSS
-            steps.append(r)
-            return r["passed"]
-        for rate in self.args.ladder:
-            if not step(rate):
-                hi = rate
-                break
-            lo = rate
-        if hi is not None:
-            for _ in range(self.args.refine):
-                mid = int(round((lo + hi) / 2, -2))
-                if mid <= lo or mid >= hi:
-                    break
-                if step(mid):
-                    lo = mid
-                else:
-                    hi = mid
+            return r
+        steps, hi, _ = sb.climb(self.args.ladder, self.args.refine, step)
         passing = [s for s in steps if s["passed"]]
         best = max((s["completed_per_second"] for s in passing), default=0.0)
         return {"steps": steps, "best_completed_per_s": best, "first_failing_rate": hi,

@@ -438,26 +438,8 @@ class Bench:
     def search(self, name, rep):
         """Ladder up to the first failing rate, then bisect. Returns the steps and the best
         passing completed rate."""
-        steps, lo, hi, hi_step = [], 0, None, None
-        for rate in self.args.ladder:
-            r = self.step(name, rate, self.args.step_seconds, f"r{rep}-search-{rate}", "search")
-            steps.append(r)
-            if not r["passed"]:
-                hi, hi_step = rate, r
-                break
-            lo = rate
-        if hi is not None:
-            for _ in range(self.args.refine):
-                mid = int(round((lo + hi) / 2, -2))
-                if mid <= lo or mid >= hi:
-                    break
-                r = self.step(name, mid, self.args.step_seconds, f"r{rep}-search-{mid}",
-                              "search")
-                steps.append(r)
-                if r["passed"]:
-                    lo = mid
-                else:
-                    hi, hi_step = mid, r
+        steps, hi, hi_step = climb(self.args.ladder, self.args.refine, lambda rate: self.step(
+            name, rate, self.args.step_seconds, f"r{rep}-search-{rate}", "search"))
         passing = [s for s in steps if s["passed"]]
         best = max(passing, key=lambda s: s["completed_per_s"]) if passing else None
         return {
@@ -474,6 +456,33 @@ class Bench:
     def fixed(self, name, rep):
         return self.step(name, self.args.fixed_rate, self.args.fixed_seconds,
                          f"r{rep}-fixed-{self.args.fixed_rate}", "fixed")
+
+
+def climb(ladder, refine, step):
+    """The offered-rate search both generators use: ``step(rate)`` measures one rate and returns
+    a dict with "passed"; up the ladder to the first failing rate, then ``refine`` bisections
+    between the last passing and the lowest failing one. Returns (steps, the lowest failing
+    rate or None, its step)."""
+    steps, lo, hi, hi_step = [], 0, None, None
+    for rate in ladder:
+        r = step(rate)
+        steps.append(r)
+        if not r["passed"]:
+            hi, hi_step = rate, r
+            break
+        lo = rate
+    if hi is not None:
+        for _ in range(refine):
+            mid = int(round((lo + hi) / 2, -2))
+            if mid <= lo or mid >= hi:
+                break
+            r = step(mid)
+            steps.append(r)
+            if r["passed"]:
+                lo = mid
+            else:
+                hi, hi_step = mid, r
+    return steps, hi, hi_step
 
 
 def count_rows(path):
