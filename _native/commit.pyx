@@ -126,7 +126,7 @@ cdef void commit_run(const CommitJob* jobs, int n, CommitCounts* counts) noexcep
 # server slower.
 
 cdef enum:
-    LANES = 4                    # batches received ahead of the disk, at most
+    LANES = 8                    # batches received ahead of the disk, at most
 
 
 ctypedef struct Committer:

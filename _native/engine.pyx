@@ -143,6 +143,9 @@ ctypedef struct Lane:
     uint8_t* frame_mac
     uint8_t* journal_buf
     uint32_t journal_cap         # room for every row a full batch can make (two per packet)
+    uint8_t* durable             # 1: a lease ACK, sent only once its rows are on disk
+    uint16_t* later_len          # with fsync: the replies that wait for the commit ...
+    uint16_t* later_frame_len    # ... (the others leave at once)
 
 
 cdef int lane_alloc(Lane* l, int n) noexcept nogil:
@@ -153,8 +156,11 @@ cdef int lane_alloc(Lane* l, int n) noexcept nogil:
     l.frame_mac = <uint8_t*>calloc(n, 6)
     l.journal_cap = JOURNAL_BUF + <uint32_t>n * 2 * CSV_ROW_MAX
     l.journal_buf = <uint8_t*>malloc(l.journal_cap)
+    l.durable = <uint8_t*>calloc(n, 1)
+    l.later_len = <uint16_t*>calloc(n, sizeof(uint16_t))
+    l.later_frame_len = <uint16_t*>calloc(n, sizeof(uint16_t))
     return 0 if (l.tx_kind and l.frames and l.frame_len and l.frame_if and l.frame_mac
-                 and l.journal_buf) else -1
+                 and l.journal_buf and l.durable and l.later_len and l.later_frame_len) else -1
 
 
 cdef void lane_free(Lane* l) noexcept nogil:
@@ -164,6 +170,9 @@ cdef void lane_free(Lane* l) noexcept nogil:
     free(l.frame_if)
     free(l.frame_mac)
     free(l.journal_buf)
+    free(l.durable)
+    free(l.later_len)
+    free(l.later_frame_len)
 
 
 cdef class Engine:
@@ -198,6 +207,7 @@ cdef class Engine:
     cdef uint8_t* frame_mac
     cdef uint8_t* journal_buf
     cdef uint32_t journal_cap
+    cdef uint8_t* durable
     cdef public bint raw_sockets           # dhcp-socket-type raw: unicast to chaddr via AF_PACKET
     cdef public bint allow_bootp
 
@@ -336,6 +346,7 @@ cdef class Engine:
         self.frame_mac = self.lanes[k].frame_mac
         self.journal_buf = self.lanes[k].journal_buf
         self.journal_cap = self.lanes[k].journal_cap
+        self.durable = self.lanes[k].durable
 
     def process(self, int fd, int raw_fd=-1, int lease_fd=-1, int64_t now=0):
         """Receive one batch from ``fd``, answer it, and commit it: its lease changes go to
@@ -374,6 +385,7 @@ cdef class Engine:
             self.tx_kind[i] = TX_NONE
             b.tx_len[i] = 0
             self.frame_len[i] = 0
+            self.durable[i] = 0
             if b.status[i] != DR_OK:
                 self.counters[C_PARSE_FAILED] += 1
                 continue
@@ -393,8 +405,31 @@ cdef class Engine:
             commit_run(&job, 1, &counts)
             self.fold(&counts)
             return got
+        self.send_now_what_need_not_wait(&job, got)
         committer_submit(self.committer, self.lane, &job)
         return got
+
+    # With fsync only a lease ACK must wait for its rows to be on disk: OFFERs, NAKs and INFORM
+    # ACKs leave now, so a slow fdatasync delays no DISCOVER->OFFER. The job keeps the rest.
+    cdef void send_now_what_need_not_wait(self, CommitJob* job, int n) noexcept:
+        cdef Lane* lane = &self.lanes[self.lane]
+        cdef PacketBatch b = self.batch
+        cdef CommitCounts counts
+        cdef bint any_now = False
+        cdef int i
+        for i in range(n):
+            if lane.durable[i]:
+                lane.later_len[i], b.tx_len[i] = b.tx_len[i], 0
+                lane.later_frame_len[i], lane.frame_len[i] = lane.frame_len[i], 0
+            else:
+                lane.later_len[i] = lane.later_frame_len[i] = 0
+                any_now = any_now or b.tx_len[i] != 0 or lane.frame_len[i] != 0
+        if any_now:
+            memset(&counts, 0, sizeof(CommitCounts))
+            commit_send(job, &counts)
+            self.fold(&counts)
+        job.tx_len = lane.later_len
+        job.frame_len = lane.later_frame_len
 
     cdef void fold(self, const CommitCounts* c) noexcept:
         self.counters[C_SENT] += c.sent
@@ -720,6 +755,7 @@ cdef class Engine:
             self.counters[C_OFFER_SENT] += 1
         elif msg_type == MT_ACK:
             self.counters[C_ACK_SENT] += 1
+            self.durable[i] = with_lease
         else:
             self.counters[C_NAK_SENT] += 1
         # where it goes
