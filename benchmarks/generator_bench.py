@@ -223,12 +223,50 @@ def print_table(res, args):
         print(f"  {purpose}: ip netns exec <gen> {cmd}")
 
 
+def agreement(b, rates, json_path, repeats=5):
+    """Where kea-dhcp4 is the bottleneck, do perfdhcp and `fastdhcp bench` see the same
+    capacity? Each offers each rate ``repeats`` times (3 s, fresh server, interleaved);
+    completed/s = ACKs / period for both."""
+    got = {"perfdhcp": {r: [] for r in rates}, "bench": {r: [] for r in rates}}
+    for k in range(repeats):
+        for rate in rates:
+            p = b.step("kea", rate, 3.0, f"a{k}-perf-{rate}", "agreement")
+            got["perfdhcp"][rate].append(p["completed_per_s"])
+            r = b.run_bench("kea", f"a{k}-bench-{rate}", ["--rate", str(rate), "--duration", "3",
+                                                         "--timeout", "1", "--clients", "50000"],
+                            3.0)
+            got["bench"][rate].append(r["exchanges"]["dora"]["completed"] / 3.0)
+            print(f"rep {k + 1}: {rate}/s offered: perfdhcp {p['completed_per_s']:,.0f}, "
+                  f"bench {got['bench'][rate][-1]:,.0f} completed/s", file=sys.stderr,
+                  flush=True)
+    print("\nkea-dhcp4 completed DORA/s by offered rate (median of "
+          f"{repeats}, min-max):")
+    best = {}
+    for gen in ("perfdhcp", "bench"):
+        cells = []
+        for rate in rates:
+            m = med(got[gen][rate])
+            cells.append(f"{rate}: {cell(m)}")
+            best[gen] = max(best.get(gen, 0), m["median"])
+        print(f"  {gen:<9} " + "; ".join(cells))
+    gap = abs(best["bench"] - best["perfdhcp"]) / best["perfdhcp"]
+    print(f"  capacity (best median): perfdhcp {best['perfdhcp']:,.0f}, fastdhcp bench "
+          f"{best['bench']:,.0f} DORA/s: {100 * gap:.1f} % apart")
+    if json_path:
+        with open(json_path, "w") as f:
+            json.dump(got, f, indent=1)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--servers", default="kea,fastdhcp")
     p.add_argument("--quick", action="store_true", help="1 repeat, short steps, no /12")
     p.add_argument("--no-growth", action="store_true", help="skip the pool-size growth runs")
     p.add_argument("--only-growth", action="store_true", help="only the pool-size growth runs")
+    p.add_argument("--agreement", metavar="RATES",
+                   help="instead of everything else: kea-dhcp4's capacity by both generators, "
+                        "each offering these rates (e.g. 8000,10000,12000,15000) 5 times, "
+                        "interleaved; the capacity is the best median completed/s")
     p.add_argument("--json", metavar="FILE")
     p.add_argument("--budget", type=float, help="seconds (default 1500, quick 300)")
     raw = p.parse_args(argv)
@@ -245,6 +283,13 @@ def main(argv=None):
                            "fixed": [], "growth": {}} for n in args.servers},
            "versions": sb.versions(), "loadavg_before": sb.loadavg()}
     t0 = time.monotonic()
+    if raw.agreement:
+        try:
+            agreement(GenBench(lab, args), [int(r) for r in raw.agreement.split(",")], raw.json)
+        finally:
+            lab.close()
+            shutil.rmtree(lab.dir, ignore_errors=True)
+        return
     try:
         b = GenBench(lab, args)
         try:
