@@ -27,6 +27,9 @@ cdef extern from "<pthread.h>" nogil:
     int pthread_cond_wait(pthread_cond_t* c, pthread_mutex_t* m)
     int pthread_cond_broadcast(pthread_cond_t* c)
 
+cdef extern from "<sched.h>" nogil:
+    int sched_yield()
+
 cdef extern from "<unistd.h>" nogil:
     ctypedef long off_t
     int fdatasync(int fd)
@@ -126,7 +129,7 @@ cdef void commit_run(const CommitJob* jobs, int n, CommitCounts* counts) noexcep
 # server slower.
 
 cdef enum:
-    LANES = 8                    # batches received ahead of the disk, at most
+    LANES = 16                   # batches received ahead of the disk, at most
 
 
 ctypedef struct Committer:
@@ -154,6 +157,13 @@ cdef void* committer_main(void* arg) noexcept nogil:
             pthread_cond_wait(&c.cond, &c.lock)
         if c.n_queued == 0:
             break
+        if c.n_queued < LANES:
+            # Let the loop run first if it has work (one core: it would wait for us otherwise):
+            # it queues more batches, and one fdatasync then covers them all. An idle loop
+            # gives the CPU straight back.
+            pthread_mutex_unlock(&c.lock)
+            sched_yield()
+            pthread_mutex_lock(&c.lock)
         n = c.n_queued
         for k in range(n):
             lanes[k] = c.order[k]
