@@ -266,7 +266,8 @@ class Bench:
         if name == "kea":
             return ["taskset", "-c", core, "kea-dhcp4", "-c", self.config_path]
         return ["taskset", "-c", core, self.args.fastdhcp_python, "-m", "fastdhcp", "serve",
-                "-c", self.config_path]
+                "-c", self.config_path,
+                "--durability", getattr(self.args, "fastdhcp_durability", "fsync")]
 
     def start_server(self, name, label):
         for pattern in ("leases4.csv*", "ctrl4.sock*", "server.log*"):
@@ -686,6 +687,8 @@ def parse_args(argv=None):
                    help="interpreter that runs `-m fastdhcp serve` (default: this one, with the "
                    "repo on PYTHONPATH)")
     p.add_argument("--budget", type=float, help="overall time budget in s (570, quick 110)")
+    p.add_argument("--fastdhcp-durability", choices=("fsync", "write", "none"), default="fsync",
+                   help="fastdhcp serve --durability (write = Kea's memfile behaviour)")
     p.add_argument("--keep", action="store_true", help="keep the temp dir with all logs")
     a = p.parse_args(argv)
     a.servers = [s.strip() for s in a.servers.split(",") if s.strip()]
