@@ -90,6 +90,17 @@ ctypedef struct Holder:          # duplicate detector: who holds an address, unt
     int64_t until_ns
 
 
+# The 64-bit LCG of Knuth's MMIX (constants above 2^63: declared in C to stay unsigned).
+cdef extern from *:
+    """
+    #define FASTDHCP_LCG_MUL 6364136223846793005ULL
+    #define FASTDHCP_LCG_ADD 1442695040888963407ULL
+    """
+    const uint64_t FASTDHCP_LCG_MUL
+    const uint64_t FASTDHCP_LCG_ADD
+    int __builtin_clzll(unsigned long long x) nogil
+
+
 cdef inline int64_t mono_ns() noexcept nogil:
     cdef timespec ts
     clock_gettime(CLOCK_MONOTONIC, &ts)
@@ -104,16 +115,6 @@ cdef inline uint32_t hist_bucket(int64_t v) noexcept nogil:
     e = 63 - __builtin_clzll(x)
     return <uint32_t>((e - 3) * H_SUB + ((x >> (e - 4)) & (H_SUB - 1)))
 
-
-# The 64-bit LCG of Knuth's MMIX (constants above 2^63: declared in C to stay unsigned).
-cdef extern from *:
-    """
-    #define FASTDHCP_LCG_MUL 6364136223846793005ULL
-    #define FASTDHCP_LCG_ADD 1442695040888963407ULL
-    """
-    const uint64_t FASTDHCP_LCG_MUL
-    const uint64_t FASTDHCP_LCG_ADD
-    int __builtin_clzll(unsigned long long x) nogil
 
 
 cdef class LoadGen:

@@ -29,6 +29,7 @@ Timings are for reading, never for passing or failing anything; bounded by --bud
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
 import shutil
@@ -46,6 +47,20 @@ GROWTH = (("/24", "10.0.0.0/24", 0.0), ("/16", "10.0.0.0/16", 0.9), ("/12", "10.
 GROWTH_CLIENTS = 200
 KEA_HEADER = ("address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,"
               "hostname,state,user_context\n")
+
+
+def write_prefill(path, first, n):
+    """A Kea 2.2 lease file of ``n`` bound leases of other clients from address ``first`` on
+    (written before a server starts, so it begins that full)."""
+    expire = int(time.time()) + 10 ** 6
+    with open(path, "w") as f:
+        f.write(KEA_HEADER)
+        for base in range(0, n, 1 << 16):
+            f.write("".join(
+                f"{ipaddress.IPv4Address(first + i)},"
+                f"02:{(i >> 32) & 255:02x}:{(i >> 24) & 255:02x}:{(i >> 16) & 255:02x}:"
+                f"{(i >> 8) & 255:02x}:{i & 255:02x},,7200,{expire},1,0,0,,0,\n"
+                for i in range(base, min(n, base + (1 << 16)))))
 
 
 class GenBench(sb.Bench):
@@ -111,7 +126,6 @@ class GenBench(sb.Bench):
 
     def growth(self, name, size, prefix, fill, rep):
         """Closed-loop DORA/s with the pool of ``prefix`` pre-filled to ``fill``."""
-        import ipaddress
         net = ipaddress.ip_network(prefix)
         first, last = int(net.network_address) + 1, int(net.broadcast_address) - 1
         cfg = json.loads(json.dumps(self.config))
@@ -124,16 +138,7 @@ class GenBench(sb.Bench):
         with open(self.config_path, "w") as f:
             json.dump(cfg, f)
         held = int((last - first + 1) * fill)
-        expire = int(time.time()) + 10 ** 6
-        with open(lease_file, "w") as f:         # 90 % of the pool, held by other clients
-            f.write(KEA_HEADER)
-            step = 1 << 16
-            for base in range(0, held, step):
-                f.write("".join(
-                    f"{ipaddress.IPv4Address(first + i)},"
-                    f"02:{(i >> 32) & 255:02x}:{(i >> 24) & 255:02x}:{(i >> 16) & 255:02x}:"
-                    f"{(i >> 8) & 255:02x}:{i & 255:02x},,7200,{expire},1,0,0,,0,\n"
-                    for i in range(base, min(held, base + step))))
+        write_prefill(lease_file, first, held)   # 90 % of the pool, held by other clients
         start_timeout = self.args.start_timeout
         self.args.start_timeout = 180.0       # loading a million leases takes Kea a while
         try:
