@@ -120,6 +120,8 @@ cdef inline void mac_bytes(uint64_t v, uint8_t* hw) noexcept nogil:
         hw[5 - j] = <uint8_t>(v >> (8 * j))
 
 
+# final: its cdef methods are called directly (and can be inlined), not through a vtable
+@cython.final
 cdef class Allocator:
     """Subnets, pools, reservations and the lease table, with the allocation decisions.
 
@@ -454,23 +456,38 @@ cdef class Allocator:
         return True
 
     cdef uint32_t alloc_any(self, SubnetC* s) noexcept nogil:
-        cdef uint32_t k, p, i, upcoming
-        cdef Pool* pool
+        cdef uint32_t k, p, i
         for k in range(s.n_pools):
             p = s.first_pool + (s.next_pool + k) % s.n_pools
-            pool = &self.pools[p]
-            i = pool_alloc_any(pool)
+            i = pool_alloc_any(&self.pools[p])
             if i != POOL_NONE:
                 s.next_pool = (p - s.first_pool)
-                # The next fresh client will most likely get the next free address: start
-                # fetching its index line now, a whole offer ahead of the lookup.
-                upcoming = pool_find_from(pool, pool.cursor)
-                if upcoming != POOL_NONE:
-                    upcoming = pool_find_from(pool, upcoming + 1)
-                if upcoming != POOL_NONE:
-                    lt_prefetch_addr(&self.t, pool.first + upcoming)
-                return pool.first + i
+                self.prefetch_upcoming(&self.pools[p])
+                return self.pools[p].first + i
         return NIL
+
+    # Allocation walks the free addresses in order, so the next two are known now. Once a pool
+    # has wrapped round they carry other clients' stale records, which the allocation taking them
+    # must drop from the key index: a read of the record, then of its key slot, each a miss in a
+    # table of millions. Start both early: the record of the address two ahead, and the key slot
+    # of the one just ahead (whose record the previous allocation fetched). Directory entries
+    # need no help: they are read in order.
+    cdef void prefetch_upcoming(self, Pool* pool) noexcept nogil:
+        cdef uint32_t nxt = pool.ahead, far, r
+        if nxt == POOL_NONE or nxt < pool.cursor or not pool_is_free(pool, nxt):
+            nxt = pool_find_from(pool, pool.cursor)
+            if nxt == POOL_NONE:
+                pool.ahead = POOL_NONE
+                return
+        far = pool_find_from(pool, nxt + 1)
+        pool.ahead = far
+        r = lt_find_addr(&self.t, pool.first + nxt)
+        if r != NIL:
+            lt_prefetch_key(&self.t, self.t.rec[r].key_hash)
+        if far != POOL_NONE:
+            r = lt_find_addr(&self.t, pool.first + far)
+            if r != NIL:
+                prefetch_w(&self.t.rec[r], 1)
 
     # Move the client's record to `addr` (creating it if needed); returns the record.
     cdef uint32_t bind_record(self, uint32_t mine, uint32_t addr, const ClientKey* k) noexcept nogil:
@@ -987,22 +1004,20 @@ cdef class Allocator:
         """``count`` synthetic clients (MACs mac_start, mac_start+1, ...) each do offer +
         request (only offer with commit=False), natively. Returns how many got an address
         (fewer when the pools run out)."""
-        cdef uint32_t sn = self._subnet(subnet_id), i, a, bound = 0
+        cdef uint32_t sn = self._subnet(subnet_id), i, j, a, bound = 0
         cdef uint8_t hw[6]
-        cdef uint8_t ahead_hw[6]
-        cdef ClientKey k, ahead
+        cdef ClientKey k
         cdef ClientIds ids
         cdef int status
         memset(&ids, 0, sizeof(ClientIds))
         k.subnet, k.htype, k.hwlen, k.hw, k.cid, k.cid_len = sn, 1, 6, hw, NULL, 0
-        ahead = k
-        ahead.hw = ahead_hw
         ids.hw, ids.hwlen = hw, 6
         for i in range(count):
-            if i + PREFETCH_AHEAD < count:    # as the engine does over a received batch
-                mac_bytes(mac_start + i + PREFETCH_AHEAD, ahead_hw)
-                lt_key_ready(&ahead)
-                lt_prefetch_key(&self.t, ahead.hash)
+            if i % PREFETCH_BLOCK == 0:       # as the engine does over a received batch
+                for j in range(i, min(i + PREFETCH_BLOCK, count)):
+                    mac_bytes(mac_start + j, hw)
+                    lt_key_ready(&k)
+                    lt_prefetch_key(&self.t, k.hash)
             mac_bytes(mac_start + i, hw)
             lt_key_ready(&k)
             a = self.offer_c(sn, &k, &ids, 0, now, &status)

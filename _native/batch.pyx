@@ -5,6 +5,8 @@
 from libc.stdlib cimport calloc, free
 
 
+# final: its cdef methods are called directly (and can be inlined), not through a vtable
+@cython.final
 cdef class PacketBatch:
     """N preallocated slots: request buffers, parsed packets and reply buffers."""
 

@@ -175,6 +175,8 @@ cdef void lane_free(Lane* l) noexcept nogil:
     free(l.later_frame_len)
 
 
+# final: its cdef methods are called directly (and can be inlined), not through a vtable
+@cython.final
 cdef class Engine:
     """The native server loop's body. ``fastdhcp.policy`` fills its tables; ``fastdhcp.server``
     calls ``process`` whenever the socket is readable."""

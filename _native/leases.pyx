@@ -12,13 +12,19 @@ cdef extern from "<sys/mman.h>" nogil:
     int munmap(void* addr, size_t length)
     void* mremap(void* old, size_t old_size, size_t new_size, int flags, ...)
     int madvise(void* addr, size_t length, int advice)
-    int PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_ANONYMOUS, MREMAP_MAYMOVE, MADV_HUGEPAGE
+    int PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_ANONYMOUS, MAP_NORESERVE, MREMAP_MAYMOVE
+    int MADV_HUGEPAGE, MADV_POPULATE_WRITE
     void* MAP_FAILED
 
 
 cdef enum:
     NIL = 0xFFFFFFFF
     PREFETCH_AHEAD = 8           # batch paths warm the index lines of the packet this far ahead
+    PREFETCH_BLOCK = 64
+    KEY_SLOTS_PER_RECORD = 4     # key index load <= 1/4: short probes and short backward shifts
+    DIR_LEAF_BITS = 10           # the address directory: one leaf per 1024 consecutive addresses
+    DIR_LEAF = 1 << DIR_LEAF_BITS
+    DIR_TOP = 1 << (32 - DIR_LEAF_BITS)
     CID_INLINE = 24              # client ids up to this size live in the record (most: 7 or 19)
     HW_MAX = 16
     WHEEL_SLOTS = 65536          # one slot per second; a longer wait just goes round again
@@ -89,14 +95,25 @@ ctypedef struct ClientKey:
     const uint8_t* hw
 
 
+# Address -> record, as a two-level radix directory rather than a hash: an allocator hands out
+# addresses in order, so consecutive allocations read consecutive entries of one leaf instead of
+# a random line of a table of millions. A leaf (4 KB) exists only for blocks of 1024 addresses
+# that have held a lease, so an empty /8 costs nothing; a full one 64 MB (a hash: 256 MB).
+ctypedef struct AddrDir:
+    uint32_t* top                # per 1024-address block: leaf number + 1 (0: no leaf yet)
+    uint32_t* leaves             # DIR_LEAF entries per leaf: record + 1 (0: no lease)
+    uint32_t n_leaves
+    uint32_t cap_leaves
+
+
 ctypedef struct LeaseTable:
     Lease* rec
     uint32_t capacity
     uint32_t used                # records ever handed out (high-water mark)
     uint32_t count               # live records
     uint32_t free_head           # recycled records
-    uint64_t* by_addr            # open addressing (linear probing): IndexSlot values, tag = address
-    uint64_t* by_key             # tag = key hash
+    AddrDir by_addr
+    uint64_t* by_key             # open addressing (linear probing): slot = key hash tag + record
     uint32_t index_mask
     uint32_t wheel[WHEEL_SLOTS]
     uint32_t overdue             # leases queued with an expiry the wheel has already passed
@@ -110,14 +127,17 @@ ctypedef struct LeaseTable:
 
 # ---- big arrays: records and indexes of millions of leases ----------------------------------------
 # Anonymous mappings with transparent huge pages: lookups in a table of millions of leases touch
-# random pages, and 2 MB pages cut the TLB misses that would otherwise dominate. Fresh pages are
-# zero; growing moves the mapping (mremap) without copying.
+# random pages, and 2 MB pages cut the TLB misses that would otherwise dominate. Growing moves the
+# mapping (mremap) without copying. The pages are faulted in (zeroed) when mapped or grown, not
+# on first use: a first touch costs a 2 MB clear (0.3-3 ms on a VM whose host backs the page
+# lazily), which would otherwise land on whichever packet happens to cross into the page.
 
 cdef void* big_alloc(size_t n) noexcept nogil:
     cdef void* p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
     if p == MAP_FAILED:
         return NULL
     madvise(p, n, MADV_HUGEPAGE)
+    madvise(p, n, MADV_POPULATE_WRITE)   # (an older kernel without it: faults on first use)
     return p
 
 
@@ -126,12 +146,70 @@ cdef void* big_grow(void* p, size_t old, size_t n) noexcept nogil:
     if q == MAP_FAILED:
         return NULL
     madvise(q, n, MADV_HUGEPAGE)
+    madvise(<char*>q + old, n - old, MADV_POPULATE_WRITE)
     return q
 
 
 cdef void big_free(void* p, size_t n) noexcept nogil:
     if p != NULL:
         munmap(p, n)
+
+
+# ---- address directory ---------------------------------------------------------------------------
+
+cdef int dir_init(AddrDir* d) noexcept nogil:
+    # The top level covers all of IPv4 (16 MB of address space) but only its touched pages are
+    # ever backed: one page per 4 M addresses in use. No huge pages here, for that reason.
+    d.top = <uint32_t*>mmap(NULL, DIR_TOP * sizeof(uint32_t), PROT_READ | PROT_WRITE,
+                            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+    if d.top == MAP_FAILED:
+        d.top = NULL
+        return -1
+    d.cap_leaves = 16
+    d.leaves = <uint32_t*>big_alloc(<size_t>d.cap_leaves * DIR_LEAF * sizeof(uint32_t))
+    d.n_leaves = 0
+    return 0 if d.leaves != NULL else -1
+
+
+cdef void dir_free(AddrDir* d) noexcept nogil:
+    if d.top != NULL:
+        munmap(d.top, DIR_TOP * sizeof(uint32_t))
+    big_free(d.leaves, <size_t>d.cap_leaves * DIR_LEAF * sizeof(uint32_t))
+    memset(d, 0, sizeof(AddrDir))
+
+
+cdef inline uint32_t dir_find(const AddrDir* d, uint32_t addr) noexcept nogil:
+    cdef uint32_t leaf = d.top[addr >> DIR_LEAF_BITS]
+    if leaf == 0:
+        return NIL
+    # record + 1 is stored, so an empty entry (0) comes back as NIL
+    return d.leaves[((<size_t>leaf - 1) << DIR_LEAF_BITS) | (addr & (DIR_LEAF - 1))] - 1
+
+
+# The entry for addr, making its leaf if it has none (fresh leaves come zeroed from mmap).
+cdef uint32_t* dir_entry(AddrDir* d, uint32_t addr) noexcept nogil:
+    cdef uint32_t* top = &d.top[addr >> DIR_LEAF_BITS]
+    cdef uint32_t* grown
+    if top[0] == 0:
+        if d.n_leaves == d.cap_leaves:
+            grown = <uint32_t*>big_grow(d.leaves, <size_t>d.cap_leaves * DIR_LEAF * sizeof(uint32_t),
+                                        <size_t>d.cap_leaves * 2 * DIR_LEAF * sizeof(uint32_t))
+            if grown == NULL:
+                return NULL
+            d.leaves = grown
+            d.cap_leaves *= 2
+        d.n_leaves += 1
+        top[0] = d.n_leaves
+    return &d.leaves[((<size_t>top[0] - 1) << DIR_LEAF_BITS) | (addr & (DIR_LEAF - 1))]
+
+
+cdef inline void dir_clear(AddrDir* d, uint32_t addr, uint32_t r) noexcept nogil:
+    cdef uint32_t leaf = d.top[addr >> DIR_LEAF_BITS]
+    cdef uint32_t* e
+    if leaf:
+        e = &d.leaves[((<size_t>leaf - 1) << DIR_LEAF_BITS) | (addr & (DIR_LEAF - 1))]
+        if e[0] == r + 1:
+            e[0] = 0
 
 
 # ---- hashing -----------------------------------------------------------------------------------
@@ -178,8 +256,8 @@ cdef inline uint32_t lt_key_hash(const ClientKey* k) noexcept nogil:
     return lt_mix(h)
 
 
-# ---- index slots: the record number and a tag, so probing never reads records ------------------
-# A slot is (tag << 32) | record; the tag is the address (by_addr) or the key hash (by_key). A probe
+# ---- key index slots: the record number and a tag, so probing never reads records --------------
+# A slot is (tag << 32) | record; the tag is the key hash. A probe
 # that meets another lease's slot is settled from the index line alone: in a table of millions
 # of leases each record read is a cache (and TLB) miss, and an unsuccessful lookup at load 1/2
 # would otherwise read ~1.5 records.
@@ -210,7 +288,9 @@ cdef inline void lt_prefetch_key(const LeaseTable* t, uint32_t hash) noexcept no
 
 
 cdef inline void lt_prefetch_addr(const LeaseTable* t, uint32_t addr) noexcept nogil:
-    prefetch_w(&t.by_addr[lt_mix(addr) & t.index_mask], 1)
+    cdef uint32_t leaf = t.by_addr.top[addr >> DIR_LEAF_BITS]
+    if leaf:
+        prefetch_w(&t.by_addr.leaves[((<size_t>leaf - 1) << DIR_LEAF_BITS) | (addr & (DIR_LEAF - 1))], 1)
 
 
 # ---- arena: variable-length data (long client ids, host names) ----------------------------------
@@ -279,14 +359,12 @@ cdef int lt_init(LeaseTable* t, uint32_t capacity) noexcept nogil:
     memset(t, 0, sizeof(LeaseTable))
     if capacity < LT_MIN_CAPACITY:
         capacity = LT_MIN_CAPACITY
-    while slots < capacity * 2:
+    while slots < <uint64_t>capacity * KEY_SLOTS_PER_RECORD:
         slots <<= 1
     t.rec = <Lease*>big_alloc(<size_t>capacity * sizeof(Lease))
-    t.by_addr = <uint64_t*>big_alloc(<size_t>slots * SLOT_BYTES)
     t.by_key = <uint64_t*>big_alloc(<size_t>slots * SLOT_BYTES)
-    if t.rec == NULL or t.by_addr == NULL or t.by_key == NULL:
+    if t.rec == NULL or t.by_key == NULL or dir_init(&t.by_addr) != 0:
         return -1
-    memset(t.by_addr, 0xFF, <size_t>slots * SLOT_BYTES)
     memset(t.by_key, 0xFF, <size_t>slots * SLOT_BYTES)
     memset(t.wheel, 0xFF, sizeof(t.wheel))
     t.overdue = NIL
@@ -301,7 +379,7 @@ cdef int lt_init(LeaseTable* t, uint32_t capacity) noexcept nogil:
 
 cdef void lt_free_memory(LeaseTable* t) noexcept nogil:
     big_free(t.rec, <size_t>t.capacity * sizeof(Lease))
-    big_free(t.by_addr, <size_t>(t.index_mask + 1) * SLOT_BYTES)
+    dir_free(&t.by_addr)
     big_free(t.by_key, <size_t>(t.index_mask + 1) * SLOT_BYTES)
     free(t.arena.data)
     free(t.journal)
@@ -316,18 +394,20 @@ cdef inline bint lt_key_matches(const LeaseTable* t, const Lease* l, const Clien
         return (l.flags & LF_KEY_CID) and l.cid_len == k.cid_len and \
             memcmp(lt_cid(t, l), k.cid, k.cid_len) == 0
     return not (l.flags & LF_KEY_CID) and l.htype == k.htype and l.hwlen == k.hwlen and \
-        memcmp(l.hwaddr, k.hw, k.hwlen) == 0
+        lt_short_eq(l.hwaddr, k.hw, k.hwlen)
 
 
-cdef uint32_t lt_find_addr(const LeaseTable* t, uint32_t addr) noexcept nogil:
-    cdef uint32_t i = lt_mix(addr) & t.index_mask, r
-    cdef uint64_t s
-    while True:
-        s = t.by_addr[i]
-        r = slot_rec(s)
-        if r == NIL or slot_tag(s) == addr:
-            return r
-        i = (i + 1) & t.index_mask
+# Equality of a few bytes (a hardware address) without a library call.
+cdef inline bint lt_short_eq(const uint8_t* a, const uint8_t* b, uint32_t n) noexcept nogil:
+    cdef uint32_t i
+    for i in range(n):
+        if a[i] != b[i]:
+            return False
+    return True
+
+
+cdef inline uint32_t lt_find_addr(const LeaseTable* t, uint32_t addr) noexcept nogil:
+    return dir_find(&t.by_addr, addr)
 
 
 cdef uint32_t lt_find_key(const LeaseTable* t, const ClientKey* k) noexcept nogil:
@@ -342,26 +422,19 @@ cdef uint32_t lt_find_key(const LeaseTable* t, const ClientKey* k) noexcept nogi
         i = (i + 1) & t.index_mask
 
 
-# A slot's tag in each index and where that tag's probe sequence starts.
-cdef inline uint32_t lt_tag(const LeaseTable* t, uint32_t r, bint by_addr) noexcept nogil:
-    return t.rec[r].addr if by_addr else t.rec[r].key_hash
-
-
-cdef inline uint32_t lt_home_of(const LeaseTable* t, uint32_t tag, bint by_addr) noexcept nogil:
-    return (lt_mix(tag) if by_addr else tag) & t.index_mask
-
-
-cdef void lt_index_put(LeaseTable* t, uint64_t* idx, uint32_t r, bint by_addr) noexcept nogil:
-    cdef uint32_t tag = lt_tag(t, r, by_addr)
-    cdef uint32_t i = lt_home_of(t, tag, by_addr)
+cdef void lt_key_put(LeaseTable* t, uint32_t r) noexcept nogil:
+    cdef uint64_t* idx = t.by_key
+    cdef uint32_t tag = t.rec[r].key_hash
+    cdef uint32_t i = tag & t.index_mask
     while slot_rec(idx[i]) != NIL:
         i = (i + 1) & t.index_mask
     idx[i] = slot_make(r, tag)
 
 
 # Linear-probing deletion by backward shift: no tombstones, so lookups stay short forever.
-cdef void lt_index_remove(LeaseTable* t, uint64_t* idx, uint32_t r, bint by_addr) noexcept nogil:
-    cdef uint32_t i = lt_home_of(t, lt_tag(t, r, by_addr), by_addr), j, home
+cdef void lt_key_remove(LeaseTable* t, uint32_t r) noexcept nogil:
+    cdef uint64_t* idx = t.by_key
+    cdef uint32_t i = t.rec[r].key_hash & t.index_mask, j, home
     while slot_rec(idx[i]) != r:
         if slot_rec(idx[i]) == NIL:
             return
@@ -373,7 +446,7 @@ cdef void lt_index_remove(LeaseTable* t, uint64_t* idx, uint32_t r, bint by_addr
             j = (j + 1) & t.index_mask
             if slot_rec(idx[j]) == NIL:
                 return
-            home = lt_home_of(t, slot_tag(idx[j]), by_addr)
+            home = slot_tag(idx[j]) & t.index_mask
             # move idx[j] back to i unless its home lies cyclically in (i, j]
             if (i <= j and (home <= i or home > j)) or (i > j and home <= i and home > j):
                 break
@@ -382,37 +455,30 @@ cdef void lt_index_remove(LeaseTable* t, uint64_t* idx, uint32_t r, bint by_addr
 
 
 cdef int lt_grow(LeaseTable* t) noexcept nogil:
-    # Double the records and rebuild both indexes at twice the slots (load stays below 1/2).
+    # Double the records and rebuild the key index at twice the slots (its load stays as it was).
+    # The address directory holds record numbers, which do not move.
     cdef uint32_t cap = t.capacity * 2, slots = (t.index_mask + 1) * 2, r
     cdef Lease* rec = <Lease*>big_grow(t.rec, <size_t>t.capacity * sizeof(Lease), <size_t>cap * sizeof(Lease))
     if rec == NULL:
         return -1
     t.rec = rec
     t.capacity = cap
-    cdef uint64_t* by_addr = <uint64_t*>big_alloc(<size_t>slots * SLOT_BYTES)
     cdef uint64_t* by_key = <uint64_t*>big_alloc(<size_t>slots * SLOT_BYTES)
-    if by_addr == NULL or by_key == NULL:     # out of memory: keep the old indexes working
-        big_free(by_addr, <size_t>slots * SLOT_BYTES)
-        big_free(by_key, <size_t>slots * SLOT_BYTES)
+    if by_key == NULL:                        # out of memory: keep the old index working
         return -1
-    big_free(t.by_addr, <size_t>(t.index_mask + 1) * SLOT_BYTES)
     big_free(t.by_key, <size_t>(t.index_mask + 1) * SLOT_BYTES)
-    t.by_addr = by_addr
     t.by_key = by_key
-    memset(t.by_addr, 0xFF, <size_t>slots * SLOT_BYTES)
     memset(t.by_key, 0xFF, <size_t>slots * SLOT_BYTES)
     t.index_mask = slots - 1
     for r in range(t.used):
-        if t.rec[r].state != LS_FREE:
-            lt_index_put(t, t.by_addr, r, True)
-            if t.rec[r].hwlen or t.rec[r].cid_len:
-                lt_index_put(t, t.by_key, r, False)
+        if t.rec[r].state != LS_FREE and (t.rec[r].hwlen or t.rec[r].cid_len):
+            lt_key_put(t, r)
     return 0
 
 
 # Make room for n records up front (a bulk load knows its size): one growth instead of many.
 cdef int lt_reserve(LeaseTable* t, uint32_t n) noexcept nogil:
-    while t.capacity < n or (<uint64_t>n) * 2 > t.index_mask + 1:
+    while t.capacity < n or (<uint64_t>n) * KEY_SLOTS_PER_RECORD > <uint64_t>t.index_mask + 1:
         if lt_grow(t) != 0:
             return -1
     return 0
@@ -460,13 +526,16 @@ cdef void lt_wheel_link(LeaseTable* t, uint32_t r) noexcept nogil:
 cdef uint32_t lt_new(LeaseTable* t, uint32_t addr) noexcept nogil:
     cdef uint32_t r
     cdef Lease* l
+    cdef uint32_t* entry = dir_entry(&t.by_addr, addr)
+    if entry == NULL:
+        return NIL
     if t.free_head != NIL:
         r = t.free_head
         t.free_head = t.rec[r].wheel_next
         if t.free_head != NIL:   # the next new lease's record: fetch it while this one is filled
             prefetch_w(&t.rec[t.free_head], 1)
     else:
-        if t.used == t.capacity or (t.used + 1) * 2 > t.index_mask + 1:
+        if t.used == t.capacity or (<uint64_t>t.used + 1) * KEY_SLOTS_PER_RECORD > <uint64_t>t.index_mask + 1:
             if lt_grow(t) != 0:
                 return NIL
         r = t.used
@@ -478,7 +547,7 @@ cdef uint32_t lt_new(LeaseTable* t, uint32_t addr) noexcept nogil:
     l.wheel_next = NIL
     l.state = LS_OFFERED
     t.count += 1
-    lt_index_put(t, t.by_addr, r, True)
+    entry[0] = r + 1             # (the caller has dropped any older record of the address)
     return r
 
 
@@ -489,7 +558,7 @@ cdef bint lt_set_client(LeaseTable* t, uint32_t r, const ClientKey* k) noexcept 
     cdef uint8_t host[HOST_MAX]
     cdef uint16_t host_len = l.host_len
     if l.hwlen or l.cid_len:
-        lt_index_remove(t, t.by_key, r, False)
+        lt_key_remove(t, r)
     l.subnet = k.subnet
     l.htype = k.htype
     l.hwlen = k.hwlen if k.hwlen <= HW_MAX else HW_MAX
@@ -502,7 +571,7 @@ cdef bint lt_set_client(LeaseTable* t, uint32_t r, const ClientKey* k) noexcept 
     l.flags = (l.flags & ~LF_KEY_CID) | (LF_KEY_CID if k.cid_len else 0)
     l.key_hash = k.hash
     if l.hwlen or l.cid_len:
-        lt_index_put(t, t.by_key, r, False)
+        lt_key_put(t, r)
     return True
 
 
@@ -524,7 +593,7 @@ cdef bint lt_set_host(LeaseTable* t, uint32_t r, const uint8_t* host, uint16_t h
 cdef void lt_clear_client(LeaseTable* t, uint32_t r) noexcept nogil:
     cdef Lease* l = &t.rec[r]
     if l.hwlen or l.cid_len:
-        lt_index_remove(t, t.by_key, r, False)
+        lt_key_remove(t, r)
     t.arena_dead += lt_var_len(l)
     l.hwlen = 0
     l.cid_len = 0
@@ -538,8 +607,8 @@ cdef void lt_delete(LeaseTable* t, uint32_t r) noexcept nogil:
     cdef Lease* l = &t.rec[r]
     lt_wheel_unlink(t, r)
     if l.hwlen or l.cid_len:
-        lt_index_remove(t, t.by_key, r, False)
-    lt_index_remove(t, t.by_addr, r, True)
+        lt_key_remove(t, r)
+    dir_clear(&t.by_addr, l.addr, r)
     t.arena_dead += lt_var_len(l)
     l.state = LS_FREE
     l.wheel_next = t.free_head

@@ -117,6 +117,8 @@ cdef inline uint32_t hist_bucket(int64_t v) noexcept nogil:
 
 
 
+# final: its cdef methods are called directly (and can be inlined), not through a vtable
+@cython.final
 cdef class LoadGen:
     """Simulated DHCP clients driven through one UDP socket (see fastdhcp/bench.py).
 
