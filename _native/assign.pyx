@@ -455,7 +455,8 @@ cdef class Allocator:
             lt_delete(&self.t, r)
         return True
 
-    cdef uint32_t alloc_any(self, SubnetC* s) noexcept nogil:
+    # A free address of the subnet (NIL: all taken); its pool goes to *pool.
+    cdef uint32_t alloc_any(self, SubnetC* s, uint32_t* pool) noexcept nogil:
         cdef uint32_t k, p, i
         for k in range(s.n_pools):
             p = s.first_pool + (s.next_pool + k) % s.n_pools
@@ -463,6 +464,7 @@ cdef class Allocator:
             if i != POOL_NONE:
                 s.next_pool = (p - s.first_pool)
                 self.prefetch_upcoming(&self.pools[p])
+                pool[0] = p
                 return self.pools[p].first + i
         return NIL
 
@@ -489,8 +491,10 @@ cdef class Allocator:
             if r != NIL:
                 prefetch_w(&self.t.rec[r], 1)
 
-    # Move the client's record to `addr` (creating it if needed); returns the record.
-    cdef uint32_t bind_record(self, uint32_t mine, uint32_t addr, const ClientKey* k) noexcept nogil:
+    # Move the client's record to `addr` (creating it if needed, or taking over `stale`, another
+    # client's dead record of addr); returns the record. p is addr's pool (NIL if none).
+    cdef uint32_t bind_record(self, uint32_t mine, uint32_t addr, uint32_t p, const ClientKey* k,
+                              uint32_t stale) noexcept nogil:
         if mine != NIL and self.t.rec[mine].addr != addr:
             if self.t.rec[mine].state == LS_BOUND:
                 lt_journal(&self.t, mine, JR_DELETE)   # the file must not keep the old binding
@@ -498,10 +502,10 @@ cdef class Allocator:
             lt_delete(&self.t, mine)
             mine = NIL
         if mine == NIL:
-            mine = lt_new(&self.t, addr)
+            mine = lt_reuse(&self.t, stale) if stale != NIL else lt_new(&self.t, addr)
             if mine == NIL:
                 return NIL
-            self.t.rec[mine].pool_id = self._pool_at(addr)
+            self.t.rec[mine].pool_id = p
             if not lt_set_client(&self.t, mine, k):
                 return NIL
         return mine
@@ -523,7 +527,7 @@ cdef class Allocator:
     cdef uint32_t offer_c(self, uint32_t sn, const ClientKey* k, const ClientIds* ids,
                           uint32_t requested, int64_t now, int* status) noexcept:
         cdef SubnetC* s = &self.subnets[sn]
-        cdef uint32_t mine = lt_find_key(&self.t, k), target = NIL, addr, stale
+        cdef uint32_t mine = lt_find_key(&self.t, k), target = NIL, addr, stale = NIL, p = NIL
         cdef uint32_t resv = self.resv_addr(sn, ids, NULL)
         cdef uint8_t st
         status[0] = AS_ACK
@@ -538,18 +542,19 @@ cdef class Allocator:
                 self._pool_at(requested) != NIL and self.pool_subnet[self._pool_at(requested)] == sn and \
                 self.claim(requested, mine, False):
             target = requested
+        if target != NIL:
+            p = self._pool_at(target)
         while target == NIL:
-            target = self.alloc_any(s)
+            target = self.alloc_any(s, &p)
             if target == NIL:
                 status[0] = AS_NO_ADDRESS
                 return NIL
             stale = lt_find_addr(&self.t, target)
-            if stale != NIL:
-                if self.held_by_other(stale, mine):
-                    target = NIL               # table and bitmap disagree: never take a live
-                    continue                   # lease; the address stays out, try the next
-                lt_delete(&self.t, stale)      # another client's released/expired record of it
-        mine = self.bind_record(mine, target, k)
+            if stale != NIL and self.held_by_other(stale, mine):
+                target = NIL                   # table and bitmap disagree: never take a live
+                stale = NIL                    # lease; the address stays out, try the next
+        # (another client's released/expired record of a fresh address is taken over)
+        mine = self.bind_record(mine, target, p, k, stale if stale != mine else NIL)
         if mine == NIL:
             status[0] = AS_NO_MEMORY
             return NIL
@@ -580,7 +585,7 @@ cdef class Allocator:
             return AS_NAK_UNAVAILABLE
         if not self.claim_at(addr, r, p, mine, resv != NIL):
             return AS_NAK_UNAVAILABLE
-        mine = self.bind_record(mine, addr, k)
+        mine = self.bind_record(mine, addr, p, k, NIL)
         if mine == NIL or not lt_set_host(&self.t, mine, host, host_len):
             return AS_NO_MEMORY
         was_bound = self.t.rec[mine].state == LS_BOUND
@@ -1005,6 +1010,7 @@ cdef class Allocator:
         request (only offer with commit=False), natively. Returns how many got an address
         (fewer when the pools run out)."""
         cdef uint32_t sn = self._subnet(subnet_id), i, j, a, bound = 0
+        cdef uint32_t hashes[PREFETCH_BLOCK]
         cdef uint8_t hw[6]
         cdef ClientKey k
         cdef ClientIds ids
@@ -1017,9 +1023,10 @@ cdef class Allocator:
                 for j in range(i, min(i + PREFETCH_BLOCK, count)):
                     mac_bytes(mac_start + j, hw)
                     lt_key_ready(&k)
+                    hashes[j - i] = k.hash
                     lt_prefetch_key(&self.t, k.hash)
             mac_bytes(mac_start + i, hw)
-            lt_key_ready(&k)
+            k.hash = hashes[i % PREFETCH_BLOCK]
             a = self.offer_c(sn, &k, &ids, 0, now, &status)
             if a == NIL:
                 if status == AS_NO_MEMORY:
@@ -1030,6 +1037,51 @@ cdef class Allocator:
             elif self.request_c(sn, &k, &ids, a, lifetime, now, NULL, 0) == AS_ACK:
                 bound += 1
             self.t.journal_len = 0  # drained as the server does after each batch (not persisted)
+        return bound
+
+    def churn_many(self, uint32_t subnet_id, uint32_t count, uint64_t mac_start, *, int64_t now,
+                   uint32_t window=1, uint32_t lifetime=3600, bint commit=True, bint timed=False):
+        """``count`` synthetic clients each do offer + request (only offer with commit=False)
+        and release the address again ``window`` clients later, natively: allocation in a pool
+        with only ``window`` free addresses (the last ones go at the end too). Returns how many
+        got an address; with timed=True also the CPU ticks spent allocating and in the whole
+        loop, whose ratio is the allocation's share of the time."""
+        cdef uint32_t sn = self._subnet(subnet_id), i, a, bound = 0, r
+        cdef uint8_t hw[6]
+        cdef ClientKey k
+        cdef ClientIds ids
+        cdef int status
+        cdef uint64_t start = 0, t0 = 0, in_alloc = 0
+        if window == 0:
+            raise ValueError("window must be at least 1")
+        memset(&ids, 0, sizeof(ClientIds))
+        k.subnet, k.htype, k.hwlen, k.hw, k.cid, k.cid_len = sn, 1, 6, hw, NULL, 0
+        ids.hw, ids.hwlen = hw, 6
+        if timed:
+            start = fastdhcp_ticks()
+        for i in range(count + window):
+            if i < count:
+                mac_bytes(mac_start + i, hw)
+                lt_key_ready(&k)
+                if timed:
+                    t0 = fastdhcp_ticks()
+                a = self.offer_c(sn, &k, &ids, 0, now, &status)
+                if a == NIL:
+                    if status == AS_NO_MEMORY:
+                        raise MemoryError()
+                elif not commit or self.request_c(sn, &k, &ids, a, lifetime, now, NULL, 0) == AS_ACK:
+                    bound += 1
+                if timed:
+                    in_alloc += fastdhcp_ticks() - t0
+            if i + 1 >= window and i + 1 - window < count:   # the client `window` back leaves
+                mac_bytes(mac_start + i + 1 - window, hw)
+                lt_key_ready(&k)
+                r = lt_find_key(&self.t, &k)
+                if r != NIL:
+                    self.release_c(&k, self.t.rec[r].addr, now)
+            self.t.journal_len = 0
+        if timed:
+            return bound, in_alloc, fastdhcp_ticks() - start
         return bound
 
     def release_many(self, uint32_t subnet_id, uint32_t count, uint64_t mac_start, *, int64_t now):

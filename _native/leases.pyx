@@ -551,6 +551,24 @@ cdef uint32_t lt_new(LeaseTable* t, uint32_t addr) noexcept nogil:
     return r
 
 
+# Hand another client's stale record of an address (released or expired) over to a new lease
+# of the same address: the record is emptied in place, so the address keeps its directory entry
+# and no record goes through the free list. Returns r.
+cdef uint32_t lt_reuse(LeaseTable* t, uint32_t r) noexcept nogil:
+    cdef Lease* l = &t.rec[r]
+    cdef uint32_t addr = l.addr
+    lt_wheel_unlink(t, r)
+    if l.hwlen or l.cid_len:
+        lt_key_remove(t, r)
+    t.arena_dead += lt_var_len(l)
+    memset(l, 0, sizeof(Lease))
+    l.addr = addr
+    l.wheel_prev = NIL
+    l.wheel_next = NIL
+    l.state = LS_OFFERED
+    return r
+
+
 # Give the record its client (indexing it by key). A record without a client (declined) is
 # only found by address.
 cdef bint lt_set_client(LeaseTable* t, uint32_t r, const ClientKey* k) noexcept nogil:

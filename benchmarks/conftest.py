@@ -9,8 +9,12 @@ def pytest_terminal_summary(terminalreporter):
     for bench in session.benchmarks if session else []:
         per_call = bench.stats.median
         n = bench.extra_info.get("packets_per_call", 1)
-        rows.append((bench.name, per_call / n * 1e9, n))
+        note = bench.extra_info.get("note")
+        share = bench.extra_info.get("alloc_share")
+        if share is not None:
+            note += f"; allocation alone {per_call / n * 1e9 * share:.1f} ns"
+        rows.append((bench.name, per_call / n * 1e9, n, f"; {note}" if note else ""))
     if rows:
         terminalreporter.write_sep("-", "per packet (median of rounds / packets per call)")
-        for name, ns, n in rows:
-            terminalreporter.write_line(f"{name:<45} {ns:10.1f} ns/packet   ({n} per call)")
+        for name, ns, n, note in rows:
+            terminalreporter.write_line(f"{name:<45} {ns:10.1f} ns/packet   ({n} per call{note})")
