@@ -21,7 +21,6 @@ ctypedef struct Pool:
     uint32_t first               # first address (host order)
     uint32_t size                # number of addresses
     uint32_t cursor              # next allocate-any starts here (round-robin)
-    uint32_t ahead               # a hint for callers: the free address after the next (or POOL_NONE)
     uint32_t free_count
     uint32_t levels
     uint32_t nbits[POOL_MAX_LEVELS]
@@ -49,7 +48,6 @@ cdef int pool_init(Pool* p, uint32_t first, uint32_t size) noexcept nogil:
     p.first = first
     p.size = size
     p.free_count = size
-    p.ahead = POOL_NONE
     while True:
         words = (n + 63) >> 6
         p.nbits[lv] = n

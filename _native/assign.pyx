@@ -463,33 +463,39 @@ cdef class Allocator:
             i = pool_alloc_any(&self.pools[p])
             if i != POOL_NONE:
                 s.next_pool = (p - s.first_pool)
-                self.prefetch_upcoming(&self.pools[p])
                 pool[0] = p
                 return self.pools[p].first + i
         return NIL
 
-    # Allocation walks the free addresses in order, so the next two are known now. Once a pool
-    # has wrapped round they carry other clients' stale records, which the allocation taking them
-    # must drop from the key index: a read of the record, then of its key slot, each a miss in a
-    # table of millions. Start both early: the record of the address two ahead, and the key slot
-    # of the one just ahead (whose record the previous allocation fetched). Directory entries
-    # need no help: they are read in order.
-    cdef void prefetch_upcoming(self, Pool* pool) noexcept nogil:
-        cdef uint32_t nxt = pool.ahead, far, r
-        if nxt == POOL_NONE or nxt < pool.cursor or not pool_is_free(pool, nxt):
-            nxt = pool_find_from(pool, pool.cursor)
-            if nxt == POOL_NONE:
-                pool.ahead = POOL_NONE
-                return
-        far = pool_find_from(pool, nxt + 1)
-        pool.ahead = far
-        r = lt_find_addr(&self.t, pool.first + nxt)
-        if r != NIL:
-            lt_prefetch_key(&self.t, self.t.rec[r].key_hash)
-        if far != POOL_NONE:
-            r = lt_find_addr(&self.t, pool.first + far)
-            if r != NIL:
-                prefetch_w(&self.t.rec[r], 1)
+    # The next n allocations from subnet sn will most likely take the next n free addresses of
+    # its current pool, in order. Once a pool has wrapped round, those carry other clients' stale
+    # records, which each allocation must drop from the key index: a read of the record and then
+    # of its key slot, each a miss in a table of millions. Fetch them for the whole batch at once,
+    # so that the misses overlap instead of queueing one per allocation (the engine calls this
+    # for each batch it receives, bind_many for each block of clients). Directory entries need
+    # no help: they are read in order.
+    cdef void prefetch_allocations(self, uint32_t sn, uint32_t n) noexcept nogil:
+        cdef SubnetC* s = &self.subnets[sn]
+        cdef Pool* pool
+        cdef uint32_t i, r
+        cdef bint wrapped = False
+        if s.n_pools == 0:
+            return
+        pool = &self.pools[s.first_pool + s.next_pool]
+        i = pool.cursor
+        while n:
+            i = pool_find_from(pool, i)
+            if i == POOL_NONE:
+                if wrapped:
+                    return
+                wrapped = True             # allocation wraps round to the start: so do we
+                i = 0
+                continue
+            r = lt_find_addr(&self.t, pool.first + i)
+            if r != NIL:                   # (loads of different records overlap)
+                lt_prefetch_key(&self.t, self.t.rec[r].key_hash)
+            i += 1
+            n -= 1
 
     # Move the client's record to `addr` (creating it if needed, or taking over `stale`, another
     # client's dead record of addr); returns the record. p is addr's pool (NIL if none).
@@ -1025,6 +1031,7 @@ cdef class Allocator:
                     lt_key_ready(&k)
                     hashes[j - i] = k.hash
                     lt_prefetch_key(&self.t, k.hash)
+                self.prefetch_allocations(sn, min(PREFETCH_BLOCK, count - i))
             mac_bytes(mac_start + i, hw)
             k.hash = hashes[i % PREFETCH_BLOCK]
             a = self.offer_c(sn, &k, &ids, 0, now, &status)

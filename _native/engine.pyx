@@ -16,6 +16,7 @@ cdef enum:
     TX_UDP = 1
     TX_RAW = 2
     JOURNAL_BUF = 1 << 20        # CSV rows of one batch; flushed early if a batch writes more
+    PREFETCH_SUBNETS = 8         # subnets per batch whose coming allocations are prefetched
 
 # Counters, named as Kea's statistics where Kea has one (see ENGINE_COUNTERS below).
 cdef enum:
@@ -360,6 +361,9 @@ cdef class Engine:
         cdef PacketBatch b
         cdef CommitJob job
         cdef CommitCounts counts
+        cdef uint32_t sn, j, n_disc
+        cdef uint32_t disc_sn[PREFETCH_SUBNETS]
+        cdef uint32_t disc_n[PREFETCH_SUBNETS]
         if self.durability == DUR_FSYNC:
             if self.committer == NULL:
                 self.committer = committer_start()
@@ -380,9 +384,22 @@ cdef class Engine:
         b.count = got
         self.counters[C_RECEIVED] += got
         b.parse_all(True, self.allow_bootp)
+        n_disc = 0
         for i in range(got):
             if b.status[i] == DR_OK:
-                self.prefetch(i)
+                sn = self.prefetch(i)
+                if sn != NIL:          # a DISCOVER: count the allocations per subnet
+                    j = 0
+                    while j < n_disc and disc_sn[j] != sn:
+                        j += 1
+                    if j < n_disc:
+                        disc_n[j] += 1
+                    elif n_disc < PREFETCH_SUBNETS:
+                        disc_sn[n_disc] = sn
+                        disc_n[n_disc] = 1
+                        n_disc += 1
+        for j in range(n_disc):
+            self.alloc.prefetch_allocations(disc_sn[j], disc_n[j])
         for i in range(got):
             self.tx_kind[i] = TX_NONE
             b.tx_len[i] = 0
@@ -550,22 +567,24 @@ cdef class Engine:
     # Start fetching the lease-table lines packet i will need (its client's key slot, the address
     # it asks for), so that in a big table the batch's cache misses overlap instead of queueing
     # one per decision. A hint only: decide() computes everything again.
-    cdef void prefetch(self, int i) noexcept:
+    # Returns the subnet of a DISCOVER (it may allocate there), else NIL.
+    cdef uint32_t prefetch(self, int i) noexcept:
         cdef const DhcpPacket* p = &self.batch.pkts[i]
         cdef uint32_t iface = self.iface_of(self.batch.ingress[i].ifindex), sn
         cdef ClientKey k
         cdef ClientIds ids
         if iface == NIL:
-            return
+            return NIL
         sn = self.select_subnet(p, &self.batch.ingress[i], iface)
         if sn == NIL:
-            return
+            return NIL
         self.client_key(p, sn, &k, &ids)
         lt_prefetch_key(&self.alloc.t, k.hash)
         if p.ciaddr:
             lt_prefetch_addr(&self.alloc.t, p.ciaddr)
         elif p.opt[OPT_REQUESTED_ADDRESS].count:
             lt_prefetch_addr(&self.alloc.t, rd_u32(opt_value(p, OPT_REQUESTED_ADDRESS)))
+        return sn if p.msg_type == MT_DISCOVER else NIL
 
     cdef void decide(self, int i, int64_t now) noexcept:
         cdef PacketBatch b = self.batch

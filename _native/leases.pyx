@@ -540,6 +540,9 @@ cdef uint32_t lt_new(LeaseTable* t, uint32_t addr) noexcept nogil:
                 return NIL
         r = t.used
         t.used += 1
+        if t.used < t.capacity:  # the next fresh record: its two lines, while this one is filled
+            prefetch_w(&t.rec[t.used], 1)
+            prefetch_w(<char*>&t.rec[t.used] + sizeof(Lease) - 1, 1)
     l = &t.rec[r]
     memset(l, 0, sizeof(Lease))
     l.addr = addr
