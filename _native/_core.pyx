@@ -165,6 +165,9 @@ include "batch.pyx"
 include "alloc.pyx"
 include "leases.pyx"
 include "assign.pyx"
+
+if sizeof(Lease) != 64:    # one cache line per record: the lease table's layout depends on it
+    raise ImportError(f"fastdhcp._core: a lease record is {sizeof(Lease)} bytes, not 64")
 include "commit.pyx"
 include "engine.pyx"
 include "loadgen.pyx"

@@ -473,7 +473,8 @@ cdef class Engine:
         while i < t.journal_len and pos + CSV_ROW_MAX <= room:
             l = &t.journal[i].lease
             s = &self.alloc.subnets[l.subnet]
-            pool_in = l.pool_id - s.first_pool if l.pool_id != NIL else 0
+            pool_in = self.alloc._pool_at(l.addr)
+            pool_in = pool_in - s.first_pool if pool_in != NIL else 0
             pos += lt_csv_row(t, &t.journal[i], s.id, pool_in, self.journal_buf + pos)
             i += 1
         if i == t.journal_len:

@@ -25,7 +25,7 @@ cdef enum:
     DIR_LEAF_BITS = 10           # the address directory: one leaf per 1024 consecutive addresses
     DIR_LEAF = 1 << DIR_LEAF_BITS
     DIR_TOP = 1 << (32 - DIR_LEAF_BITS)
-    CID_INLINE = 24              # client ids up to this size live in the record (most: 7 or 19)
+    IDENT_INLINE = 26            # hardware address + client id bytes kept in the record
     HW_MAX = 16
     WHEEL_SLOTS = 65536          # one slot per second; a longer wait just goes round again
     LT_MIN_CAPACITY = 1024
@@ -59,6 +59,11 @@ ctypedef struct ByteArena:       # append-only bytes; offsets stay valid until c
     uint32_t cap
 
 
+# One lease in 64 bytes: one cache line, so that a lookup or an update of a record in a table of
+# millions costs one miss. The hardware address and the client id share the inline bytes (a MAC
+# and an RFC 4361 client id of 19 bytes fit); a client id that does not fit goes to the arena.
+# The key hash and the pool are not stored: both follow from the rest (lt_rec_hash, the
+# Allocator's pool ranges).
 ctypedef struct Lease:
     uint32_t addr
     uint32_t subnet              # index of the subnet in the Allocator (its id is there)
@@ -66,17 +71,14 @@ ctypedef struct Lease:
     uint32_t valid_lft
     uint32_t wheel_prev          # expiry wheel links; NIL when not queued (wheel_next doubles
     uint32_t wheel_next          # as the free-list link of unused records)
-    uint32_t key_hash
-    uint32_t var_off             # arena: client id if longer than CID_INLINE, then host name
-    uint32_t pool_id
-    uint16_t host_len
+    uint32_t var_off             # arena: the client id if not inline, then the host name
+    uint8_t host_len
     uint8_t state
     uint8_t flags
     uint8_t htype
     uint8_t hwlen
     uint8_t cid_len
-    uint8_t hwaddr[HW_MAX]
-    uint8_t cid[CID_INLINE]
+    uint8_t ident[IDENT_INLINE]  # hardware address, then the client id when both fit
 
 
 ctypedef struct JournalRecord:
@@ -219,11 +221,9 @@ cdef extern from *:
     """
     #define FASTDHCP_MIX1 0x85EBCA6BU
     #define FASTDHCP_MIX2 0xC2B2AE35U
-    #define FASTDHCP_GOLDEN 0x9E3779B9U
     """
     const uint32_t FASTDHCP_MIX1
     const uint32_t FASTDHCP_MIX2
-    const uint32_t FASTDHCP_GOLDEN
 
 
 cdef inline uint32_t lt_mix(uint32_t h) noexcept nogil:
@@ -236,24 +236,63 @@ cdef inline uint32_t lt_mix(uint32_t h) noexcept nogil:
     return h
 
 
-cdef inline uint32_t lt_fnv(uint32_t h, const uint8_t* p, uint32_t n) noexcept nogil:
-    cdef uint32_t i
-    for i in range(n):
-        h = (h ^ p[i]) * 16777619
-    return h
+cdef extern from *:
+    # 64x64->128-bit multiply folded to 64 bits, and unaligned little loads (one instruction each)
+    """
+    static inline uint64_t fastdhcp_mum(uint64_t a, uint64_t b) {
+        __uint128_t r = (__uint128_t)a * b;
+        return (uint64_t)r ^ (uint64_t)(r >> 64);
+    }
+    static inline uint64_t fastdhcp_rd32(const uint8_t* p) { uint32_t v; memcpy(&v, p, 4); return v; }
+    static inline uint64_t fastdhcp_rd64(const uint8_t* p) { uint64_t v; memcpy(&v, p, 8); return v; }
+    #define FASTDHCP_K0 0x9E3779B97F4A7C15ULL
+    #define FASTDHCP_K1 0xC2B2AE3D27D4EB4FULL
+    """
+    uint64_t fastdhcp_mum(uint64_t a, uint64_t b) nogil
+    uint64_t fastdhcp_rd32(const uint8_t* p) nogil
+    uint64_t fastdhcp_rd64(const uint8_t* p) nogil
+    const uint64_t FASTDHCP_K0
+    const uint64_t FASTDHCP_K1
+
+
+# Hash of a short byte string (a hardware address, a client id) under a seed. Every client key of
+# every packet is hashed, so it works on whole words: a 6-byte MAC is four 32-bit loads (they
+# overlap) and two multiplies, where a byte-at-a-time hash would take a dependent multiply per
+# byte. Longer strings go 16 bytes a round. The length is mixed in, so overlaps cannot collide.
+cdef uint32_t lt_bytes_hash(uint64_t seed, const uint8_t* p, uint32_t n) noexcept nogil:
+    cdef uint64_t a, b
+    cdef uint32_t q, total = n
+    seed ^= FASTDHCP_K0
+    if n <= 16:
+        if n >= 4:
+            q = (n >> 3) << 2                  # 0 for 4-7 bytes, 4 for 8-16
+            a = (fastdhcp_rd32(p) << 32) | fastdhcp_rd32(p + q)
+            b = (fastdhcp_rd32(p + n - 4) << 32) | fastdhcp_rd32(p + n - 4 - q)
+        elif n:
+            a = (<uint64_t>p[0] << 16) | (<uint64_t>p[n >> 1] << 8) | p[n - 1]
+            b = 0
+        else:
+            a = 0
+            b = 0
+    else:
+        while n > 16:
+            seed = fastdhcp_mum(fastdhcp_rd64(p) ^ FASTDHCP_K1, fastdhcp_rd64(p + 8) ^ seed)
+            p += 16
+            n -= 16
+        a = fastdhcp_rd64(p + n - 16)          # the last 16 bytes (overlapping the last round)
+        b = fastdhcp_rd64(p + n - 8)
+    return <uint32_t>fastdhcp_mum(FASTDHCP_K1 ^ total, fastdhcp_mum(a ^ FASTDHCP_K1, b ^ seed))
 
 
 cdef inline void lt_key_ready(ClientKey* k) noexcept nogil:
     k.hash = lt_key_hash(k)
 
 
+# The client key's hash: subnet, which identity (client id, or htype + hardware address), bytes.
 cdef inline uint32_t lt_key_hash(const ClientKey* k) noexcept nogil:
-    cdef uint32_t h = lt_mix(k.subnet ^ FASTDHCP_GOLDEN)
     if k.cid_len:
-        h = lt_fnv(h ^ 0x01, k.cid, k.cid_len)
-    else:
-        h = lt_fnv((h ^ 0x02) * 16777619 ^ k.htype, k.hw, k.hwlen)
-    return lt_mix(h)
+        return lt_bytes_hash((<uint64_t>k.subnet << 16) | 0x100, k.cid, k.cid_len)
+    return lt_bytes_hash((<uint64_t>k.subnet << 16) | 0x200 | k.htype, k.hw, k.hwlen)
 
 
 # ---- key index slots: the record number and a tag, so probing never reads records --------------
@@ -314,30 +353,39 @@ cdef uint32_t arena_put(ByteArena* a, const uint8_t* p, uint32_t n) noexcept nog
     return a.len - n
 
 
+cdef inline bint lt_cid_inline(const Lease* l) noexcept nogil:
+    return <uint32_t>l.hwlen + l.cid_len <= IDENT_INLINE
+
+
+cdef inline const uint8_t* lt_hw(const Lease* l) noexcept nogil:
+    return &l.ident[0]
+
+
 cdef inline const uint8_t* lt_cid(const LeaseTable* t, const Lease* l) noexcept nogil:
-    if l.cid_len <= CID_INLINE:
-        return &l.cid[0]
+    if lt_cid_inline(l):
+        return &l.ident[l.hwlen]
     return t.arena.data + l.var_off
 
 
 cdef inline const uint8_t* lt_host(const LeaseTable* t, const Lease* l) noexcept nogil:
-    return t.arena.data + l.var_off + (l.cid_len if l.cid_len > CID_INLINE else 0)
+    return t.arena.data + l.var_off + (0 if lt_cid_inline(l) else l.cid_len)
 
 
 cdef inline uint32_t lt_var_len(const Lease* l) noexcept nogil:
-    return (l.cid_len if l.cid_len > CID_INLINE else 0) + l.host_len
+    return (0 if lt_cid_inline(l) else l.cid_len) + l.host_len
 
 
-# Store the record's variable part (long client id + host name) afresh in the arena.
+# Store the record's client id and host name afresh (its hardware address is already set: it
+# decides whether the client id fits inline).
 cdef bint lt_set_var(LeaseTable* t, Lease* l, const uint8_t* cid, uint8_t cid_len,
                      const uint8_t* host, uint16_t host_len) noexcept nogil:
     cdef uint32_t off = 0, first = NIL
     t.arena_dead += lt_var_len(l)
     l.cid_len = cid_len
-    l.host_len = host_len
-    if cid_len <= CID_INLINE:
+    l.host_len = <uint8_t>host_len
+    if lt_cid_inline(l):
         if cid_len:
-            memcpy(l.cid, cid, cid_len)
+            memcpy(&l.ident[l.hwlen], cid, cid_len)
     else:
         first = arena_put(&t.arena, cid, cid_len)
         if first == NIL:
@@ -386,15 +434,15 @@ cdef void lt_free_memory(LeaseTable* t) noexcept nogil:
     memset(t, 0, sizeof(LeaseTable))
 
 
-cdef inline bint lt_key_matches(const LeaseTable* t, const Lease* l, const ClientKey* k,
-                                uint32_t h) noexcept nogil:
-    if l.key_hash != h or l.subnet != k.subnet:
+# (the caller has matched the key hash: it is the index slot's tag)
+cdef inline bint lt_key_matches(const LeaseTable* t, const Lease* l, const ClientKey* k) noexcept nogil:
+    if l.subnet != k.subnet:
         return False
     if k.cid_len:
         return (l.flags & LF_KEY_CID) and l.cid_len == k.cid_len and \
             memcmp(lt_cid(t, l), k.cid, k.cid_len) == 0
     return not (l.flags & LF_KEY_CID) and l.htype == k.htype and l.hwlen == k.hwlen and \
-        lt_short_eq(l.hwaddr, k.hw, k.hwlen)
+        lt_short_eq(lt_hw(l), k.hw, k.hwlen)
 
 
 # Equality of a few bytes (a hardware address) without a library call.
@@ -417,14 +465,27 @@ cdef uint32_t lt_find_key(const LeaseTable* t, const ClientKey* k) noexcept nogi
     while True:
         s = t.by_key[i]
         r = slot_rec(s)
-        if r == NIL or (slot_tag(s) == h and lt_key_matches(t, &t.rec[r], k, h)):
+        if r == NIL or (slot_tag(s) == h and lt_key_matches(t, &t.rec[r], k)):
             return r
         i = (i + 1) & t.index_mask
 
 
-cdef void lt_key_put(LeaseTable* t, uint32_t r) noexcept nogil:
+# The key hash of a record, from its client identity (the same as lt_key_hash of its key).
+cdef uint32_t lt_rec_hash(const LeaseTable* t, const Lease* l) noexcept nogil:
+    cdef ClientKey k
+    k.subnet = l.subnet
+    k.htype = l.htype
+    k.hwlen = l.hwlen
+    k.hw = lt_hw(l)
+    if l.flags & LF_KEY_CID:
+        k.cid, k.cid_len = lt_cid(t, l), l.cid_len
+    else:
+        k.cid, k.cid_len = NULL, 0
+    return lt_key_hash(&k)
+
+
+cdef void lt_key_put(LeaseTable* t, uint32_t r, uint32_t tag) noexcept nogil:
     cdef uint64_t* idx = t.by_key
-    cdef uint32_t tag = t.rec[r].key_hash
     cdef uint32_t i = tag & t.index_mask
     while slot_rec(idx[i]) != NIL:
         i = (i + 1) & t.index_mask
@@ -434,7 +495,7 @@ cdef void lt_key_put(LeaseTable* t, uint32_t r) noexcept nogil:
 # Linear-probing deletion by backward shift: no tombstones, so lookups stay short forever.
 cdef void lt_key_remove(LeaseTable* t, uint32_t r) noexcept nogil:
     cdef uint64_t* idx = t.by_key
-    cdef uint32_t i = t.rec[r].key_hash & t.index_mask, j, home
+    cdef uint32_t i = lt_rec_hash(t, &t.rec[r]) & t.index_mask, j, home
     while slot_rec(idx[i]) != r:
         if slot_rec(idx[i]) == NIL:
             return
@@ -472,7 +533,7 @@ cdef int lt_grow(LeaseTable* t) noexcept nogil:
     t.index_mask = slots - 1
     for r in range(t.used):
         if t.rec[r].state != LS_FREE and (t.rec[r].hwlen or t.rec[r].cid_len):
-            lt_key_put(t, r)
+            lt_key_put(t, r, lt_rec_hash(t, &t.rec[r]))
     return 0
 
 
@@ -540,9 +601,8 @@ cdef uint32_t lt_new(LeaseTable* t, uint32_t addr) noexcept nogil:
                 return NIL
         r = t.used
         t.used += 1
-        if t.used < t.capacity:  # the next fresh record: its two lines, while this one is filled
+        if t.used < t.capacity:  # the next fresh record's line, while this one is filled
             prefetch_w(&t.rec[t.used], 1)
-            prefetch_w(<char*>&t.rec[t.used] + sizeof(Lease) - 1, 1)
     l = &t.rec[r]
     memset(l, 0, sizeof(Lease))
     l.addr = addr
@@ -582,17 +642,19 @@ cdef bint lt_set_client(LeaseTable* t, uint32_t r, const ClientKey* k) noexcept 
         lt_key_remove(t, r)
     l.subnet = k.subnet
     l.htype = k.htype
-    l.hwlen = k.hwlen if k.hwlen <= HW_MAX else HW_MAX
-    if l.hwlen:
-        memcpy(l.hwaddr, k.hw, l.hwlen)
     if host_len:
         memcpy(host, lt_host(t, l), host_len)  # the arena may move while the id is stored
+    t.arena_dead += lt_var_len(l)             # (lt_set_var must not count it again)
+    l.cid_len = 0
+    l.host_len = 0
+    l.hwlen = k.hwlen if k.hwlen <= HW_MAX else HW_MAX
+    if l.hwlen:
+        memcpy(l.ident, k.hw, l.hwlen)
     if not lt_set_var(t, l, k.cid, k.cid_len, host, host_len):
         return False
     l.flags = (l.flags & ~LF_KEY_CID) | (LF_KEY_CID if k.cid_len else 0)
-    l.key_hash = k.hash
     if l.hwlen or l.cid_len:
-        lt_key_put(t, r)
+        lt_key_put(t, r, k.hash)
     return True
 
 
@@ -620,7 +682,6 @@ cdef void lt_clear_client(LeaseTable* t, uint32_t r) noexcept nogil:
     l.cid_len = 0
     l.host_len = 0
     l.htype = 0
-    l.key_hash = 0
     l.flags &= ~LF_KEY_CID
 
 
@@ -729,7 +790,7 @@ cdef uint32_t lt_csv_row(const LeaseTable* t, const JournalRecord* j, uint32_t s
     cdef const uint8_t* host
     pos = csv_addr(out, pos, l.addr)
     out[pos] = 44
-    pos = csv_hex(out, pos + 1, l.hwaddr, l.hwlen)
+    pos = csv_hex(out, pos + 1, lt_hw(l), l.hwlen)
     out[pos] = 44
     pos = csv_hex(out, pos + 1, lt_cid(t, l), l.cid_len)
     out[pos] = 44

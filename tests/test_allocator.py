@@ -1140,7 +1140,9 @@ def test_long_client_ids_and_host_names_survive_updates_and_lookups():
     a = make(pools=[("10.0.0.1", "10.0.3.254")], prefix="10.0.0.0/22")
     rng = random.Random(7)
     clients = {}
-    lengths = [1, 23, 24, 25, 40, 255] + [rng.randrange(25, 256) for _ in range(300)]
+    # a 6-byte MAC leaves 20 inline bytes in the record for the client id: around that edge,
+    # then well past it (the arena)
+    lengths = [1, 7, 19, 20, 21, 23, 24, 25, 40, 255] + [rng.randrange(21, 256) for _ in range(300)]
     for n, cid_len in enumerate(lengths):
         cid = bytes([n % 256]) + rng.randbytes(cid_len - 1)
         host = f"host-{n}-" + "x" * rng.randrange(0, 200)
@@ -1465,6 +1467,58 @@ def test_growth_past_the_initial_capacity():
         assert a.lease_of(1, mac(n), client_id=cid).client_id == cid
 
 
+def test_address_directory_across_blocks_and_far_apart_subnets():
+    """The address directory has a leaf per 1024 addresses: leases either side of a block
+    boundary, at the ends of the address space and in subnets far apart are each found by
+    address, and only their own; a released-then-reused address points at its new lease."""
+    a = _core.Allocator()
+    a.add_subnet(1, "10.0.0.0/8", [("10.0.3.250", "10.0.4.5")])       # 10.0.4.0 starts a block
+    a.add_subnet(2, "1.0.0.0/24", [("1.0.0.0", "1.0.0.7")])
+    a.add_subnet(3, "255.255.255.0/24", [("255.255.255.248", "255.255.255.255")])
+    held = {}
+    for sid, count in ((1, 12), (2, 7), (3, 7)):   # (network and broadcast are excluded)
+        for n in range(count):
+            hw = mac(sid << 16 | n)
+            held[hw] = (sid, bind(a, hw, sid=sid))
+    assert len({addr for _, addr in held.values()}) == len(held)
+    for hw, (sid, addr) in held.items():
+        assert a.lease(addr).hwaddr == hw
+        assert a.lease_of(sid, hw).address == addr
+    for gap in ("10.0.3.249", "10.0.4.6", "10.0.8.0", "1.0.0.8", "255.255.255.247", "0.0.0.0"):
+        assert a.lease(gap) is None
+    # release one either side of the boundary; new clients take the addresses over
+    for addr in ("10.0.3.255", "10.0.4.0"):
+        hw = a.lease(addr).hwaddr
+        assert a.release(1, hw, addr, now=NOW0 + 1)
+    a.reclaim(NOW0 + 10_000)
+    for n in range(2):
+        hw = mac(0xEE00 + n)
+        addr = bind(a, hw, now=NOW0 + 10_001)
+        assert a.lease(addr).hwaddr == hw
+
+
+def test_hardware_address_and_client_id_share_the_record_bytes():
+    """A 16-byte hardware address leaves 10 inline bytes for the client id: ids of 10 and 11
+    bytes (inline, then in the arena) with host names, through renewal and reload."""
+    a = make(pools=[("10.0.0.1", "10.0.0.200")])
+    clients = []
+    for n, cid_len in enumerate((0, 1, 9, 10, 11, 30)):
+        hw = bytes([n]) * 16
+        cid = bytes([0x30 + n]) * cid_len or None
+        addr = bind(a, hw, htype=32, client_id=cid, hostname=f"h{n}")
+        clients.append((hw, cid, addr))
+    for n, (hw, cid, addr) in enumerate(clients):
+        assert a.request(1, hw, addr, htype=32, client_id=cid, hostname=f"renamed-{n}" * 3,
+                         lifetime=3600, now=NOW0 + 5) == "ack"
+    b = make(pools=[("10.0.0.1", "10.0.0.200")])
+    assert b.adopt(a, NOW0 + 6) == len(clients)
+    for n, (hw, cid, addr) in enumerate(clients):
+        for table in (a, b):
+            lease = table.lease_of(1, hw, htype=32, client_id=cid)
+            assert (lease.address, lease.hwaddr, lease.client_id, lease.hostname) == \
+                (addr, hw, cid or b"", f"renamed-{n}" * 3)
+
+
 def test_index_deletion_keeps_every_remaining_lease_reachable():
     """Many inserts and deletes interleaved (moves, declines, probation ends, stale records taken
     over), checked against a dict after every round: backward-shift deletion must leave every
@@ -1528,35 +1582,45 @@ def test_index_deletion_keeps_every_remaining_lease_reachable():
         assert a.stats(1)["free-addresses"] == len(pool) - len(live)
 
 
-# The indexes' hash functions, as in leases.pyx, to build clusters on purpose. If they change,
+# The key index's hash function, as in leases.pyx, to build clusters on purpose. If it changes,
 # the test below still checks the same facts, only with shorter probe chains.
-M32 = 0xFFFFFFFF
+M64 = (1 << 64) - 1
+K0, K1 = 0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F
 
 
-def lt_mix(h: int) -> int:
-    h ^= h >> 16
-    h = h * 0x85EBCA6B & M32
-    h ^= h >> 13
-    h = h * 0xC2B2AE35 & M32
-    return h ^ h >> 16
+def mum(a: int, b: int) -> int:
+    r = a * b
+    return (r ^ r >> 64) & M64
+
+
+def bytes_hash(seed: int, p: bytes) -> int:
+    n = len(p)
+    seed ^= K0
+    rd32 = lambda i: int.from_bytes(p[i:i + 4], "little")    # noqa: E731
+    assert 4 <= n <= 16                                       # (what the test needs)
+    q = (n >> 3) << 2
+    a = rd32(0) << 32 | rd32(q)
+    b = rd32(n - 4) << 32 | rd32(n - 4 - q)
+    return mum(K1 ^ n, mum(a ^ K1, b ^ seed)) & 0xFFFFFFFF
 
 
 def lt_key_hash_hw(subnet_index: int, htype: int, hw: bytes) -> int:
-    h = lt_mix(subnet_index ^ 0x9E3779B9)
-    h = ((h ^ 0x02) * 16777619 & M32) ^ htype
-    for b in hw:
-        h = (h ^ b) * 16777619 & M32
-    return lt_mix(h)
+    return bytes_hash(subnet_index << 16 | 0x200 | htype, hw)
+
+
+def test_the_hash_mirror_is_the_tables_hash():
+    for n in range(1, 200):
+        hw = mac(n * 7919) + bytes(n % 11)[: n % 11]      # 6 to 16 bytes
+        assert lt_key_hash_hw(n % 5, 1, hw) == _core.key_hash(n % 5, hw)
 
 
 def test_index_deletion_inside_long_probe_chains():
-    """Addresses and clients chosen so their home slots (2048-slot indexes, the initial size)
-    fall in a window that wraps round the end of the table: one long cluster in each index.
-    Deleting from the middle of it must move the right entries back, including across the wrap."""
-    slots = 2048
+    """Clients chosen so their home slots (a 4096-slot key index, the initial size) fall in a
+    window that wraps round the end of the table: one long cluster. Deleting from the middle of
+    it must move the right entries back, including across the wrap."""
+    slots = 4096
     window = set(range(slots - 8, slots)) | set(range(6))
-    addrs = [a for a in range(ip("10.9.0.0"), ip("10.9.255.255"))
-             if lt_mix(a) & (slots - 1) in window]
+    addrs = list(range(ip("10.9.0.1"), ip("10.9.4.0")))
     macs = []
     n = 0x0C0000000000
     while len(macs) < 300:
