@@ -1110,8 +1110,9 @@ cdef class Allocator:
             start = fastdhcp_ticks()
         for i in range(count + window):
             if i < count:
-                if i % PREFETCH_BLOCK == 0:   # the clients' key slots, as bind_many
+                if i % PREFETCH_BLOCK == 0:   # as bind_many (only `window` addresses are free)
                     self.prefetch_clients(sn, mac_start + i, min(PREFETCH_BLOCK, count - i), hashes)
+                    self.prefetch_allocations(sn, min(PREFETCH_BLOCK, count - i, window))
                 mac_word(mac_start + i, hw)
                 k.hash = hashes[i % PREFETCH_BLOCK]
                 if timed:
