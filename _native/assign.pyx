@@ -501,15 +501,16 @@ cdef class Allocator:
 
     # The next n allocations from subnet sn will most likely take the next n free addresses of
     # its current pool, in order. Once a pool has wrapped round, those carry other clients' stale
-    # records, which each allocation must drop from the key index: a read of the record and then
-    # of its key slot, each a miss in a table of millions. Fetch them for the whole batch at once,
-    # so that the misses overlap instead of queueing one per allocation (the engine calls this
-    # for each batch it receives, bind_many for each block of clients). Directory entries need
-    # no help: they are read in order.
+    # records, which each allocation must take over and drop from the key index: the record and
+    # its key slot, each a miss in a table of millions. Fetch them for the whole batch at once (the
+    # directory entries, read in order, give both), so that the misses overlap instead of queueing
+    # one per allocation (the engine calls this for each batch it receives, bind_many for each
+    # block of clients).
     cdef void prefetch_allocations(self, uint32_t sn, uint32_t n) noexcept nogil:
         cdef SubnetC* s = &self.subnets[sn]
         cdef Pool* pool
-        cdef uint32_t i, r
+        cdef uint32_t i
+        cdef const uint64_t* e
         cdef bint wrapped = False
         if s.n_pools == 0:
             return
@@ -523,9 +524,10 @@ cdef class Allocator:
                 wrapped = True             # allocation wraps round to the start: so do we
                 i = 0
                 continue
-            r = lt_find_addr(&self.t, pool.first + i)
-            if r != NIL:                   # (loads of different records overlap)
-                lt_prefetch_key(&self.t, lt_rec_hash(&self.t, &self.t.rec[r]))
+            e = dir_at(&self.t.by_addr, pool.first + i)
+            if e != NULL and e[0] != 0:    # a stale record: it, and its key slot
+                prefetch_w(&self.t.rec[dir_rec(e[0])], 1)
+                lt_prefetch_key(&self.t, <uint32_t>(e[0] >> 32))
             i += 1
             n -= 1
 

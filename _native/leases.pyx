@@ -99,11 +99,13 @@ ctypedef struct ClientKey:
 
 # Address -> record, as a two-level radix directory rather than a hash: an allocator hands out
 # addresses in order, so consecutive allocations read consecutive entries of one leaf instead of
-# a random line of a table of millions. A leaf (4 KB) exists only for blocks of 1024 addresses
-# that have held a lease, so an empty /8 costs nothing; a full one 64 MB (a hash: 256 MB).
+# a random line of a table of millions. A leaf (8 KB) exists only for blocks of 1024 addresses
+# that have held a lease, so an empty /8 costs nothing; a full one 128 MB. An entry also carries
+# its record's key hash: the key index can then be kept (and prefetched) from the address alone,
+# without first reading the record, which is a miss of its own in a big table.
 ctypedef struct AddrDir:
     uint32_t* top                # per 1024-address block: leaf number + 1 (0: no leaf yet)
-    uint32_t* leaves             # DIR_LEAF entries per leaf: record + 1 (0: no lease)
+    uint64_t* leaves             # DIR_LEAF entries per leaf: (key hash << 32) | record + 1
     uint32_t n_leaves
     uint32_t cap_leaves
 
@@ -168,7 +170,7 @@ cdef int dir_init(AddrDir* d) noexcept nogil:
         d.top = NULL
         return -1
     d.cap_leaves = 16
-    d.leaves = <uint32_t*>big_alloc(<size_t>d.cap_leaves * DIR_LEAF * sizeof(uint32_t))
+    d.leaves = <uint64_t*>big_alloc(<size_t>d.cap_leaves * DIR_LEAF * sizeof(uint64_t))
     d.n_leaves = 0
     return 0 if d.leaves != NULL else -1
 
@@ -176,26 +178,35 @@ cdef int dir_init(AddrDir* d) noexcept nogil:
 cdef void dir_free(AddrDir* d) noexcept nogil:
     if d.top != NULL:
         munmap(d.top, DIR_TOP * sizeof(uint32_t))
-    big_free(d.leaves, <size_t>d.cap_leaves * DIR_LEAF * sizeof(uint32_t))
+    big_free(d.leaves, <size_t>d.cap_leaves * DIR_LEAF * sizeof(uint64_t))
     memset(d, 0, sizeof(AddrDir))
 
 
-cdef inline uint32_t dir_find(const AddrDir* d, uint32_t addr) noexcept nogil:
+# The entry of addr, or NULL when its block has no leaf.
+cdef inline uint64_t* dir_at(const AddrDir* d, uint32_t addr) noexcept nogil:
     cdef uint32_t leaf = d.top[addr >> DIR_LEAF_BITS]
     if leaf == 0:
-        return NIL
-    # record + 1 is stored, so an empty entry (0) comes back as NIL
-    return d.leaves[((<size_t>leaf - 1) << DIR_LEAF_BITS) | (addr & (DIR_LEAF - 1))] - 1
+        return NULL
+    return &d.leaves[((<size_t>leaf - 1) << DIR_LEAF_BITS) | (addr & (DIR_LEAF - 1))]
+
+
+cdef inline uint32_t dir_rec(uint64_t e) noexcept nogil:
+    return <uint32_t>e - 1       # record + 1 is stored, so an empty entry (0) comes back as NIL
+
+
+cdef inline uint32_t dir_find(const AddrDir* d, uint32_t addr) noexcept nogil:
+    cdef const uint64_t* e = dir_at(d, addr)
+    return NIL if e == NULL else dir_rec(e[0])
 
 
 # The entry for addr, making its leaf if it has none (fresh leaves come zeroed from mmap).
-cdef uint32_t* dir_entry(AddrDir* d, uint32_t addr) noexcept nogil:
+cdef uint64_t* dir_entry(AddrDir* d, uint32_t addr) noexcept nogil:
     cdef uint32_t* top = &d.top[addr >> DIR_LEAF_BITS]
-    cdef uint32_t* grown
+    cdef uint64_t* grown
     if top[0] == 0:
         if d.n_leaves == d.cap_leaves:
-            grown = <uint32_t*>big_grow(d.leaves, <size_t>d.cap_leaves * DIR_LEAF * sizeof(uint32_t),
-                                        <size_t>d.cap_leaves * 2 * DIR_LEAF * sizeof(uint32_t))
+            grown = <uint64_t*>big_grow(d.leaves, <size_t>d.cap_leaves * DIR_LEAF * sizeof(uint64_t),
+                                        <size_t>d.cap_leaves * 2 * DIR_LEAF * sizeof(uint64_t))
             if grown == NULL:
                 return NULL
             d.leaves = grown
@@ -206,12 +217,9 @@ cdef uint32_t* dir_entry(AddrDir* d, uint32_t addr) noexcept nogil:
 
 
 cdef inline void dir_clear(AddrDir* d, uint32_t addr, uint32_t r) noexcept nogil:
-    cdef uint32_t leaf = d.top[addr >> DIR_LEAF_BITS]
-    cdef uint32_t* e
-    if leaf:
-        e = &d.leaves[((<size_t>leaf - 1) << DIR_LEAF_BITS) | (addr & (DIR_LEAF - 1))]
-        if e[0] == r + 1:
-            e[0] = 0
+    cdef uint64_t* e = dir_at(d, addr)
+    if e != NULL and dir_rec(e[0]) == r:
+        e[0] = 0
 
 
 # ---- hashing -----------------------------------------------------------------------------------
@@ -327,9 +335,9 @@ cdef inline void lt_prefetch_key(const LeaseTable* t, uint32_t hash) noexcept no
 
 
 cdef inline void lt_prefetch_addr(const LeaseTable* t, uint32_t addr) noexcept nogil:
-    cdef uint32_t leaf = t.by_addr.top[addr >> DIR_LEAF_BITS]
-    if leaf:
-        prefetch_w(&t.by_addr.leaves[((<size_t>leaf - 1) << DIR_LEAF_BITS) | (addr & (DIR_LEAF - 1))], 1)
+    cdef const uint64_t* e = dir_at(&t.by_addr, addr)
+    if e != NULL:
+        prefetch_w(e, 1)
 
 
 # ---- arena: variable-length data (long client ids, host names) ----------------------------------
@@ -471,7 +479,7 @@ cdef uint32_t lt_find_key(const LeaseTable* t, const ClientKey* k) noexcept nogi
 
 
 # The key hash of a record, from its client identity (the same as lt_key_hash of its key).
-cdef uint32_t lt_rec_hash(const LeaseTable* t, const Lease* l) noexcept nogil:
+cdef inline uint32_t lt_rec_hash(const LeaseTable* t, const Lease* l) noexcept nogil:
     cdef ClientKey k
     k.subnet = l.subnet
     k.htype = l.htype
@@ -484,18 +492,31 @@ cdef uint32_t lt_rec_hash(const LeaseTable* t, const Lease* l) noexcept nogil:
     return lt_key_hash(&k)
 
 
+# The key hash of record r as its directory entry has it (computed afresh if the entry is not
+# r's, which the one-record-per-address rule should never let happen).
+cdef inline uint32_t lt_hash_of(const LeaseTable* t, uint32_t r) noexcept nogil:
+    cdef const uint64_t* e = dir_at(&t.by_addr, t.rec[r].addr)
+    if e != NULL and dir_rec(e[0]) == r:
+        return <uint32_t>(e[0] >> 32)
+    return lt_rec_hash(t, &t.rec[r])
+
+
+# Index record r under key hash `tag` (and note the hash in its directory entry).
 cdef void lt_key_put(LeaseTable* t, uint32_t r, uint32_t tag) noexcept nogil:
     cdef uint64_t* idx = t.by_key
     cdef uint32_t i = tag & t.index_mask
+    cdef uint64_t* e = dir_at(&t.by_addr, t.rec[r].addr)
     while slot_rec(idx[i]) != NIL:
         i = (i + 1) & t.index_mask
     idx[i] = slot_make(r, tag)
+    if e != NULL and dir_rec(e[0]) == r:
+        e[0] = ((<uint64_t>tag) << 32) | (<uint64_t>r + 1)
 
 
 # Linear-probing deletion by backward shift: no tombstones, so lookups stay short forever.
 cdef void lt_key_remove(LeaseTable* t, uint32_t r) noexcept nogil:
     cdef uint64_t* idx = t.by_key
-    cdef uint32_t i = lt_rec_hash(t, &t.rec[r]) & t.index_mask, j, home
+    cdef uint32_t i = lt_hash_of(t, r) & t.index_mask, j, home
     while slot_rec(idx[i]) != r:
         if slot_rec(idx[i]) == NIL:
             return
@@ -533,7 +554,7 @@ cdef int lt_grow(LeaseTable* t) noexcept nogil:
     t.index_mask = slots - 1
     for r in range(t.used):
         if t.rec[r].state != LS_FREE and (t.rec[r].hwlen or t.rec[r].cid_len):
-            lt_key_put(t, r, lt_rec_hash(t, &t.rec[r]))
+            lt_key_put(t, r, lt_hash_of(t, r))
     return 0
 
 
@@ -587,7 +608,7 @@ cdef void lt_wheel_link(LeaseTable* t, uint32_t r) noexcept nogil:
 cdef uint32_t lt_new(LeaseTable* t, uint32_t addr) noexcept nogil:
     cdef uint32_t r
     cdef Lease* l
-    cdef uint32_t* entry = dir_entry(&t.by_addr, addr)
+    cdef uint64_t* entry = dir_entry(&t.by_addr, addr)
     if entry == NULL:
         return NIL
     if t.free_head != NIL:
