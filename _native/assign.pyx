@@ -814,7 +814,15 @@ cdef class Allocator:
         out = [("upsert" if self.t.journal[i].op == JR_UPSERT else "delete",
                 self._lease(&self.t.journal[i].lease)) for i in range(self.t.journal_len)]
         self.t.journal_len = 0
+        lt_compact_arena(&self.t)
         return out
+
+    def table_info(self):
+        """The lease table's sizes: records in use and allocated, key index slots, directory
+        leaves, and the arena's bytes (all, and no longer referenced)."""
+        return {"records": self.t.count, "record-capacity": self.t.capacity,
+                "key-slots": self.t.index_mask + 1, "directory-leaves": self.t.by_addr.n_leaves,
+                "arena-bytes": self.t.arena.len, "arena-dead-bytes": self.t.arena_dead}
 
     cdef object _lease(self, const Lease* l):
         cdef const SubnetC* s = &self.subnets[l.subnet]

@@ -479,6 +479,7 @@ cdef class Engine:
             i += 1
         if i == t.journal_len:
             t.journal_len = 0
+            lt_compact_arena(t)                # (only ever between batches: the journal is empty)
         else:                                  # keep the rest for the next round
             memmove(t.journal, t.journal + i, (t.journal_len - i) * sizeof(JournalRecord))
             t.journal_len -= i

@@ -19,7 +19,6 @@ cdef extern from "<sys/mman.h>" nogil:
 
 cdef enum:
     NIL = 0xFFFFFFFF
-    PREFETCH_AHEAD = 8           # batch paths warm the index lines of the packet this far ahead
     PREFETCH_BLOCK = 64
     KEY_SLOTS_PER_RECORD = 4     # key index load <= 1/4: short probes and short backward shifts
     DIR_LEAF_BITS = 10           # the address directory: one leaf per 1024 consecutive addresses
@@ -123,7 +122,7 @@ ctypedef struct LeaseTable:
     uint32_t overdue             # leases queued with an expiry the wheel has already passed
     int64_t wheel_time           # reclaim has run up to this second (-1: never)
     ByteArena arena
-    uint32_t arena_dead          # bytes no longer referenced (compacted when they dominate)
+    uint32_t arena_dead          # bytes no longer referenced (lt_compact_arena drops them)
     JournalRecord* journal
     uint32_t journal_len
     uint32_t journal_cap
@@ -342,20 +341,28 @@ cdef inline void lt_prefetch_addr(const LeaseTable* t, uint32_t addr) noexcept n
 
 # ---- arena: variable-length data (long client ids, host names) ----------------------------------
 
+cdef enum:
+    ARENA_MAX = 0xFFFFFF00       # offsets are 32-bit (and NIL is all ones)
+
+
 cdef uint32_t arena_put(ByteArena* a, const uint8_t* p, uint32_t n) noexcept nogil:
-    cdef uint32_t cap
+    cdef uint64_t cap
     cdef uint8_t* grown
     if n == 0:
         return 0
+    if <uint64_t>a.len + n > ARENA_MAX:
+        return NIL
     if a.len + n > a.cap:
-        cap = a.cap * 2 if a.cap else 4096
-        while cap < a.len + n:
+        cap = <uint64_t>a.cap * 2 if a.cap else 4096
+        while cap < <uint64_t>a.len + n:
             cap *= 2
+        if cap > ARENA_MAX:
+            cap = ARENA_MAX
         grown = <uint8_t*>realloc(a.data, cap)
         if grown == NULL:
             return NIL
         a.data = grown
-        a.cap = cap
+        a.cap = <uint32_t>cap
     memcpy(a.data + a.len, p, n)
     a.len += n
     return a.len - n
@@ -717,6 +724,33 @@ cdef void lt_delete(LeaseTable* t, uint32_t r) noexcept nogil:
     l.wheel_next = t.free_head
     t.free_head = r
     t.count -= 1
+
+
+# Rewrite the arena with only what live records use, once dead bytes (host names replaced,
+# records reused or deleted) are most of it and worth the pass: the arena would otherwise grow
+# for as long as clients come and go. Journal records point into the arena, so this runs only
+# when the journal is empty (just after a drain). Returns whether it compacted.
+cdef bint lt_compact_arena(LeaseTable* t) noexcept nogil:
+    cdef ByteArena fresh
+    cdef uint32_t r, n, off
+    cdef Lease* l
+    if t.journal_len or t.arena_dead < (1 << 20) or t.arena_dead * 2 < t.arena.len:
+        return False
+    memset(&fresh, 0, sizeof(ByteArena))
+    for r in range(t.used):
+        l = &t.rec[r]
+        n = lt_var_len(l)
+        if l.state == LS_FREE or n == 0:
+            continue
+        off = arena_put(&fresh, t.arena.data + l.var_off, n)
+        if off == NIL:             # out of memory: keep the old arena, nothing is lost
+            free(fresh.data)
+            return False
+        l.var_off = off
+    free(t.arena.data)
+    t.arena = fresh
+    t.arena_dead = 0
+    return True
 
 
 # Set state and expiry; queue it on the wheel if the state expires (offers, bound, declined).

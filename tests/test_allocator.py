@@ -1519,6 +1519,35 @@ def test_hardware_address_and_client_id_share_the_record_bytes():
                 (addr, hw, cid or b"", f"renamed-{n}" * 3)
 
 
+def test_the_arena_is_compacted_as_clients_come_and_go():
+    """Host names and long client ids live in a side arena. Clients that come, rename and leave
+    leave dead bytes behind; a drain compacts them away once they dominate, and every live
+    lease keeps its client id and host name."""
+    a = make(pools=[("10.0.0.1", "10.0.3.254")], prefix="10.0.0.0/22")
+    live = {}
+    now = NOW0
+    appended = 0
+    for wave in range(100):
+        for n in range(100):
+            cid = b"\xff" + wave.to_bytes(2, "big") + n.to_bytes(2, "big") + b"c" * 40
+            hw = mac(wave * 1000 + n)
+            host = f"host-{wave}-{n}-" + "x" * 200
+            live[cid] = (hw, bind(a, hw, client_id=cid, hostname=host, now=now), host)
+            appended += len(cid) + len(host)
+        for cid in list(live)[:100]:                     # the oldest hundred leave
+            hw, addr, _ = live.pop(cid)
+            assert a.release(1, hw, addr, client_id=cid, now=now)
+        a.drain_journal()
+        now += 1
+    info = a.table_info()
+    live_bytes = sum(len(cid) + len(host) for cid, (_, _, host) in live.items())
+    assert info["arena-bytes"] - info["arena-dead-bytes"] >= live_bytes
+    assert appended > 2_500_000 and info["arena-bytes"] < 2_000_000, info   # compacted
+    for cid, (hw, addr, host) in live.items():
+        lease = a.lease_of(1, hw, client_id=cid)
+        assert (lease.address, lease.client_id, lease.hostname) == (addr, cid, host)
+
+
 def test_index_deletion_keeps_every_remaining_lease_reachable():
     """Many inserts and deletes interleaved (moves, declines, probation ends, stale records taken
     over), checked against a dict after every round: backward-shift deletion must leave every
