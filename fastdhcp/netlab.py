@@ -488,6 +488,21 @@ class Lab:
         self._write_state()
         return proc
 
+    def start_server(self, ns, config_path, *, server="fastdhcp", name="server", args=(),
+                     timeout=20.0):
+        """Start a DHCPv4 server on config_path inside ns: `fastdhcp serve` (from this source
+        tree) or Debian's kea-dhcp4, whose PID and lock files go into the lab directory (no
+        clash with a system Kea or another run). Returns once it listens on port 67; its output
+        goes to <labdir>/<name>.out."""
+        repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env = dict(os.environ, KEA_PIDFILE_DIR=self.dir, KEA_LOCKFILE_DIR=self.dir,
+                   PYTHONPATH=repo + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        argv = ["kea-dhcp4", "-c", config_path] if server == "kea" else \
+            [sys.executable, "-m", "fastdhcp", "serve", "-c", config_path, *args]
+        proc = self.spawn(ns, argv, env=env, cwd=repo, log=self.path(f"{name}.out"))
+        self.wait_udp_listen(ns, 67, timeout=timeout, proc=proc)
+        return proc
+
     def run(self, ns, argv, timeout=30, *, check=False, binds=None, input=None):
         """Run argv inside ns to completion (bounded by timeout: the whole process group is
         killed then, and LabError raised). Returns CompletedProcess with text stdout/stderr."""

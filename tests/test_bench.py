@@ -214,12 +214,7 @@ def start(lab, ns, cfg, name, server="fastdhcp"):
     path = lab.path(f"{name}.json")
     with open(path, "w") as f:
         json.dump(cfg, f)
-    env = dict(os.environ, PYTHONPATH=REPO, KEA_PIDFILE_DIR=lab.dir, KEA_LOCKFILE_DIR=lab.dir)
-    argv = ["kea-dhcp4", "-c", path] if server == "kea" else \
-        [sys.executable, "-m", "fastdhcp", "serve", "-c", path]
-    proc = lab.spawn(ns, argv, env=env, cwd=REPO, log=lab.path(f"{name}.out"))
-    lab.wait_udp_listen(ns, 67, timeout=20, proc=proc)
-    return proc
+    return lab.start_server(ns, path, server=server, name=name)
 
 
 def bench_cli(lab, ns, *args, timeout=60):

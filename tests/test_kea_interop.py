@@ -46,12 +46,7 @@ def config(lab, server_if, lease_file, tag):
 
 
 def start(lab, ns, server, cfg, tag):
-    env = dict(os.environ, PYTHONPATH=REPO, KEA_PIDFILE_DIR=lab.dir, KEA_LOCKFILE_DIR=lab.dir)
-    argv = ["kea-dhcp4", "-c", cfg] if server == "kea" else \
-        [sys.executable, "-m", "fastdhcp", "serve", "-c", cfg]
-    proc = lab.spawn(ns, argv, env=env, cwd=REPO, log=lab.path(f"{tag}.out"))
-    lab.wait_udp_listen(ns, 67, timeout=30, proc=proc)
-    return proc
+    return lab.start_server(ns, cfg, server=server, name=tag, timeout=30)
 
 
 def acked(lab, gen, tag, seed, count):

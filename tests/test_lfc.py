@@ -139,9 +139,7 @@ def test_server_compacts_under_load_and_keeps_every_acked_lease(lab):
     with open(lab.path("lfc.json"), "w") as f:
         json.dump(cfg, f)
     env = dict(os.environ, PYTHONPATH=REPO)
-    proc = lab.spawn(srv, [sys.executable, "-m", "fastdhcp", "serve", "-c", lab.path("lfc.json")],
-                     env=env, cwd=REPO, log=lab.path("lfc-server.out"))
-    lab.wait_udp_listen(srv, 67, timeout=20, proc=proc)
+    proc = lab.start_server(srv, lab.path("lfc.json"), name="lfc-server")
     acks = lab.path("acks.csv")
     try:
         r = subprocess.run(["ip", "netns", "exec", gen, sys.executable, "-m", "fastdhcp", "bench",
