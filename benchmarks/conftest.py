@@ -13,6 +13,9 @@ def pytest_terminal_summary(terminalreporter):
         share = bench.extra_info.get("alloc_share")
         if share is not None:
             note += f"; allocation alone {per_call / n * 1e9 * share:.1f} ns"
+        reference = bench.extra_info.get("reference_ns")
+        if reference is not None:
+            note += f": /24 {reference:.1f} ns, ratio {per_call / n * 1e9 / reference:.2f}"
         rows.append((bench.name, per_call / n * 1e9, n, f"; {note}" if note else ""))
     if rows:
         terminalreporter.write_sep("-", "per packet (median of rounds / packets per call)")
