@@ -10,7 +10,9 @@
   a batch of fresh clients, as the engine does it;
 - allocate+bind pristine: the same into a table that has never held a lease (a new one each
   round), where 0 % above is a pool whose previous clients have left released records behind;
-- lookup: a client's lease by client key, then by address.
+- lookup: a client's lease by client key, then by address;
+- full /8 against empty /24: allocate+bind in the 99.99 %-full /8, its rounds interleaved with
+  rounds in the empty /24 (timed in the setup), for the ratio of the two in one stretch of time.
 Fill is made of real bound leases (bind_many), so the table is as big as a full subnet's would be.
 A pool with fewer than 100 free addresses (a /24 at 90 %, a /24 or /16 at 99.99 %) cannot take a
 batch of fresh clients, and one call per allocation would measure Python's call: there each client
