@@ -864,8 +864,13 @@ cdef uint32_t lt_csv_row(const LeaseTable* t, const JournalRecord* j, uint32_t s
     pos = csv_put(out, pos, b"1," if l.flags & LF_FQDN_REV else b"0,")
     host = lt_host(t, l)
     for i in range(l.host_len):
-        if host[i] == 44:         # Kea escapes commas in text columns
-            pos = csv_put(out, pos, b"&#x2c")
+        # Kea escapes commas in text columns as "&#x2c" and reads any "&#x" + two hex digits
+        # back. A control byte (a client's host name option may carry any) is escaped too, or
+        # a line break would end the row and the rest be read back as a lease of the client's
+        # making; and "&", so that a name which itself reads "&#x2c" comes back as it was.
+        if host[i] == 44 or host[i] == 38 or host[i] < 32 or host[i] == 127:
+            pos = csv_put(out, pos, b"&#x")
+            pos = csv_hex(out, pos, &host[i], 1)
         else:
             out[pos] = host[i]
             pos += 1
@@ -1017,7 +1022,7 @@ cdef int csv_parse_row(const uint8_t* p, uint32_t n, CsvLease* out) noexcept nog
     if flen[9] and not csv_uint_parse(p + start[9], flen[9], 3, &v):
         return CSV_BAD_STATE
     out.kea_state = <uint8_t>v
-    # the host name, with Kea's comma escape undone
+    # the host name, with Kea's escapes ("&#x" and two hex digits, as for a comma) undone
     h = p + start[8]
     out.host_len = 0
     k = 0
@@ -1025,8 +1030,8 @@ cdef int csv_parse_row(const uint8_t* p, uint32_t n, CsvLease* out) noexcept nog
         if out.host_len >= HOST_MAX:
             return CSV_BAD_HOSTNAME
         if k + 5 <= flen[8] and h[k] == 38 and h[k + 1] == 35 and h[k + 2] == 120 and \
-                h[k + 3] == 50 and (h[k + 4] == 99 or h[k + 4] == 67):      # "&#x2c"
-            out.host[out.host_len] = 44
+                csv_nibble(h[k + 3]) >= 0 and csv_nibble(h[k + 4]) >= 0:      # "&#x2c"
+            out.host[out.host_len] = <uint8_t>(csv_nibble(h[k + 3]) * 16 + csv_nibble(h[k + 4]))
             k += 5
         else:
             out.host[out.host_len] = h[k]

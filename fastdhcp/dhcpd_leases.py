@@ -410,7 +410,6 @@ _KEA_STATE = {"active": LeaseState.BOUND, "bootp": LeaseState.BOUND,
               "abandoned": LeaseState.DECLINED,
               "free": LeaseState.EXPIRED, "expired": LeaseState.EXPIRED,
               "released": LeaseState.EXPIRED, "reset": LeaseState.EXPIRED}
-_CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 
 SKIP_NO_CLIENT = "no hardware address or uid"
 SKIP_ZERO_LIFETIME = "zero lifetime (ends = starts)"
@@ -466,12 +465,10 @@ def _kea_row(lease: DhcpdLease, find_subnet: Callable[[int], int | None]) -> Lea
     subnet_id = find_subnet(int(ipaddress.IPv4Address(lease.address)))
     if subnet_id is None:
         raise _Skip(SKIP_NO_SUBNET)
-    # Kea's CSV reader decodes "&#xNN"; a raw line break would split the row in two.
-    hostname = _CONTROL_CHARACTER.sub(lambda m: f"&#x{ord(m.group()):02x}",
-                                      lease.client_hostname)
+    # (control characters in the name are escaped when the row is written)
     return Lease(address=lease.address, hwaddr=lease.hardware_address, client_id=lease.uid,
                  valid_lifetime=valid, expire=begins + valid, subnet_id=subnet_id, state=state,
-                 hostname=hostname)
+                 hostname=lease.client_hostname)
 
 
 def to_kea(leases: Iterable[DhcpdLease], subnets: Mapping[str, int]) -> KeaConversion:

@@ -15,13 +15,12 @@ import logging
 import mmap
 import os
 
-from .lease import KEA_V4_HEADER, LeaseState
+from .lease import KEA_V4_HEADER, LeaseState, csv_unescape
 
 log = logging.getLogger("fastdhcp.journal")
 
 _KEA_TO_STATE = {0: LeaseState.BOUND, 1: LeaseState.DECLINED, 2: LeaseState.EXPIRED,
                  3: LeaseState.RELEASED}
-_TEXT_UNESCAPE = (("&#x2c", ","), ("&#x2C", ","))
 
 
 def open_lease_file(path: str) -> int:
@@ -117,9 +116,7 @@ def read_lease_file(path: str, known_subnets: set[int], max_row_errors: int = 0)
                 if len(row) not in (11, 12):
                     raise ValueError(f"{len(row)} columns")
                 address, hw, cid, valid, expire, subnet_id = row[:6]
-                hostname = row[8]
-                for esc, ch in _TEXT_UNESCAPE:
-                    hostname = hostname.replace(esc, ch)
+                hostname = csv_unescape(row[8])
                 state = _KEA_TO_STATE[int(row[9] or 0)]
                 sid = int(subnet_id)
                 if sid not in known_subnets:

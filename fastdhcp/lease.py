@@ -8,6 +8,7 @@ address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostn
 from __future__ import annotations
 
 import enum
+import re
 
 import msgspec
 
@@ -63,6 +64,17 @@ def _colon_hex(b: bytes) -> str:
     return ":".join(f"{x:02x}" for x in b)
 
 
+# Kea's CSV escapes commas in text columns as "&#x2c" and reads any "&#x" + two hex digits
+# back. Control characters are escaped too (a line break would end the row), and "&" (so that
+# a text that itself reads "&#x2c" comes back as it was).
+_CSV_ESCAPED = re.compile(r"[,&\x00-\x1f\x7f]")
+_CSV_ESCAPE = re.compile(r"&#x([0-9a-fA-F]{2})")
+
+
 def _csv_escape(text: str) -> str:
-    # Kea's CSV escapes commas in text columns as "&#x2c" (CSVFile::escapeCharacters).
-    return text.replace(",", "&#x2c")
+    return _CSV_ESCAPED.sub(lambda m: f"&#x{ord(m.group()):02x}", text)
+
+
+def csv_unescape(text: str) -> str:
+    """A text column of a Kea CSV lease file as it was before escaping."""
+    return _CSV_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)

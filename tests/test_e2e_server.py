@@ -45,6 +45,7 @@ import netlab
 
 import fastdhcp
 from fastdhcp import reference
+from fastdhcp.lease import csv_unescape
 from fastdhcp.packet import MsgType
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -1127,6 +1128,41 @@ def test_malformed_flood_then_client_still_served(lab, topo, servers):
     assert srv.poll() is None
     # nothing of the junk was ever a lease
     assert all(r["hwaddr"].lower() == mac2 for r in lease_rows(srv.lease_path))
+
+
+def test_host_name_cannot_forge_a_lease_row(lab, topo, servers):
+    """Option 12 is the client's to fill. A line break in it must not end the lease file's row:
+    the lease's own row would be cut short (unreadable, so the lease lost at a restart) and the
+    rest read as rows of the client's making. Nor may a comma shift the row's columns."""
+    srv = servers.start()
+    ns, ifname, mac = topo.client()
+    forged = f"{NET}.177"
+    hostname = (f"pc,one\n{forged},02:00:00:00:00:77,,3600,{2 ** 31},1,0,0,forged,0,,0\r\n"
+                "\x00\x7f&#x2c")
+    with ClientSock(ns, ifname) as sock:
+        offer = crafted_offer(sock, mac, hostname=hostname)
+        assert offer is not None
+        xid = new_xid()
+        req = reference.request(mac_bytes(mac), xid, server_id=offer.opt_ip(54),
+                                requested_ip=offer.pkt.yiaddr, broadcast=True, hostname=hostname)
+        ack = sock.ask(req, xid=xid, types={ACK, NAK})
+    assert ack is not None and ack.pkt.msg_type == ACK
+    rows = lease_rows(srv.lease_path)    # (the row is in the file before the ACK is sent)
+    assert rows and all(None not in r and None not in r.values() for r in rows), rows
+    assert not rows_for(srv.lease_path, forged)
+    [row] = rows_for(srv.lease_path, hwaddr=mac)
+    assert row["address"] == ack.pkt.yiaddr
+    if UNDER_TEST != "kea":              # (Kea may clean the name up instead)
+        assert csv_unescape(row["hostname"]) == hostname
+    # restarted on that file, the server knows the client's lease and nothing forged
+    servers.stop(srv)
+    srv = servers.start(name="forge-2", lease_path=srv.lease_path)
+    ns2, if2, _ = topo.client()
+    with ClientSock(ns2, if2) as sock:
+        other = crafted_offer(sock, topo.new_mac(), requested_ip=forged)
+        taken = crafted_offer(sock, topo.new_mac(), requested_ip=ack.pkt.yiaddr)
+    assert other is not None and other.pkt.yiaddr == forged
+    assert taken is not None and taken.pkt.yiaddr != ack.pkt.yiaddr
 
 
 # =================================================================================================

@@ -10,15 +10,16 @@ import pytest
 
 import fastdhcp
 from fastdhcp.journal import load_lease_file, open_lease_file, read_lease_file
-from fastdhcp.lease import KEA_V4_HEADER
+from fastdhcp.lease import KEA_V4_HEADER, Lease, LeaseState
 
 NOW = 1_700_000_000
 LATER = NOW + 3600
 LONG_CID = ":".join(f"{b:02x}" for b in range(40))
 
 ROWS = [
-    # 12 columns (Kea 2.4+), bound, a host name with Kea's comma escape
-    f"10.0.0.10,02:00:00:00:00:01,01:02:00:00:00:00:01,3600,{LATER},1,0,0,pc&#x2cone,0,,0",
+    # 12 columns (Kea 2.4+), bound, a host name with Kea's escapes ("&#x" and two hex digits:
+    # a comma, a tab) and something that only looks like one
+    f"10.0.0.10,02:00:00:00:00:01,01:02:00:00:00:00:01,3600,{LATER},1,0,0,pc&#x2Cone&#x09two&#xzz,0,,0",
     # 11 columns (Kea 2.2), bound, a long client id (kept in the arena)
     f"10.0.0.11,02:00:00:00:00:02,{LONG_CID},3600,{LATER},1,0,0,,0,",
     # declined, expired-reclaimed
@@ -72,7 +73,7 @@ def test_native_load_matches_the_python_reader(tmp_path):
     assert counts == {"loaded": 8, "other_subnet": 1, "bad": 0, "bad_rows": [], "torn": False}
     assert errors == 0
     leases = {l.address: l for l in native.leases()}
-    assert leases["10.0.0.10"].hostname == "pc,one"
+    assert leases["10.0.0.10"].hostname == "pc,one\ttwo&#xzz"
     assert leases["10.0.0.11"].client_id == bytes(range(40))
     assert leases["10.0.0.12"].state.name == "DECLINED"
     assert leases["10.0.0.13"].state.name == "EXPIRED"
@@ -127,3 +128,20 @@ def test_a_torn_tail_is_cut_before_appending(tmp_path):
     a = allocator()
     assert load_lease_file(a, path, now=NOW) == {"loaded": 3, "other_subnet": 0, "bad": 0,
                                                  "bad_rows": [], "torn": False}
+
+
+def test_text_escapes_round_trip_through_a_row(tmp_path):
+    # What Kea's CSV reader decodes ("&#x" + two hex digits) is what the writer escapes: commas,
+    # control characters (a line break would end the row) and "&" itself.
+    name = "a,b\nc\r\x00\x7f&#x2c&d"
+    lease = Lease(address="10.0.0.20", hwaddr=b"\x02\x00\x00\x00\x00\x20", client_id=b"",
+                  valid_lifetime=3600, expire=LATER, subnet_id=1, state=LeaseState.BOUND,
+                  hostname=name)
+    row = lease.kea_row()
+    assert "\n" not in row and "\r" not in row and len(row.split(",")) == 12
+    path = write(tmp_path, [row])
+    records, errors = read_lease_file(path, {1})
+    assert errors == 0 and records[0][7] == name
+    native = allocator()
+    assert load_lease_file(native, path, now=NOW)["loaded"] == 1
+    assert [l.hostname for l in native.leases()] == [name]
