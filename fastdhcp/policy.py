@@ -117,8 +117,10 @@ def compile_policy(config: Config, links: list[Link], *, batch_size: int = 64) -
     own = {link.address for link in links}
     resv_extras = []      # (ordinal, subnet or None for a global one, reservation)
     for s in config.subnets:
-        # never hand out the network or broadcast address, nor one of ours
-        for addr in {s.network, s.broadcast} | {a for a in own if a in s}:
+        # never hand out the network or broadcast address, nor one of ours (a /31 or /32 has
+        # neither: RFC 3021, and a /32 is one host)
+        edges = {s.network, s.broadcast} if s.prefix_len < 31 else set()
+        for addr in edges | {a for a in own if a in s}:
             alloc.exclude(addr)
     for s, r in [(s, r) for s in config.subnets for r in s.reservations] + \
             [(None, r) for r in config.global_reservations]:

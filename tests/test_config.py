@@ -1175,3 +1175,17 @@ def test_large_generated_configuration():
     p = one_problem(json.dumps({"Dhcp4": {"subnet4": subnets}}))
     assert p == Problem("Dhcp4.subnet4[150].reservations[42].ip-address",
                         "'10.150.0.999' is not an IPv4 address")
+
+
+def test_network_and_broadcast_are_kept_out_except_in_a_31_or_32():
+    # RFC 3021: a /31 has two hosts and no network or broadcast address; a /32 is one host.
+    from fastdhcp.policy import compile_policy
+    cfg = parse_config(json.dumps({"Dhcp4": {"subnet4": [
+        {"id": 1, "subnet": "10.0.0.0/24", "pools": [{"pool": "10.0.0.0 - 10.0.0.255"}]},
+        {"id": 2, "subnet": "10.0.1.0/31", "pools": [{"pool": "10.0.1.0 - 10.0.1.1"}]},
+        {"id": 3, "subnet": "10.0.2.5/32", "pools": [{"pool": "10.0.2.5 - 10.0.2.5"}]}]}}))
+    alloc = compile_policy(cfg, []).alloc
+    assert [alloc.stats(sid)["free-addresses"] for sid in (1, 2, 3)] == [254, 2, 1]
+    assert sorted(alloc.offer(2, bytes([2, 0, 0, 0, 0, n]), now=1) for n in (1, 2)) == [
+        "10.0.1.0", "10.0.1.1"]
+    assert alloc.offer(3, b"\x02\x00\x00\x00\x00\x03", now=1) == "10.0.2.5"
