@@ -554,7 +554,11 @@ cdef class Engine:
         lt_key_ready(k)
 
     # The subnet of the shared network where this client already has a lease, else `sn`.
-    cdef uint32_t home_subnet(self, const DhcpPacket* p, uint32_t sn, ClientKey* k, ClientIds* ids) noexcept:
+    # Without a record anywhere in the shared network, the member that holds `addr` (the
+    # address the client asks for or has, 0 if none): its address is right for the link even
+    # if it is not in the subnet the link or relay maps to, and must not be NAKed as wrong.
+    cdef uint32_t home_subnet(self, const DhcpPacket* p, uint32_t sn, ClientKey* k, ClientIds* ids,
+                              uint32_t addr) noexcept:
         cdef uint32_t m = sn
         while True:
             self.client_key(p, m, k, ids)
@@ -563,6 +567,14 @@ cdef class Engine:
             m = self.runs[m].next_member
             if m == sn:
                 break
+        if addr:
+            while True:
+                if (addr & self.alloc.subnets[m].mask) == self.alloc.subnets[m].network:
+                    self.client_key(p, m, k, ids)
+                    return m
+                m = self.runs[m].next_member
+                if m == sn:
+                    break
         self.client_key(p, sn, k, ids)
         return sn
 
@@ -622,7 +634,7 @@ cdef class Engine:
         if self.override_id(p):
             our_id = self.override_id(p)
         if t == MT_DISCOVER:
-            sn = self.home_subnet(p, sn, &k, &ids)
+            sn = self.home_subnet(p, sn, &k, &ids, self.requested(p, sn))
             m = sn
             while True:                                 # shared network: try each member
                 self.client_key(p, m, &k, &ids)
@@ -640,11 +652,11 @@ cdef class Engine:
                 rd_u32(opt_value(p, OPT_SERVER_ID)) != our_id:
             self.counters[C_NOT_FOR_US] += 1            # RFC 2131 Table 5: meant for another server
         elif t == MT_RELEASE:
-            sn = self.home_subnet(p, sn, &k, &ids)
+            sn = self.home_subnet(p, sn, &k, &ids, p.ciaddr)
             self.alloc.release_c(&k, p.ciaddr, now)
         elif t == MT_DECLINE:
             if p.opt[OPT_REQUESTED_ADDRESS].count:
-                sn = self.home_subnet(p, sn, &k, &ids)
+                sn = self.home_subnet(p, sn, &k, &ids, rd_u32(opt_value(p, OPT_REQUESTED_ADDRESS)))
                 self.alloc.decline_c(&k, rd_u32(opt_value(p, OPT_REQUESTED_ADDRESS)), now)
         else:                                           # INFORM: options only (RFC 2131 §4.3.5)
             self.client_key(p, sn, &k, &ids)
@@ -674,7 +686,7 @@ cdef class Engine:
         cdef bint selecting = p.opt[OPT_SERVER_ID].count != 0
         if selecting:
             asked = rd_u32(opt_value(p, OPT_SERVER_ID))
-            sn = self.home_subnet(p, sn, &k, &ids)
+            sn = self.home_subnet(p, sn, &k, &ids, self.requested(p, sn))
             if asked != our_id:
                 # The client chose another server's offer: let ours lapse now (RFC 2131 §4.3.2).
                 mine = lt_find_key(&self.alloc.t, &k)
@@ -687,10 +699,10 @@ cdef class Engine:
             addr = rd_u32(opt_value(p, OPT_REQUESTED_ADDRESS))
         elif p.ciaddr:                                  # RENEWING or REBINDING
             addr = p.ciaddr
-            sn = self.home_subnet(p, sn, &k, &ids)
+            sn = self.home_subnet(p, sn, &k, &ids, addr)
         elif p.opt[OPT_REQUESTED_ADDRESS].count:        # INIT-REBOOT
             addr = rd_u32(opt_value(p, OPT_REQUESTED_ADDRESS))
-            sn = self.home_subnet(p, sn, &k, &ids)
+            sn = self.home_subnet(p, sn, &k, &ids, addr)
             if (addr & self.alloc.subnets[sn].mask) != self.alloc.subnets[sn].network:
                 self.reply(i, sn, MT_NAK, 0, our_id, False, NULL)  # wrong link: NAK
                 return
@@ -786,6 +798,8 @@ cdef class Engine:
         to.local = 0
         self.tx_kind[i] = TX_UDP
         if p.giaddr:                                    # through the relay
+            if msg_type == MT_NAK:     # RFC 2131 §4.3.2: the relay must broadcast it to the client
+                out[HDR_FLAGS] |= 0x80
             to.addr, to.port = p.giaddr, 67
             return
         if p.ciaddr and msg_type != MT_NAK:             # the client has an address

@@ -844,6 +844,41 @@ def test_relayed_client_gets_relay_subnet_and_option82_echoed(lab, topo, servers
         assert p.option(3) == socket.inet_aton(f"{RELAY_NET}.1")
 
 
+def test_relayed_shared_network_naks_are_broadcast_and_any_member_is_the_right_link(lab, topo,
+                                                                                  servers):
+    """Crafted relayed REQUESTs (from the relay's namespace, giaddr set) into a shared network
+    whose giaddr picks one member: an address of the other member is right for the link
+    (RFC 2131 §4.3.2 NAKs only a wrong network), and a NAK through a relay carries the broadcast
+    bit, so that the relay broadcasts it to a client that has no usable address (§4.3.2 MUST)."""
+    r = topo.relay_side()
+    cfg = server_config(topo, lab.path("shared-leases4.csv"), interfaces=[topo.bridge, r["up"].if_a])
+    cfg["Dhcp4"]["shared-networks"] = [{"name": "relayed", "subnet4": [
+        subnet(5, RELAY_NET, "100 - 199"), subnet(6, OTHER_RELAYED, "100 - 199")]}]
+    servers.start(cfg, name="shared")
+    mac = mac_bytes(topo.new_mac())
+    other = f"{OTHER_RELAYED}.150"
+    with ClientSock(r["rly"], r["up"].if_b, port=67) as relay:
+        # REBINDING with an address of the other member and no record of it: not a wrong
+        # network, so the free address is granted (before: NAK, the giaddr's member only)
+        xid = new_xid()
+        ack = relay.ask(reference.request(mac, xid, ciaddr=other, giaddr=f"{RELAY_NET}.1"),
+                        xid=xid, types={ACK, NAK}, dst=f"{UP_NET}.1")
+        assert ack is not None and ack.pkt.msg_type == ACK and ack.pkt.yiaddr == other
+        # INIT-REBOOT for the address the server now has for this client: ACK
+        xid = new_xid()
+        again = relay.ask(reference.request(mac, xid, requested_ip=other, giaddr=f"{RELAY_NET}.1"),
+                          xid=xid, types={ACK, NAK}, dst=f"{UP_NET}.1")
+        assert again is not None and again.pkt.msg_type == ACK and again.pkt.yiaddr == other
+        # INIT-REBOOT for an address of no member: NAK, to the relay, broadcast bit set
+        xid = new_xid()
+        nak = relay.ask(reference.request(mac, xid, requested_ip=f"{NET}.150",
+                                          giaddr=f"{RELAY_NET}.1"),
+                        xid=xid, types={ACK, NAK}, dst=f"{UP_NET}.1")
+        assert nak is not None and nak.pkt.msg_type == NAK and nak.dst == f"{RELAY_NET}.1"
+        if UNDER_TEST != "kea":     # Kea 2.2 leaves the client's flags as they were
+            assert nak.pkt.flags & 0x8000
+
+
 # =================================================================================================
 # 5. reservations
 # =================================================================================================
