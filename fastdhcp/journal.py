@@ -30,14 +30,19 @@ def open_lease_file(path: str) -> int:
     Returns the descriptor."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
-    size = os.fstat(fd).st_size
-    if size == 0:
-        os.write(fd, (KEA_V4_HEADER + "\n").encode())
-    elif os.pread(fd, 1, size - 1) != b"\n":
-        keep = _last_line_end(fd, size)
-        log.warning("%s: cutting an incomplete last line (%d bytes, a torn write)", path,
-                    size - keep)
-        os.ftruncate(fd, keep)
+    try:
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            keep = _last_line_end(fd, size)
+            log.warning("%s: cutting an incomplete last line (%d bytes, a torn write)", path,
+                        size - keep)
+            os.ftruncate(fd, keep)
+            size = keep
+        if size == 0:            # new, empty, or its header was the torn line
+            os.write(fd, (KEA_V4_HEADER + "\n").encode())
+    except OSError:
+        os.close(fd)
+        raise
     return fd
 
 
@@ -64,6 +69,10 @@ def load_lease_file(alloc, path: str, *, now: int, max_row_errors: int = 0) -> d
         return empty
     with f:
         header = f.readline()
+        if not header.endswith(b"\n") and (KEA_V4_HEADER + "\n").encode().startswith(header):
+            if header:           # (an empty file has nothing to say)
+                log.warning("%s: only part of the header (a torn write): no leases", path)
+            return empty         # a file created, and killed before its header was whole
         columns = header.decode("utf-8", "replace").strip().split(",")
         if columns[:11] != KEA_V4_HEADER.split(",")[:11] or len(columns) > 12:
             raise ValueError(f"{path}: not a Kea DHCPv4 lease file (header {header[:200]!r})")

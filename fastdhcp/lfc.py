@@ -1,21 +1,24 @@
 """Lease file compaction, as Kea's LFC does it and with Kea's file names, so a crash at any step
-loses nothing and files left by kea-lfc load as they are.
+loses nothing and files left by kea-lfc load as they are (and ours by Kea).
 
-The files, for a lease file NAME:
+The files, for a lease file NAME (Kea's memfile: FILE_INPUT, FILE_PREVIOUS, ...):
     NAME             the live file: the server appends every change here
-    NAME.2           the previous live file, set aside by the server to be compacted
-    NAME.1           the result of the previous compaction
+    NAME.1           the input: the previous live file, set aside by the server to be compacted
+    NAME.2           the previous: the result of the last compaction
     NAME.output      a compaction being written (incomplete: never loaded)
-    NAME.completed   a compaction written in full, not yet renamed to NAME.1
+    NAME.completed   a compaction written in full, not yet renamed to NAME.2
 
-The server rotates (``rotate``: NAME -> NAME.2, a fresh NAME) and goes on serving; a separate
-process (``python -m fastdhcp.lfc NAME``, so the server's loop never pauses) merges NAME.1 and
-NAME.2 into NAME.output (the last row of an address wins, removal markers drop the lease),
-renames it NAME.completed, removes NAME.1 and NAME.2 and renames NAME.completed to NAME.1. Every
-file is fsync'd before the rename that publishes it, and the directory after each rename.
+The server rotates (``rotate``: NAME -> NAME.1, a fresh NAME) and goes on serving; a separate
+process (``python -m fastdhcp.lfc NAME``, so the server's loop never pauses) merges NAME.2 and
+NAME.1 into NAME.output (the last row of an address wins, removal markers drop the lease),
+renames it NAME.completed, removes NAME.2 and NAME.1 and renames NAME.completed to NAME.2. Every
+file is fsync'd before the rename that publishes it, and the directory after each rename. The
+server does not rotate while NAME.1 or NAME.completed is there (an unfinished compaction: its
+input must not be replaced), as Kea does not; the next compaction finishes the job first.
 
-At start the server loads ``recovery_order(NAME)``: NAME.completed then NAME if a finished
-compaction was not yet renamed; else NAME.1, NAME.2 and NAME, those that exist, in that order.
+At start the server loads ``recovery_order(NAME)``, as Kea does: NAME.completed then NAME if a
+finished compaction was not yet renamed; else NAME.2, NAME.1 and NAME, those that exist, in
+that order (older first: later rows win).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import sys
 from .lease import KEA_V4_HEADER
 
 #: ``python -m fastdhcp.lfc NAME --stop-after N``: stop (as a crash would) after step N.
-STEPS = ("write-output", "rename-completed", "remove-1", "remove-2", "rename-1")
+STEPS = ("write-output", "rename-completed", "remove-2", "remove-1", "rename-2")
 
 
 def paths(name: str) -> dict[str, str]:
@@ -41,7 +44,7 @@ def recovery_order(name: str) -> list[str]:
     if os.path.exists(p["completed"]):
         order = [p["completed"]]
     else:
-        order = [f for f in (p["1"], p["2"]) if os.path.exists(f)]
+        order = [f for f in (p["2"], p["1"]) if os.path.exists(f)]
     return order + ([p["live"]] if os.path.exists(p["live"]) else [])
 
 
@@ -54,15 +57,23 @@ def fsync_dir(path: str) -> None:
 
 
 def rotate(name: str) -> bool:
-    """Server side: set the live file aside as NAME.2 for compaction. False (nothing done) when
-    NAME.2 is still there: a compaction has not finished, and its input must not be replaced.
-    The caller opens a fresh NAME (journal.open_lease_file) after a True."""
+    """Server side: set the live file aside as NAME.1 for compaction. False (nothing done) when
+    NAME.1 or NAME.completed is still there: a compaction has not finished, and its input must
+    not be replaced (the compaction process finishes it first). The caller opens a fresh NAME
+    (journal.open_lease_file) after a True."""
     p = paths(name)
-    if os.path.exists(p["2"]) or not os.path.exists(name):
+    if os.path.exists(p["1"]) or os.path.exists(p["completed"]) or not os.path.exists(name):
         return False
-    os.rename(name, p["2"])
+    os.rename(name, p["1"])
     fsync_dir(name)
     return True
+
+
+def unrotate(name: str) -> None:
+    """Undo a rotate whose fresh live file could not be opened: NAME.1 back to NAME, so the
+    server goes on appending to the file it still has open."""
+    os.rename(paths(name)["1"], name)
+    fsync_dir(name)
 
 
 def _rows(path: str) -> list[tuple[str, bytes]]:
@@ -105,16 +116,16 @@ def compact(name: str, *, stop_after: str | None = None) -> int:
 
     if os.path.exists(p["completed"]):
         # a previous compaction finished writing but not its renames: finish it first
-        for f in (p["1"], p["2"]):
+        for f in (p["2"], p["1"]):
             if os.path.exists(f):
                 os.unlink(f)
-        os.rename(p["completed"], p["1"])
+        os.rename(p["completed"], p["2"])
         fsync_dir(name)
         return 0
     if os.path.exists(p["output"]):
         os.unlink(p["output"])                    # an interrupted run's partial output
     latest: dict[str, bytes] = {}
-    for f in (p["1"], p["2"]):
+    for f in (p["2"], p["1"]):
         for address, row in _rows(f):
             if row:
                 latest.pop(address, None)         # re-insert: file order = last change order
@@ -126,22 +137,22 @@ def compact(name: str, *, stop_after: str | None = None) -> int:
     os.rename(p["output"], p["completed"])
     fsync_dir(name)
     step_done("rename-completed")
-    if os.path.exists(p["1"]):
-        os.unlink(p["1"])
-    step_done("remove-1")
     if os.path.exists(p["2"]):
         os.unlink(p["2"])
     step_done("remove-2")
-    os.rename(p["completed"], p["1"])
+    if os.path.exists(p["1"]):
+        os.unlink(p["1"])
+    step_done("remove-1")
+    os.rename(p["completed"], p["2"])
     fsync_dir(name)
-    step_done("rename-1")
+    step_done("rename-2")
     return len(latest)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fastdhcp.lfc",
                                      description="Compact a Kea memfile lease file (Kea's LFC).")
-    parser.add_argument("name", help="the live lease file (its .1/.2 siblings are compacted)")
+    parser.add_argument("name", help="the live lease file (its .1 and .2 siblings are compacted into .2)")
     parser.add_argument("--stop-after", choices=STEPS, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     os.nice(10)                     # a background job: the server keeps the CPU it needs

@@ -31,6 +31,7 @@ import uvloop
 
 from . import config as config_mod
 from . import lfc
+from .errors import Problem
 from .journal import load_lease_file, open_lease_file
 from .policy import compile_policy, discover_links
 
@@ -55,6 +56,13 @@ class Server:
         self.engine = self._engine(self.config, self.links)
         self.lease_fd = -1
         self.lfc_proc: subprocess.Popen | None = None
+        self.lfc_timer: asyncio.TimerHandle | None = None
+        # A SIGHUP or SIGUSR1 before the loop serves (loading a million leases takes a second)
+        # must not kill the server, their default action: a reload asked for is done once
+        # serving, a stats request is dropped.
+        self.reload_pending = False
+        signal.signal(signal.SIGHUP, lambda *_: setattr(self, "reload_pending", True))
+        signal.signal(signal.SIGUSR1, signal.SIG_IGN)
         self._load_leases(self.engine)      # the leases first: nothing is answered without them
         self.sock = self._udp_socket()
         self.raw = self._raw_socket() if self.engine.raw_sockets else None
@@ -98,7 +106,7 @@ class Server:
         if path is None:
             return
         t0 = time.monotonic()
-        files = lfc.recovery_order(path)           # NAME.1, NAME.2, NAME, as Kea loads them
+        files = lfc.recovery_order(path)           # NAME.2, NAME.1, NAME, as Kea loads them
         for f in files:
             counts = load_lease_file(engine.alloc, f, now=int(time.time()),
                                      max_row_errors=self.config.lease_database.max_row_errors)
@@ -125,20 +133,40 @@ class Server:
             if self.stopping is not None and not self.stopping.done():
                 asyncio.get_running_loop().call_later(RECLAIM_INTERVAL, self._reclaim)
 
+    def _arm_compaction(self) -> None:
+        """Schedule the next compaction lfc-interval seconds from now (0: none, as in Kea)."""
+        if self.lfc_timer is not None:
+            self.lfc_timer.cancel()
+            self.lfc_timer = None
+        interval = self.config.lease_database.lfc_interval
+        if self.lease_fd >= 0 and interval > 0 and self.stopping is not None \
+                and not self.stopping.done():
+            self.lfc_timer = asyncio.get_running_loop().call_later(interval, self._compact)
+
     def _compact(self) -> None:
         """lfc-interval: set the live file aside and compact it in another process (Kea's LFC
         steps and file names), while this loop goes on serving into a fresh file."""
-        loop = asyncio.get_running_loop()
-        if self.stopping is not None and not self.stopping.done():
-            loop.call_later(self.config.lease_database.lfc_interval, self._compact)
+        self.lfc_timer = None
+        try:
+            self._start_compaction()
+        finally:
+            self._arm_compaction()
+
+    def _start_compaction(self) -> None:
         path = self._lease_path()
         if path is None or (self.lfc_proc is not None and self.lfc_proc.poll() is None):
             return                                  # the previous compaction still runs
         self.engine.drain()                         # every committed row in the old file
         try:
             if lfc.rotate(path):
+                try:
+                    fd = open_lease_file(path)
+                except OSError:
+                    lfc.unrotate(path)              # go on appending to the file we have
+                    raise
                 os.close(self.lease_fd)
-                self.lease_fd = open_lease_file(path)
+                self.lease_fd = fd
+            # (also when no rotation was allowed: it finishes an unfinished compaction)
             self.lfc_proc = subprocess.Popen([sys.executable, "-m", "fastdhcp.lfc", path],
                                              stdout=subprocess.DEVNULL)
         except OSError as e:
@@ -148,8 +176,10 @@ class Server:
 
     def reload(self) -> None:
         """Re-read the configuration; keep serving the old one if the new one is bad."""
+        self.reload_pending = False
         try:
             new_config = config_mod.load_config(self.config_path)
+            self._check_lease_database(new_config)
             links = discover_links(new_config)
             engine = self._engine(new_config, links)
         except Exception as e:  # noqa: BLE001 - any failure keeps the running config
@@ -159,8 +189,24 @@ class Server:
         self.engine.drain()
         engine.alloc.adopt(self.engine.alloc, now=int(time.time()))
         engine.raw_sockets = engine.raw_sockets and self.raw is not None
+        interval = self.config.lease_database.lfc_interval
         self.config, self.links, self.engine = new_config, links, engine
+        if new_config.lease_database.lfc_interval != interval:
+            self._arm_compaction()
         log.info("configuration reloaded: %s", new_config.summary())
+
+    def _check_lease_database(self, new_config) -> None:
+        """A reload keeps the lease file it has: switching files (or persistence) under a
+        running server would leave the ACKed leases in one file and load the next start from
+        another. That takes a restart."""
+        old, new = self.config.lease_database, new_config.lease_database
+        for key, a, b in (("type", old.type, new.type), ("name", old.name, new.name),
+                          ("persist", old.persist, new.persist)):
+            if a != b:
+                raise config_mod.ConfigError(
+                    [Problem(f"Dhcp4.lease-database.{key}",
+                             f"changed from {a!r} to {b!r}: a change of lease file needs a "
+                             f"restart")], source=self.config_path)
 
     def log_stats(self) -> None:
         """SIGUSR1: the counters (non-zero ones) into the log, one line."""
@@ -182,8 +228,9 @@ class Server:
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         loop.add_signal_handler(signal.SIGUSR1, self.log_stats)
         loop.call_later(RECLAIM_INTERVAL, self._reclaim)
-        if self.lease_fd >= 0 and self.config.lease_database.lfc_interval:
-            loop.call_later(self.config.lease_database.lfc_interval, self._compact)
+        self._arm_compaction()
+        if self.reload_pending:              # a SIGHUP came while the leases were loading
+            loop.call_soon(self.reload)
         log.info("serving %s on %s (port %d, %s sockets)", self.config.summary(),
                  ", ".join(l.name for l in self.links) or "no interfaces", self.port,
                  "raw" if self.raw else "udp")

@@ -1230,6 +1230,33 @@ def test_sighup_reload_bad_then_good_and_sigterm(lab, topo, servers):
     assert in_pool(new_ip, f"{NET}.200", f"{NET}.209")
     # the reloaded server still writes the same lease file
     assert rows_for(lease_path, new_ip, mac2), lease_rows(lease_path)
+    if UNDER_TEST != "kea":   # (Kea opens the new file and loads it; fastdhcp asks for a restart)
+        # another lease file: refused, naming the key; the server keeps the file it has, so
+        # its ACKed leases and the next start's load stay in one place
+        moved = json.loads(json.dumps(new))
+        moved["Dhcp4"]["lease-database"]["name"] = lab.path("moved-leases4.csv")
+        write_json(srv.cfg_path, moved)
+        mark = len(server_log(srv))
+        lab.signal(srv, signal.SIGHUP)
+        wait_log(lab, srv, MARKS["reload_refused"], start=mark)
+        assert "Dhcp4.lease-database.name" in server_log(srv)[mark:]
+        ns3, if3, mac3 = topo.client()
+        ip3 = run_udhcpc(lab, ns3, if3, "reload-moved")["ip"]
+        assert rows_for(lease_path, ip3, mac3) and not os.path.exists(lab.path("moved-leases4.csv"))
+        # lfc-interval by reload: 0 -> 1 starts compacting, 1 -> 0 stops (0 is "never", as in
+        # Kea, not "all the time")
+        compacting = json.loads(json.dumps(new))
+        compacting["Dhcp4"]["lease-database"]["lfc-interval"] = 1
+        for cfg, want in ((compacting, True), (new, False)):
+            write_json(srv.cfg_path, cfg)
+            mark = len(server_log(srv))
+            lab.signal(srv, signal.SIGHUP)
+            wait_log(lab, srv, MARKS["reloaded"], start=mark)
+            mark = len(server_log(srv))
+            time.sleep(2.5)
+            started = server_log(srv)[mark:].count("lease file compaction started")
+            assert (started >= 1) if want else (started == 0), server_log(srv)[mark:]
+        write_json(srv.cfg_path, new)
     # SIGTERM: a clean, quick exit with status 0
     t0 = time.monotonic()
     rc = servers.stop(srv, signal.SIGTERM)

@@ -145,3 +145,17 @@ def test_text_escapes_round_trip_through_a_row(tmp_path):
     native = allocator()
     assert load_lease_file(native, path, now=NOW)["loaded"] == 1
     assert [l.hostname for l in native.leases()] == [name]
+
+
+@pytest.mark.parametrize("content", [b"", KEA_V4_HEADER.encode()[:20]], ids=["empty", "torn"])
+def test_an_empty_file_or_a_torn_header_loads_nothing_and_gets_a_header(tmp_path, content):
+    # The server was killed between creating the file and writing its header whole (or the
+    # disk was full): the next start must load it as empty, and write the header before rows.
+    path = tmp_path / "leases4.csv"
+    path.write_bytes(content)
+    assert load_lease_file(allocator(), str(path), now=NOW)["loaded"] == 0
+    fd = open_lease_file(str(path))
+    os.write(fd, (ROWS[-1].rstrip("\r") + "\n").encode())
+    os.close(fd)
+    assert path.read_text().splitlines() == [KEA_V4_HEADER, ROWS[-1].rstrip("\r")]
+    assert load_lease_file(allocator(), str(path), now=NOW)["loaded"] == 1

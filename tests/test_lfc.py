@@ -47,10 +47,11 @@ def table(name):
 
 @pytest.fixture
 def files(tmp_path):
-    """NAME.1 (a previous compaction), NAME.2 (the file set aside) and the live NAME."""
+    """NAME.2 (a previous compaction), NAME.1 (the file set aside) and the live NAME: Kea's
+    roles (FILE_PREVIOUS, FILE_INPUT)."""
     name = str(tmp_path / "leases4.csv")
-    write(name + ".1", [row(n, host=f"old-{n}") for n in range(1, 6)])
-    write(name + ".2", [row(2, host="renewed"), row(3, valid=0),                 # 3 removed
+    write(name + ".2", [row(n, host=f"old-{n}") for n in range(1, 6)])
+    write(name + ".1", [row(2, host="renewed"), row(3, valid=0),                 # 3 removed
                         row(6, columns=11), row(7, state=1), row(4, host="again")])
     write(name, [row(8), row(1, valid=0)])                                     # 1 removed
     return name
@@ -64,9 +65,9 @@ def run_lfc(name, *extra):
 def test_compaction_merges_newest_rows_and_drops_removed(files):
     before = table(files)
     assert run_lfc(files).returncode == 0
-    assert sorted(os.listdir(os.path.dirname(files))) == ["leases4.csv", "leases4.csv.1"]
+    assert sorted(os.listdir(os.path.dirname(files))) == ["leases4.csv", "leases4.csv.2"]
     assert table(files) == before
-    with open(files + ".1") as f:
+    with open(files + ".2") as f:
         lines = f.read().splitlines()
     assert lines[0] == KEA_V4_HEADER
     addresses = [line.split(",")[0] for line in lines[1:]]
@@ -85,25 +86,49 @@ def test_a_crash_after_any_step_loses_nothing(files, step):
     assert table(files) == expected          # what a restart loads now
     assert run_lfc(files).returncode == 0    # the next compaction finishes the job
     assert table(files) == expected
-    assert not any(os.path.exists(files + s) for s in (".2", ".output", ".completed"))
+    assert not any(os.path.exists(files + s) for s in (".1", ".output", ".completed"))
+
+
+@pytest.mark.parametrize("step", lfc.STEPS)
+def test_the_server_never_rotates_over_an_unfinished_compaction(files, step):
+    # The compaction process dies after `step`; the server's next interval comes, rotates if
+    # it may, and appends; the next compaction must still end with every lease.
+    r = run_lfc(files, "--stop-after", step)
+    assert r.returncode == 3, r.stderr
+    rotated = lfc.rotate(files)
+    assert rotated == (step == "rename-2")     # only a finished compaction lets it rotate
+    with open(files, "a") as f:
+        if rotated:
+            f.write(KEA_V4_HEADER + "\n")
+        f.write(row(60))
+    expected = table(files)
+    assert "10.0.0.60" in {r[0] for r in expected} and "10.0.0.5" in {r[0] for r in expected}
+    assert run_lfc(files).returncode == 0       # finishes the unfinished one (or compacts)
+    assert table(files) == expected
+    assert run_lfc(files).returncode == 0       # and the one after that
+    assert table(files) == expected
 
 
 def test_server_rotation_crash_and_kea_lfc_leftovers(files):
-    assert run_lfc(files).returncode == 0    # now NAME.1 and the live NAME
+    # (the fixture is what Kea leaves when kea-lfc is stopped before it starts: NAME.2 older,
+    # NAME.1 newer; they load in that order)
+    assert {r[0]: r[4] for r in table(files)}["10.0.0.2"] == "renewed"
+    assert run_lfc(files).returncode == 0    # now NAME.2 and the live NAME
     expected = table(files)
-    # the server set NAME aside as NAME.2 and died before it created the fresh file
+    # the server set NAME aside as NAME.1 and died before it created the fresh file
     assert lfc.rotate(files) is True
     assert not os.path.exists(files)
     assert table(files) == expected
-    assert lfc.rotate(files) is False        # NAME.2 still there: no second rotation
+    assert lfc.rotate(files) is False        # NAME.1 still there: no second rotation
     # kea-lfc left NAME.completed next to stale .1/.2: only .completed and NAME are loaded
     write(files + ".completed", [row(9)])
     write(files, [row(8)])
     assert [os.path.basename(f) for f in lfc.recovery_order(files)] == [
         "leases4.csv.completed", "leases4.csv"]
     assert {r[0] for r in table(files)} == {"10.0.0.8", "10.0.0.9"}
-    assert run_lfc(files).returncode == 0    # finishes kea-lfc's job: .completed -> .1
-    assert sorted(os.listdir(os.path.dirname(files))) == ["leases4.csv", "leases4.csv.1"]
+    assert lfc.rotate(files) is False        # nor while NAME.completed is there
+    assert run_lfc(files).returncode == 0    # finishes kea-lfc's job: .completed -> .2
+    assert sorted(os.listdir(os.path.dirname(files))) == ["leases4.csv", "leases4.csv.2"]
     assert {r[0] for r in table(files)} == {"10.0.0.8", "10.0.0.9"}
 
 
@@ -112,7 +137,7 @@ def test_server_compacts_on_lfc_interval_and_restarts_with_every_lease(tmp_path)
     name = str(tmp_path / "leases4.csv")
     write(name, [row(n) for n in range(1, 40)] + [row(5, valid=0)])
     assert lfc.rotate(name) is True
-    assert not os.path.exists(name) and os.path.exists(name + ".2")
+    assert not os.path.exists(name) and os.path.exists(name + ".1")
     write(name, [row(50)])                   # what the server appends meanwhile
     assert run_lfc(name).returncode == 0
     got = table(name)
@@ -151,7 +176,7 @@ def test_server_compacts_under_load_and_keeps_every_acked_lease(lab):
         assert lab.stop(proc) == 0
     log = lab.tail(proc, 20000)
     assert log.count("lease file compaction started") >= 2, log[-2000:]
-    assert os.path.exists(name + ".1")
+    assert os.path.exists(name + ".2")
     with open(acks) as f:
         acked = {tuple(line.split(",")[:2]) for line in f.read().splitlines()}
     assert len(acked) > 1000
