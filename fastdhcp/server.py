@@ -31,6 +31,7 @@ import uvloop
 
 from . import config as config_mod
 from . import lfc
+from ._core import Allocator
 from .errors import Problem
 from .journal import load_lease_file, open_lease_file
 from .policy import compile_policy, discover_links
@@ -57,6 +58,11 @@ class Server:
         self.lease_fd = -1
         self.lfc_proc: subprocess.Popen | None = None
         self.lfc_timer: asyncio.TimerHandle | None = None
+        # Leases of subnets a reload took away, kept (as Kea's lease manager keeps them) for a
+        # later reload that brings the subnet back: its clients still hold them, and the file
+        # still has them. None, or an Allocator with just those subnets; their Subnet configs.
+        self.parked: Allocator | None = None
+        self.parked_subnets: dict[int, config_mod.Subnet] = {}
         # A SIGHUP or SIGUSR1 before the loop serves (loading a million leases takes a second)
         # must not kill the server, their default action: a reload asked for is done once
         # serving, a stats request is dropped.
@@ -187,13 +193,36 @@ class Server:
             return
         # carry the leases over natively: the new tables start from what the old ones hold
         self.engine.drain()
-        engine.alloc.adopt(self.engine.alloc, now=int(time.time()))
+        now = int(time.time())
+        engine.alloc.adopt(self.engine.alloc, now=now)
+        if self.parked is not None:          # subnets back again get their leases back
+            engine.alloc.adopt(self.parked, now=now)
+        self._park(new_config, now)
         engine.raw_sockets = engine.raw_sockets and self.raw is not None
         interval = self.config.lease_database.lfc_interval
         self.config, self.links, self.engine = new_config, links, engine
         if new_config.lease_database.lfc_interval != interval:
             self._arm_compaction()
         log.info("configuration reloaded: %s", new_config.summary())
+
+    def _park(self, new_config, now: int) -> None:
+        """Keep the leases of subnets that new_config does not have (from the running tables
+        and from what was parked before) in a side Allocator."""
+        keep = {s.id for s in new_config.subnets}
+        gone = {sid: s for sid, s in self.parked_subnets.items() if sid not in keep}
+        gone.update({s.id: s for s in self.config.subnets if s.id not in keep})
+        parked = None
+        if gone:
+            parked = Allocator()
+            for s in gone.values():
+                parked.add_subnet(s.id, s.prefix, [(p.first, p.last) for p in s.pools],
+                                  match_client_id=s.match_client_id)
+            n = parked.adopt(self.engine.alloc, now=now)
+            if self.parked is not None:
+                n += parked.adopt(self.parked, now=now)
+            log.info("%d leases of %d subnet(s) the configuration no longer has are kept for "
+                     "its return", n, len(gone))
+        self.parked, self.parked_subnets = parked, gone
 
     def _check_lease_database(self, new_config) -> None:
         """A reload keeps the lease file it has: switching files (or persistence) under a

@@ -1265,6 +1265,31 @@ def test_sighup_reload_bad_then_good_and_sigterm(lab, topo, servers):
     assert "Traceback" not in server_log(srv)
 
 
+def test_reload_without_a_subnet_and_back_keeps_its_leases(lab, topo, servers):
+    """A reload that drops a subnet, then one that brings it back: its clients' leases are
+    still theirs (Kea keeps every lease in its lease manager across reconfigurations)."""
+    lease_path = lab.path("park-leases4.csv")
+    with_it = server_config(topo, lease_path, subnets=[subnet(1, NET, "100 - 101",
+                                                              interface=topo.bridge)])
+    without = server_config(topo, lease_path, subnets=[subnet(2, OTHER_RELAYED, "100 - 199")])
+    srv = servers.start(with_it, name="park")
+    ns, ifname, mac = topo.client()
+    with ClientSock(ns, ifname) as sock:
+        _, ack = crafted_dora(sock, mac)
+        assert ack is not None and ack.pkt.msg_type == ACK
+        held = ack.pkt.yiaddr
+        for cfg in (without, with_it):
+            write_json(srv.cfg_path, cfg)
+            mark = len(server_log(srv))
+            lab.signal(srv, signal.SIGHUP)
+            wait_log(lab, srv, MARKS["reloaded"], start=mark)
+        # another client asks for that address: it is still held, so it gets the other one
+        other = crafted_offer(sock, topo.new_mac(), requested_ip=held)
+        assert other is not None and other.pkt.yiaddr != held
+        mine = crafted_offer(sock, mac)
+        assert mine is not None and mine.pkt.yiaddr == held
+
+
 # =================================================================================================
 # 12. restart keeps leases
 # =================================================================================================
