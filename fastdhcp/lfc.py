@@ -16,6 +16,11 @@ file is fsync'd before the rename that publishes it, and the directory after eac
 server does not rotate while NAME.1 or NAME.completed is there (an unfinished compaction: its
 input must not be replaced), as Kea does not; the next compaction finishes the job first.
 
+One compaction at a time, and none while a server loads the files: both hold an exclusive lock
+on NAME.pid (Kea's name for kea-lfc's PID file; it holds the holder's PID, and goes when done).
+A compaction left running by a server that was killed would otherwise rename and remove files
+under the next server's load.
+
 At start the server loads ``recovery_order(NAME)``, as Kea does: NAME.completed then NAME if a
 finished compaction was not yet renamed; else NAME.2, NAME.1 and NAME, those that exist, in
 that order (older first: later rows win).
@@ -24,6 +29,7 @@ that order (older first: later rows win).
 from __future__ import annotations
 
 import argparse
+import fcntl
 import os
 import sys
 
@@ -35,7 +41,38 @@ STEPS = ("write-output", "rename-completed", "remove-2", "remove-1", "rename-2")
 
 def paths(name: str) -> dict[str, str]:
     return {"live": name, "1": f"{name}.1", "2": f"{name}.2", "output": f"{name}.output",
-            "completed": f"{name}.completed"}
+            "completed": f"{name}.completed", "pid": f"{name}.pid"}
+
+
+def acquire(name: str, *, wait: bool) -> int | None:
+    """Take the lock on NAME.pid: the descriptor that holds it, or None if another process
+    holds it and ``wait`` is false."""
+    path = paths(name)["pid"]
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            os.close(fd)
+            return None
+        try:
+            current = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            current = False
+        if current:           # (not a file its last holder removed while we waited for it)
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+            return fd
+        os.close(fd)
+
+
+def release(name: str, fd: int) -> None:
+    """Give the lock up, removing NAME.pid first (as kea-lfc removes its PID file)."""
+    try:
+        os.unlink(paths(name)["pid"])
+    finally:
+        os.close(fd)
 
 
 def recovery_order(name: str) -> list[str]:
@@ -157,7 +194,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.nice(10)                     # a background job: the server keeps the CPU it needs
     try:
-        rows = compact(args.name, stop_after=args.stop_after)
+        lock = acquire(args.name, wait=False)
+        if lock is None:
+            print(f"fastdhcp lfc: {args.name}: another compaction (or a server's load) holds "
+                  f"{paths(args.name)['pid']}: nothing done")
+            return 0
+        try:
+            rows = compact(args.name, stop_after=args.stop_after)
+        finally:
+            release(args.name, lock)
     except OSError as e:
         print(f"fastdhcp lfc: {args.name}: {e}", file=sys.stderr)
         return 1

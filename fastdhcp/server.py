@@ -112,12 +112,20 @@ class Server:
         if path is None:
             return
         t0 = time.monotonic()
-        files = lfc.recovery_order(path)           # NAME.2, NAME.1, NAME, as Kea loads them
-        for f in files:
-            counts = load_lease_file(engine.alloc, f, now=int(time.time()),
-                                     max_row_errors=self.config.lease_database.max_row_errors)
-            log.info("loaded %d lease rows from %s (%d bad rows, %d of other subnets skipped)",
-                     counts["loaded"], f, counts["bad"], counts["other_subnet"])
+        # no compaction may move the files while they load (one a killed server left running)
+        lock = lfc.acquire(path, wait=False)
+        if lock is None:
+            log.warning("a lease file compaction is running: waiting for it before loading")
+            lock = lfc.acquire(path, wait=True)
+        try:
+            files = lfc.recovery_order(path)       # NAME.2, NAME.1, NAME, as Kea loads them
+            for f in files:
+                counts = load_lease_file(engine.alloc, f, now=int(time.time()),
+                                         max_row_errors=self.config.lease_database.max_row_errors)
+                log.info("loaded %d lease rows from %s (%d bad rows, %d of other subnets "
+                         "skipped)", counts["loaded"], f, counts["bad"], counts["other_subnet"])
+        finally:
+            lfc.release(path, lock)
         log.info("leases loaded from %d file(s) in %.2f s: %d in the table", len(files),
                  time.monotonic() - t0, engine.alloc.lease_count)
         self.lease_fd = open_lease_file(path)

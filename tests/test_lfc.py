@@ -187,3 +187,21 @@ def test_server_compacts_under_load_and_keeps_every_acked_lease(lab):
     held = {(l.hwaddr.hex(":"), l.address) for l in a.leases() if l.state.name == "BOUND"}
     missing = acked - held
     assert not missing, f"{len(missing)} ACKed leases not in the files, e.g. {sorted(missing)[:3]}"
+
+
+def test_one_compaction_at_a_time_and_none_during_a_load(files):
+    # A server loading the files (or another compaction) holds NAME.pid: a compaction started
+    # meanwhile (say, one a killed server left behind) does nothing; a load waits for a
+    # running compaction.
+    expected = table(files)
+    lock = lfc.acquire(files, wait=True)
+    with open(files + ".pid") as f:
+        assert f.read() == f"{os.getpid()}\n"
+    r = run_lfc(files)
+    assert r.returncode == 0 and "nothing done" in r.stdout
+    assert os.path.exists(files + ".1") and table(files) == expected   # untouched
+    assert lfc.acquire(files, wait=False) is None
+    lfc.release(files, lock)
+    assert not os.path.exists(files + ".pid")
+    assert run_lfc(files).returncode == 0 and table(files) == expected
+    assert sorted(os.listdir(os.path.dirname(files))) == ["leases4.csv", "leases4.csv.2"]
