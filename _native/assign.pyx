@@ -1188,6 +1188,14 @@ def key_hash(uint32_t subnet_index, bytes hw, *, int htype=1, bytes client_id=No
     return lt_key_hash(&k)
 
 
+def lease_row_error(const uint8_t[:] row):
+    """Why a lease file row (without its line end) would be skipped as bad at load, or None:
+    the loader's own parser, for tools that must agree with it (the compaction)."""
+    cdef CsvLease out
+    cdef int why = csv_parse_row(&row[0] if len(row) else NULL, len(row), &out)
+    return None if why == CSV_OK else _CSV_WHY[why]
+
+
 _CSV_WHY = {CSV_BAD_COLUMNS: "not 11 or 12 columns", CSV_BAD_ADDRESS: "bad address",
             CSV_BAD_HWADDR: "bad hwaddr", CSV_BAD_CLIENT_ID: "bad client_id",
             CSV_BAD_NUMBER: "bad valid_lifetime, expire or subnet_id", CSV_BAD_STATE: "bad state",

@@ -40,10 +40,23 @@ def open_lease_file(path: str) -> int:
             size = keep
         if size == 0:            # new, empty, or its header was the torn line
             os.write(fd, (KEA_V4_HEADER + "\n").encode())
+            # The file's name must survive a power cut too: the rows fdatasync'd into it later
+            # (each batch, before its ACKs) are only as durable as its directory entry.
+            os.fsync(fd)
+            fsync_dir(path)
     except OSError:
         os.close(fd)
         raise
     return fd
+
+
+def fsync_dir(path: str) -> None:
+    """Make the directory entries of path's directory durable (a new or renamed file)."""
+    fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _last_line_end(fd: int, size: int) -> int:

@@ -33,6 +33,8 @@ import fcntl
 import os
 import sys
 
+from ._core import lease_row_error
+from .journal import fsync_dir
 from .lease import KEA_V4_HEADER
 
 #: ``python -m fastdhcp.lfc NAME --stop-after N``: stop (as a crash would) after step N.
@@ -85,14 +87,6 @@ def recovery_order(name: str) -> list[str]:
     return order + ([p["live"]] if os.path.exists(p["live"]) else [])
 
 
-def fsync_dir(path: str) -> None:
-    fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def rotate(name: str) -> bool:
     """Server side: set the live file aside as NAME.1 for compaction. False (nothing done) when
     NAME.1 or NAME.completed is still there: a compaction has not finished, and its input must
@@ -114,8 +108,9 @@ def unrotate(name: str) -> None:
 
 
 def _rows(path: str) -> list[tuple[str, bytes]]:
-    """(address, row) of every complete data row of a lease file, in file order; rows that do
-    not even have an address and a lifetime are left out (the loader reports them)."""
+    """(address, row) of every complete data row of a lease file, in file order. Rows the
+    loader would skip as bad are left out here too (as kea-lfc drops them): a damaged row
+    must not replace an older good one of its address."""
     out = []
     try:
         with open(path, "rb") as f:
@@ -123,9 +118,9 @@ def _rows(path: str) -> list[tuple[str, bytes]]:
             for line in f:
                 if not line.endswith(b"\n"):
                     break                         # a torn last line: never completed
-                fields = line.rstrip(b"\r\n").split(b",")
-                if len(fields) not in (11, 12) or not fields[3].isdigit():
+                if lease_row_error(line.rstrip(b"\r\n")) is not None:
                     continue
+                fields = line.rstrip(b"\r\n").split(b",")
                 if len(fields) == 11:             # Kea 2.0/2.2 rows gain pool_id 0
                     line = line.rstrip(b"\r\n") + b",0\n"
                 out.append((fields[0].decode("ascii", "replace"),

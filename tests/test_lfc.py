@@ -15,6 +15,7 @@ import pytest
 
 import fastdhcp
 from fastdhcp import lfc, netlab
+from fastdhcp._core import lease_row_error
 from fastdhcp.journal import load_lease_file
 from fastdhcp.lease import KEA_V4_HEADER
 
@@ -205,3 +206,17 @@ def test_one_compaction_at_a_time_and_none_during_a_load(files):
     assert not os.path.exists(files + ".pid")
     assert run_lfc(files).returncode == 0 and table(files) == expected
     assert sorted(os.listdir(os.path.dirname(files))) == ["leases4.csv", "leases4.csv.2"]
+
+
+def test_a_damaged_row_does_not_replace_a_good_one(files):
+    # kea-lfc drops rows its loader rejects; so does ours (with the loader's own parser), or
+    # a damaged newer row would push the good older row of its address out of the file.
+    with open(files + ".1", "a") as f:
+        f.write(row(5).replace("02:00:00:00:00:05", "02:zz:00:00:00:05"))      # bad hwaddr
+        f.write(row(4).replace(",1,0,0,", ",1,0,0,,9,").rsplit(",", 1)[0] + "\n")  # bad state
+    expected = table(files)
+    assert {r[0]: r[4] for r in expected}["10.0.0.5"] == "old-5"
+    assert run_lfc(files).returncode == 0
+    assert table(files) == expected
+    assert lease_row_error(b"10.0.0.1,02:zz,,1,2,3,0,0,,0,,0") == "bad hwaddr"
+    assert lease_row_error(row(1).rstrip("\n").encode()) is None
