@@ -686,7 +686,10 @@ cdef class Engine:
         cdef bint selecting = p.opt[OPT_SERVER_ID].count != 0
         if selecting:
             asked = rd_u32(opt_value(p, OPT_SERVER_ID))
-            sn = self.home_subnet(p, sn, &k, &ids, self.requested(p, sn))
+            # (a client that renews with option 54 but no 50, against §4.3.2, names its address
+            # in ciaddr, as Kea takes it)
+            addr = self.requested(p, sn) or p.ciaddr
+            sn = self.home_subnet(p, sn, &k, &ids, addr)
             if asked != our_id:
                 # The client chose another server's offer: let ours lapse now (RFC 2131 §4.3.2).
                 mine = lt_find_key(&self.alloc.t, &k)
@@ -694,9 +697,8 @@ cdef class Engine:
                     self.alloc.release_c(&k, self.alloc.t.rec[mine].addr, now)
                 self.counters[C_NOT_FOR_US] += 1
                 return
-            if not p.opt[OPT_REQUESTED_ADDRESS].count:
+            if addr == 0:
                 return                                  # malformed SELECTING request
-            addr = rd_u32(opt_value(p, OPT_REQUESTED_ADDRESS))
         elif p.ciaddr:                                  # RENEWING or REBINDING
             addr = p.ciaddr
             sn = self.home_subnet(p, sn, &k, &ids, addr)
@@ -706,8 +708,14 @@ cdef class Engine:
             if (addr & self.alloc.subnets[sn].mask) != self.alloc.subnets[sn].network:
                 self.reply(i, sn, MT_NAK, 0, our_id, False, NULL)  # wrong link: NAK
                 return
-            if lt_find_key(&self.alloc.t, &k) == NIL and not self.runs[sn].authoritative:
-                return                                  # §4.3.2: no record of it: stay silent
+            # §4.3.2, as Kea reads it: a client we have no record of gets silence, or a NAK
+            # from an authoritative server; one whose idea of its address is not ours, a NAK
+            mine = lt_find_key(&self.alloc.t, &k)
+            if mine == NIL and not self.runs[sn].authoritative:
+                return
+            if mine == NIL or self.alloc.t.rec[mine].addr != addr:
+                self.reply(i, sn, MT_NAK, 0, our_id, False, NULL)
+                return
         else:
             return
         if p.opt[OPT_HOST_NAME].count:

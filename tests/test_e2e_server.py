@@ -1019,6 +1019,33 @@ def test_init_reboot_wrong_subnet_naks(lab, topo, servers, authoritative):
             assert r is None, f"non-authoritative server answered {r.pkt.msg_type_name}"
 
 
+def test_init_reboot_must_name_the_address_on_record_and_a_renewal_may_omit_50(lab, topo,
+                                                                                servers):
+    """RFC 2131 §4.3.2 as Kea reads it: an INIT-REBOOT whose address is not the one on record
+    for the client is NAKed, and an authoritative server NAKs a client it has no record of. A
+    renewal that names the server (54) but not the address (no 50), against the RFC, is taken
+    by its ciaddr, as Kea takes it."""
+    servers.start(authoritative=True)
+    ns, ifname, mac = topo.client()
+    with ClientSock(ns, ifname) as sock:
+        _, ack = crafted_dora(sock, mac)
+        assert ack is not None and ack.pkt.msg_type == ACK
+        held = ack.pkt.yiaddr
+        free = f"{NET}.199" if held != f"{NET}.199" else f"{NET}.198"
+        for who, asked in ((mac, free), (topo.new_mac(), free)):
+            xid = new_xid()
+            r = sock.ask(reference.request(mac_bytes(who), xid, requested_ip=asked), xid=xid,
+                         types={ACK, NAK})
+            assert r is not None and r.pkt.msg_type == NAK, (who, asked)
+    lab.addr(ns, ifname, f"{held}/24")       # renewing: the client has its address
+    with ClientSock(ns, ifname) as sock:
+        xid = new_xid()
+        r = sock.ask(reference.request(mac_bytes(mac), xid, server_id=SRV_IP, ciaddr=held),
+                     xid=xid, types={ACK, NAK}, dst=SRV_IP)
+        assert r is not None and r.pkt.msg_type == ACK and r.pkt.yiaddr == held
+        assert r.dst == held                 # unicast to ciaddr (§4.1)
+
+
 # =================================================================================================
 # 7. DECLINE and probation
 # =================================================================================================
