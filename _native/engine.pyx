@@ -57,8 +57,8 @@ cdef enum:
     BOOT_SIADDR = 1
     BOOT_SNAME = 2
     BOOT_FILE = 4
-    SNAME_MAX = 63               # the 64-byte sname and 128-byte file fields keep a final NUL
-    FILE_MAX = 127
+    SNAME_MAX = 64               # the sname and file fields, filled to the end as Kea allows
+    FILE_MAX = 128               # (a shorter name ends at the first zero byte)
 
 ctypedef struct BootFields:
     uint32_t siaddr

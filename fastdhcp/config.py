@@ -141,7 +141,10 @@ _ESCAPED_SPACED_KEY = re.compile(r'\\"\s+:')
 def _written_keys(doc: str) -> int:
     """Object keys written in ``doc``, counted as a closing quote and a colon. A quote-colon
     inside a string is an escaped quote (subtracted) or an opening quote (counted: the count is
-    then too high and the caller takes the exact, slower road); a real key is never missed."""
+    then too high and the caller takes the exact, slower road); a real key is never missed. An
+    escaped backslash ("a\\\\":) would read as an escaped quote: then -1, the exact road."""
+    if "\\\\" in doc:
+        return -1
     return (doc.count('":') - doc.count('\\":') + len(_SPACED_KEY.findall(doc))
             - len(_ESCAPED_SPACED_KEY.findall(doc)))
 
@@ -156,6 +159,25 @@ def _count_keys(value: Any) -> int:
         elif isinstance(v, list):
             stack.extend(v)
     return n
+
+
+def _lone_surrogate(value: Any) -> str | None:
+    """The first string (value or key) that is not valid text: JSON can escape half of a UTF-16
+    pair ("\\ud800"), which no encoder can write out."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
+        elif isinstance(v, str):
+            try:
+                v.encode()
+            except UnicodeEncodeError:
+                return v[:60]
+    return None
 
 
 def _where(text: str, offset: int, source: str) -> str:
@@ -210,6 +232,11 @@ class _Reader:
             except RecursionError:
                 self.problems.append(Problem(source, "JSON nesting is too deep"))
                 return None
+        bad = _lone_surrogate(value)
+        if bad is not None:
+            self.problems.append(Problem(source, f"the JSON string {bad!r} holds a lone UTF-16 "
+                                                 f"surrogate escape (\\ud800-\\udfff): not text"))
+            return None
         if _written_keys(document) == _count_keys(value):
             return value
 
@@ -1301,7 +1328,7 @@ _RESERVATION_MODES = {
     "out-of-pool": (False, True, True), "global": (True, False, None),
     "all": (False, True, False),
 }
-_MAX_SNAME, _MAX_FILE = 64, 128         # BOOTP sname and file fields, NUL included (RFC 951)
+_MAX_SNAME, _MAX_FILE = 64, 128         # BOOTP sname and file fields (RFC 951); Kea fills them
 _MAX_IDENTIFIER = 128
 
 
@@ -1410,6 +1437,8 @@ class _Resolver:
 
     def _scope(self, cfg: _ScopeConfig, path: str) -> _Scope:
         values = {name: getattr(cfg, name) for name in _INHERITED}
+        if values["next_server"] == "":      # Kea: "" leaves it unset (inherited), not 0.0.0.0
+            values["next_server"] = None
         mode = cfg.reservation_mode
         if mode is not None:
             if any(values[k] is not None for k in ("reservations_global",
@@ -1507,7 +1536,10 @@ class _Resolver:
                                             f"(no effect while calculate-tee-times is false)")
 
         cfg = here.cfg
-        if cfg.next_server is not None and _parse_ip(cfg.next_server) is None:
+        if here.path != "Dhcp4" and cfg.offer_lifetime is not None:
+            self.error(f"{path}.offer-lifetime", "offer-lifetime is a global parameter in "
+                                                 "fastdhcp (Kea 2.2 has none)")
+        if cfg.next_server and _parse_ip(cfg.next_server) is None:
             self.error(f"{path}.next-server", f"{cfg.next_server!r} is not an IPv4 address")
         self._check_bootp_fields(cfg.server_hostname, cfg.boot_file_name, path)
         if cfg.allocator is not None and cfg.allocator not in ("iterative", "random"):
@@ -1523,12 +1555,12 @@ class _Resolver:
                 self.error(f"{path}.hostname-char-set", f"not a valid regular expression: {exc}")
 
     def _check_bootp_fields(self, sname: str | None, file: str | None, path: str) -> None:
-        if sname is not None and len(sname.encode()) >= _MAX_SNAME:
+        if sname is not None and len(sname.encode()) > _MAX_SNAME:
             self.error(f"{path}.server-hostname", f"is {len(sname.encode())} bytes; the sname "
-                                                  f"field holds at most {_MAX_SNAME - 1}")
-        if file is not None and len(file.encode()) >= _MAX_FILE:
+                                                  f"field holds at most {_MAX_SNAME}")
+        if file is not None and len(file.encode()) > _MAX_FILE:
             self.error(f"{path}.boot-file-name", f"is {len(file.encode())} bytes; the file "
-                                                 f"field holds at most {_MAX_FILE - 1}")
+                                                 f"field holds at most {_MAX_FILE}")
 
     # --- options ----------------------------------------------------------------------------
 
@@ -1904,6 +1936,8 @@ class _Resolver:
 
     def _identifier_types(self, types_: Sequence[str]) -> tuple[str, ...]:
         out: list[str] = []
+        if not types_:       # (Kea refuses it too: no reservation could ever match)
+            self.error("Dhcp4.host-reservation-identifiers", "the list must not be empty")
         for i, t in enumerate(types_):
             p = f"Dhcp4.host-reservation-identifiers[{i}]"
             if t not in IDENTIFIER_TYPES:
@@ -2048,18 +2082,17 @@ class _Resolver:
         used: dict[int, str] = {}
         for d in drafts:
             sid = d.cfg.id
-            if sid is None:
+            if not sid:          # (Kea 2.2 takes id 0 as "none given")
                 continue
             if not 1 <= sid <= 0xFFFFFFFE:
-                self.error(f"{d.path}.id", f"subnet id {sid} is outside 1..4294967294"
-                                           + (" (0 is reserved)" if sid == 0 else ""))
+                self.error(f"{d.path}.id", f"subnet id {sid} is outside 1..4294967294")
             elif sid in used:
                 self.error(f"{d.path}.id", f"subnet id {sid} is already used by {used[sid]}")
             else:
                 used[sid] = d.path
         out, counter = [], 1
         for d in drafts:
-            if d.cfg.id is not None:
+            if d.cfg.id:
                 out.append((d.cfg.id, False))
                 continue
             sid, counter = counter, counter + 1
@@ -2117,6 +2150,12 @@ class _Resolver:
                 self.error(f"{path}.pool", f"{p.pool!r} is not an IPv4 prefix: {exc}")
                 return None
             first, last = int(pn.network_address), int(pn.broadcast_address)
+            written = _parse_ip(text.split("/")[0].strip())
+            if written is not None and written != first:
+                # Kea's pool starts at the address written, not at the prefix's network
+                self.warn(f"{path}.pool", f"{p.pool} has host bits set: the pool is "
+                                          f"{_ip_text(written)} - {_ip_text(last)}")
+                first = written
         else:
             self.error(f"{path}.pool", f"{p.pool!r} is not a pool (write 'first - last' or "
                                        f"'prefix/length')")
@@ -2254,13 +2293,14 @@ class _Resolver:
                 if subnet is not None:
                     self._check_reserved_address(subnet, addr, rp)
             server = None
-            if r.next_server is not None:
+            if r.next_server:        # ("" leaves it unset, as in Kea)
                 server = _parse_ip(r.next_server)
                 if server is None:
                     self.error(f"{rp}.next-server", f"{r.next_server!r} is not an IPv4 address")
             self._check_bootp_fields(r.server_hostname, r.boot_file_name, rp)
-            if r.hostname is not None and not _hostname_ok(r.hostname):
-                self.error(f"{rp}.hostname", f"{r.hostname!r} is not a valid host name")
+            if r.hostname and not _hostname_ok(r.hostname):
+                self.warn(f"{rp}.hostname", f"{r.hostname!r} is not a valid host name (sent "
+                                            f"as it is, as Kea sends it)")
             opts, vendor = (self._options(r.option_data, f"{rp}.option-data")
                             if r.option_data else ({}, {}))
             out.append(Reservation(identifier_type=kind, identifier=ident, subnet_id=subnet_id,

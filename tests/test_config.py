@@ -651,8 +651,13 @@ def test_option_43_may_be_redefined_and_duplicates_are_rejected():
      "Dhcp4.subnet4[1].subnet", "subnet 10.0.0.0/24 is already defined at Dhcp4.subnet4[0]"),
     ({"subnet4": [subnet(5, "10.0.0.0/24"), subnet(5, "10.0.1.0/24")]},
      "Dhcp4.subnet4[1].id", "subnet id 5 is already used by Dhcp4.subnet4[0]"),
-    ({"subnet4": [subnet(0, "10.0.0.0/24")]},
-     "Dhcp4.subnet4[0].id", "subnet id 0 is outside 1..4294967294 (0 is reserved)"),
+    ({"subnet4": [subnet(4294967295, "10.0.0.0/24")]},
+     "Dhcp4.subnet4[0].id", "subnet id 4294967295 is outside 1..4294967294"),
+    ({"host-reservation-identifiers": [], "subnet4": [subnet(1, "10.0.0.0/24")]},
+     "Dhcp4.host-reservation-identifiers", "the list must not be empty"),
+    ({"subnet4": [subnet(1, "10.0.0.0/24", **{"offer-lifetime": 10})]},
+     "Dhcp4.subnet4[0].offer-lifetime",
+     "offer-lifetime is a global parameter in fastdhcp (Kea 2.2 has none)"),
     ({"subnet4": [subnet(prefix="10.0.0.0/24", reservations=[
         {"hw-address": "01:02:03:04:05:06", "ip-address": "10.0.1.5"}])]},
      "Dhcp4.subnet4[0].reservations[0].ip-address",
@@ -724,10 +729,10 @@ def test_option_43_may_be_redefined_and_duplicates_are_rejected():
      "expected str, got int"),
     ({"subnet4": [{"id": 1}]}, "Dhcp4.subnet4[0]", "missing required key 'subnet'"),
     ({"subnet4": {"id": 1}}, "Dhcp4.subnet4", "expected a list, got an object"),
-    ({"server-hostname": "x" * 64}, "Dhcp4.server-hostname",
-     "is 64 bytes; the sname field holds at most 63"),
-    ({"boot-file-name": "x" * 128}, "Dhcp4.boot-file-name",
-     "is 128 bytes; the file field holds at most 127"),
+    ({"server-hostname": "x" * 65}, "Dhcp4.server-hostname",
+     "is 65 bytes; the sname field holds at most 64"),
+    ({"boot-file-name": "x" * 129}, "Dhcp4.boot-file-name",
+     "is 129 bytes; the file field holds at most 128"),
     ({"shared-networks": [{"name": "a", "subnet4": []}, {"name": "a", "subnet4": []}]},
      "Dhcp4.shared-networks[1].name",
      "shared network name 'a' is already used by Dhcp4.shared-networks[0]"),
@@ -1189,3 +1194,46 @@ def test_network_and_broadcast_are_kept_out_except_in_a_31_or_32():
     assert sorted(alloc.offer(2, bytes([2, 0, 0, 0, 0, n]), now=1) for n in (1, 2)) == [
         "10.0.1.0", "10.0.1.1"]
     assert alloc.offer(3, b"\x02\x00\x00\x00\x00\x03", now=1) == "10.0.2.5"
+
+
+def test_what_kea_2_2_accepts_is_accepted():
+    # Each checked with kea-dhcp4 2.2 -t: id 0 is "none given"; next-server "" is unset (the
+    # subnet inherits the global one); sname and file may be filled to the last byte; a
+    # reservation's host name is sent as written ("" is none); a pool prefix with host bits
+    # starts at the address written (Kea's Pool4(prefix, len)).
+    cfg = parse_config(json.dumps({"Dhcp4": {
+        "next-server": "192.0.2.9", "server-hostname": "s" * 64, "boot-file-name": "f" * 128,
+        "subnet4": [
+            {"id": 0, "subnet": "10.0.0.0/24", "next-server": "",
+             "pools": [{"pool": "10.0.0.70/26"}],
+             "reservations": [
+                 {"hw-address": "02:00:00:00:00:01", "ip-address": "10.0.0.5", "hostname": ""},
+                 {"hw-address": "02:00:00:00:00:02", "ip-address": "10.0.0.6",
+                  "hostname": "my host"}]},
+            {"id": 7, "subnet": "10.0.1.0/24", "reservations": [
+                {"hw-address": "02:00:00:00:00:03", "ip-address": "10.0.1.5",
+                 "next-server": ""}]}]}}))
+    first, second = cfg.subnets
+    assert first.id == 1 and second.id == 7
+    assert first.next_server == int(ipaddress.IPv4Address("192.0.2.9"))
+    assert first.pool_ranges == ((int(ipaddress.IPv4Address("10.0.0.70")),
+                                  int(ipaddress.IPv4Address("10.0.0.127"))),)
+    assert [r.hostname for r in first.reservations] == [None, "my host"]
+    assert second.reservations[0].next_server is None
+    warned = {w.path for w in cfg.warnings}
+    assert {"Dhcp4.subnet4[0].pools[0].pool", "Dhcp4.subnet4[0].reservations[1].hostname"} <= warned
+    # and the engine takes the full-length sname and file fields
+    from fastdhcp.policy import compile_policy
+    compile_policy(cfg, [])
+
+
+def test_a_lone_surrogate_escape_is_refused_not_a_crash():
+    with pytest.raises(ConfigError, match="lone UTF-16 surrogate"):
+        parse_config('{"Dhcp4": {"server-hostname": "\\ud800"}}')
+
+
+def test_a_repeated_key_is_found_after_an_escaped_backslash():
+    # "a\\": looks like an escaped quote to the fast key count, which then came out even
+    with pytest.raises(ConfigError, match="given twice"):
+        parse_config('{"Dhcp4": {"user-context": {"a\\\\": 1}, "valid-lifetime": 100, '
+                     '"valid-lifetime": 200}}')
