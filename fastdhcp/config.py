@@ -1742,6 +1742,13 @@ class _Resolver:
             if m:
                 vendor[int(m.group(1))] = {c: LevelOption(e.data, e.always, e.never)
                                            for c, e in sorted(level.items())}
+                if space not in used:
+                    first = next(iter(level.values()))
+                    self.warn(first.path, f"options in space '{space}' are never sent: fastdhcp "
+                                          f"sends them packed into a vivso-suboptions (125) "
+                                          f"option for enterprise {m.group(1)} set at this level; "
+                                          f"it does not add them on a client's own option 125 "
+                                          f"as Kea does")
             elif space != DHCP4_SPACE and space not in used:
                 first = next(iter(level.values()))
                 self.warn(first.path, f"options in space '{space}' are never sent: no option at "

@@ -1237,3 +1237,12 @@ def test_a_repeated_key_is_found_after_an_escaped_backslash():
     with pytest.raises(ConfigError, match="given twice"):
         parse_config('{"Dhcp4": {"user-context": {"a\\\\": 1}, "valid-lifetime": 100, '
                      '"valid-lifetime": 200}}')
+
+
+def test_vendor_space_options_without_their_125_at_that_level_are_warned_about():
+    cfg = parse_config(json.dumps({"Dhcp4": {
+        "option-data": [{"name": "vivso-suboptions", "data": "4491"}],
+        "subnet4": [{"id": 1, "subnet": "10.0.0.0/24", "option-data": [
+            {"space": "vendor-4491", "name": "tftp-servers", "data": "10.0.0.5"}]}]}}))
+    [warning] = [w for w in cfg.warnings if w.path == "Dhcp4.subnet4[0].option-data[0]"]
+    assert "'vendor-4491' are never sent" in warning.reason
