@@ -2528,10 +2528,29 @@ def _decode(document: Any, source: str, diag: _Diag, dupes: bool) -> Config | No
     if "Dhcp4" not in document:
         diag.error("Dhcp4", "the configuration has no Dhcp4 object")
         return None
+    nulls = _nulls(document["Dhcp4"], "Dhcp4")
+    for path in nulls:
+        diag.error(path, "null is not a value Kea accepts here (only inside user-context)")
+    if nulls:            # (the decoder would take some of them as "not set")
+        return None
     cfg = _Decoder(diag, dupes).struct(Dhcp4Config, document["Dhcp4"], "Dhcp4")
     if cfg is None:
         return None
     return _Resolver(cfg, diag, source, document).resolve()
+
+
+def _nulls(value: Any, path: str) -> list[str]:
+    """JSON paths of the nulls in value, user-context (free JSON) aside."""
+    out, stack = [], [(value, path)]
+    while stack:
+        v, p = stack.pop()
+        if v is None:
+            out.append(p)
+        elif isinstance(v, dict):
+            stack.extend((x, f"{p}.{k}") for k, x in v.items() if k != "user-context")
+        elif isinstance(v, list):
+            stack.extend((x, f"{p}[{i}]") for i, x in enumerate(v))
+    return sorted(out)
 
 
 def parse_config(text: str, *, source: str = "<string>", base_dir: str | None = None) -> Config:

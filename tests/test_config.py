@@ -1246,3 +1246,15 @@ def test_vendor_space_options_without_their_125_at_that_level_are_warned_about()
             {"space": "vendor-4491", "name": "tftp-servers", "data": "10.0.0.5"}]}]}}))
     [warning] = [w for w in cfg.warnings if w.path == "Dhcp4.subnet4[0].option-data[0]"]
     assert "'vendor-4491' are never sent" in warning.reason
+
+
+def test_null_is_refused_outside_user_context():
+    # kea-dhcp4 2.2 -t: "syntax error, unexpected null" for each of these; user-context is free
+    with pytest.raises(ConfigError) as info:
+        parse_config(json.dumps({"Dhcp4": {
+            "valid-lifetime": None, "user-context": {"a": None},
+            "subnet4": [{"id": None, "subnet": "10.0.0.0/24", "pools": [{"pool": "10.0.0.9/32"}],
+                         "option-data": [{"name": "routers", "data": None}]}]}}))
+    assert [p.path for p in info.value.problems] == [
+        "Dhcp4.subnet4[0].id", "Dhcp4.subnet4[0].option-data[0].data", "Dhcp4.valid-lifetime"]
+    parse_config(json.dumps({"Dhcp4": {"user-context": {"a": None}}}))
