@@ -851,10 +851,10 @@ cdef class Engine:
 
     def stats(self):
         """The engine's counters by (Kea) name, plus the batch's drop and quirk counts."""
+        self.drain()        # first: the batches still with the committer fold their sends in
         out = {name: self.counters[k] for k, name in enumerate(ENGINE_COUNTERS)}
         out["pkt4-receive-drop"] = out["pkt4-parse-failed"] + out["no-subnet-drop"] + \
             out["wrong-interface-drop"] + out["pkt4-unknown-received"]
-        self.drain()
         for b in self.batches:
             for k, v in b.counters()["drops"].items():
                 out[f"parse-drop-{k}"] = out.get(f"parse-drop-{k}", 0) + v

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -173,6 +174,12 @@ def test_server_compacts_under_load_and_keeps_every_acked_lease(lab):
                             "--duration", "4", "--clients", "3000", "--ack-log", acks, "-q"],
                            capture_output=True, text=True, timeout=60, cwd=REPO, env=env)
         assert r.returncode == 0, r.stderr
+        # the counters (SIGUSR1) include the replies still with the committer thread
+        lab.signal(proc, signal.SIGUSR1)
+        lab.wait_for(lambda: '"pkt4-sent"' in lab.tail(proc, 20000), 10, what="stats line")
+        stats = json.loads(lab.tail(proc, 20000).split("stats ")[-1].splitlines()[0])
+        assert stats["pkt4-sent"] == stats["pkt4-offer-sent"] + stats["pkt4-ack-sent"] + \
+            stats.get("pkt4-nak-sent", 0), stats
     finally:
         assert lab.stop(proc) == 0
     log = lab.tail(proc, 20000)
