@@ -20,7 +20,7 @@ cdef extern from "<poll.h>" nogil:
         int fd
         short events
         short revents
-    int poll(pollfd* fds, unsigned long nfds, int timeout)
+    int ppoll(pollfd* fds, unsigned long nfds, const timespec* timeout, const void* sigmask)
     short POLLIN
 
 
@@ -71,7 +71,8 @@ cdef enum:
     GN_DUPLICATE = 10            # an ACKed address another client still holds
     GN_OFFERS = 11
     GN_ACKS = 12
-    GN_COUNTERS = 13
+    GN_SKIPPED = 13              # open loop: starts due while every client was busy (not sent)
+    GN_COUNTERS = 14
 
 
 ctypedef struct GenClient:
@@ -133,6 +134,7 @@ cdef class LoadGen:
     cdef uint32_t xid_span       # xid = client + n_clients * generation (mod xid_span)
     cdef uint32_t* generation
     cdef double fractions[EX_KINDS]
+    cdef int main_kind           # EX_DORA, or EX_DO (--exchange do): also the fallback kind
     cdef uint64_t rng
     cdef uint32_t cursor, bound_cursor
     cdef int64_t timeout_ns
@@ -196,6 +198,7 @@ cdef class LoadGen:
             raise ValueError("exchange fractions must add up to more than 0")
         for k in range(EX_KINDS):
             self.fractions[k] = kinds.get(k, 0.0) / total
+        self.main_kind = EX_DO if kinds.get(EX_DO, 0) > 0 else EX_DORA
         while slots < clients * 2:
             slots <<= 1
         self.holder_mask = slots - 1
@@ -318,7 +321,7 @@ cdef class LoadGen:
             acc += self.fractions[k]
             if r < acc:
                 return k
-        return EX_DORA
+        return self.main_kind
 
     # The next idle client, round-robin (bound ones for kinds that need a lease); NIL if none
     # within a bounded look.
@@ -342,7 +345,7 @@ cdef class LoadGen:
         if kind >= EX_RENEW:
             c = self.next_client(True)
             if c == NIL:
-                kind = EX_DORA                          # nobody holds a lease yet
+                kind = self.main_kind                   # nobody holds a lease yet
         if c == NIL:
             c = self.next_client(False)
             if c == NIL:
@@ -389,6 +392,12 @@ cdef class LoadGen:
             self.ctr[GN_UNEXPECTED] += 1
             return
         took = now - g.sent_ns
+        if took >= self.timeout_ns:
+            # past its timeout, though the scan that would have called it lost has not run
+            # yet: lost, as it would have been a moment later (and kept out of the latencies)
+            self.ctr[GN_UNEXPECTED] += 1
+            self.finish(c, False)
+            return
         if p.opt[OPT_SERVER_ID].count and p.opt[OPT_SERVER_ID].len == 4:
             sid = rd_u32(opt_value(p, OPT_SERVER_ID))
         if p.opt[OPT_LEASE_TIME].count and p.opt[OPT_LEASE_TIME].len == 4:
@@ -539,6 +548,7 @@ cdef class LoadGen:
         cdef uint64_t starts = 0, due
         cdef int got, i
         cdef pollfd pfd
+        cdef timespec ts
         cdef int64_t scan_every = self.timeout_ns // 4 if self.timeout_ns // 4 < 50000000 else 50000000
         pfd.fd = fd
         pfd.events = POLLIN
@@ -559,9 +569,14 @@ cdef class LoadGen:
                     elif rate > 0:
                         due = <uint64_t>((now - self.clock_start) * rate / 1e9)
                         while self.clock_started < due and (max_starts == 0 or starts < max_starts):
-                            self.clock_started += 1      # a busy population still counts the slot
-                            if self.start_one(fd, now):
-                                starts += 1
+                            if not self.start_one(fd, now):
+                                # every client busy: the slots due now are skipped (counted),
+                                # not tried one by one (each try is a scan of all clients)
+                                self.ctr[GN_SKIPPED] += due - self.clock_started
+                                self.clock_started = due
+                                break
+                            self.clock_started += 1
+                            starts += 1
                 self.flush(fd)
                 # take every reply waiting, answering OFFERs at once
                 while True:
@@ -577,8 +592,8 @@ cdef class LoadGen:
                         break
                 if now - self.last_scan_ns >= scan_every:
                     self.expire(now)
-                if drain and self.outstanding == 0:
-                    break
+                if self.outstanding == 0 and (drain or (max_starts and starts >= max_starts)):
+                    break                         # (nothing more to start or wait for)
                 # sleep until the next start is due, a reply comes, or the slice ends
                 wait_ns = end - mono_ns()
                 if not drain and window == 0 and rate > 0:
@@ -587,8 +602,21 @@ cdef class LoadGen:
                 if window and self.outstanding < window and not drain:
                     wait_ns = 0
                 if wait_ns > 0:
-                    poll(&pfd, 1, <int>min((wait_ns + 999999) // 1000000, 50))
+                    # to the nanosecond: poll()'s milliseconds would send an open loop's
+                    # exchanges in bursts (several at once, then a gap of a millisecond)
+                    wait_ns = min(wait_ns, 50000000)
+                    ts.tv_sec = 0
+                    ts.tv_nsec = wait_ns
+                    ppoll(&pfd, 1, &ts, NULL)
         return starts
+
+    def abandon(self):
+        """End every exchange still waiting (after the last drain) as lost: each started
+        exchange is then either completed or lost in the report."""
+        cdef uint32_t c
+        for c in range(self.n_clients):
+            if self.clients[c].state != GC_IDLE:
+                self.finish(c, False)
 
     def start_clock(self):
         """Start the open loop's schedule now (exchange k is due at k / rate seconds)."""

@@ -41,7 +41,7 @@ EXCHANGES = ("dora", "do", "renew", "release", "decline", "inform")     # EX_* i
 HISTOGRAMS = ("discover-offer", "request-ack", "renew-ack", "inform-ack")  # H_* in loadgen.pyx
 COUNTERS = ("sent", "send-failed", "received", "malformed", "unexpected", "wrong-type",
             "wrong-subnet", "wrong-server-id", "no-lease-time", "nak", "duplicates", "offers",
-            "acks")                                                   # GN_* in loadgen.pyx
+            "acks", "skipped")                                        # GN_* in loadgen.pyx
 PERCENTILES = (50, 90, 99, 99.9)
 SLICE = 0.1               # seconds per native run() call: progress, limits and signals in between
 SO_BINDTODEVICE = 25
@@ -141,10 +141,12 @@ def worker(opts: Options, proc: int, on_slice=None) -> dict:
     try:
         while True:
             elapsed = time.monotonic() - t0
-            if elapsed >= opts.duration or (count and started >= count):
-                break
-            started += gen.run(sock.fileno(), min(SLICE, opts.duration - elapsed), rate=rate,
-                               window=window, max_starts=count - started if count else 0)
+            if (opts.duration > 0 and elapsed >= opts.duration) or (count and started >= count):
+                break                            # (duration 0: --count alone bounds the run)
+            started += gen.run(sock.fileno(),
+                               min(SLICE, opts.duration - elapsed) if opts.duration > 0 else SLICE,
+                               rate=rate, window=window,
+                               max_starts=count - started if count else 0)
             if ack_file:
                 ack_file.write(gen.take_ack_log())
             if on_slice is not None:
@@ -156,6 +158,7 @@ def worker(opts: Options, proc: int, on_slice=None) -> dict:
         run_time = time.monotonic() - t0
         drain_t = time.monotonic()
         gen.run(sock.fileno(), opts.timeout + 0.1, drain=True)     # the last replies
+        gen.abandon()                 # (a REQUEST sent during the drain may still be waiting)
         drain_time = time.monotonic() - drain_t
         if ack_file:
             ack_file.write(gen.take_ack_log())
@@ -208,7 +211,9 @@ def run(opts: Options, out=sys.stderr) -> dict:
             time.sleep(1.0)
         results = []
         for pp, pr in zip(pipes, procs):
-            r = pp.recv() if pp.poll(opts.duration + opts.timeout + 30) else \
+            # (a run bounded by --count alone has no deadline: wait for it)
+            r = pp.recv() if pp.poll(opts.duration + opts.timeout + 30 if opts.duration > 0
+                                     else None) else \
                 {"error": "the process sent no result"}
             pr.join(5)
             if "error" in r:
@@ -358,8 +363,11 @@ def format_report(rep: dict) -> str:
         lines.append(f"  {name:<14}{cells}")
     c = rep["counters"]
     lines.append("  replies: " + ", ".join(f"{k} {c[k]:,}" for k in COUNTERS
-                                           if k not in ("sent", "received") and c[k])
+                                           if k not in ("sent", "received", "skipped") and c[k])
                  + f"; sent {c['sent']:,}, received {c['received']:,}")
+    if c["skipped"]:
+        lines.append(f"  starts skipped, every client busy when due: {c['skipped']:,} (the "
+                     f"rate asked was not offered: raise --clients or --timeout)")
     if rep["generator_cpu_us_per_exchange"] is not None:
         lines.append(f"  generator CPU: {rep['generator_cpu_seconds']:.2f} s, "
                      f"{rep['generator_cpu_us_per_exchange']:.1f} us per completed exchange")
@@ -427,7 +435,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     load.add_argument("--rate", "-r", type=float, default=0.0, help="open loop: exchanges/s")
     load.add_argument("--window", "-w", type=int, default=0,
                       help="closed loop: exchanges kept outstanding (max throughput)")
-    p.add_argument("--duration", "-d", type=float, default=10.0, help="seconds (default 10)")
+    p.add_argument("--duration", "-d", type=float, default=None,
+                   help="seconds (default 10; none when --count is given alone)")
     p.add_argument("--count", "-n", type=int, default=0, help="stop after this many exchanges")
     p.add_argument("--clients", "-R", type=int, default=50_000, help="distinct clients (50000)")
     p.add_argument("--mac-seed", type=lambda s: int(s.replace(":", ""), 16),
@@ -452,7 +461,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def options_from(args: argparse.Namespace) -> Options:
     return Options(server=args.server, giaddr=None if args.interface else args.giaddr,
                    interface=args.interface, exchange=args.exchange, mix=args.mix,
-                   rate=args.rate, window=args.window, duration=args.duration, count=args.count,
+                   rate=args.rate, window=args.window, count=args.count,
+                   duration=args.duration if args.duration is not None else
+                   (0.0 if args.count else 10.0),
                    clients=args.clients, mac_seed=args.mac_seed, timeout=args.timeout,
                    subnet=args.subnet, server_id=args.server_id, procs=args.procs, cpus=args.cpus,
                    batch=args.batch, ack_log=args.ack_log, plot=args.plot,

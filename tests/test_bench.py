@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 
 import pytest
 
@@ -34,13 +35,14 @@ class TinyServer:
     (or one address for all with ``same_address``)."""
 
     def __init__(self, *, drop_discover_every=0, nak_request_every=0, junk_every=0,
-                 same_address=False, lease_time=3600):
+                 same_address=False, lease_time=3600, offer_delay=0.0, answer_requests=True):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         self.sock.bind(("127.0.0.1", 0))
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
         self.drop_discover_every, self.nak_request_every = drop_discover_every, nak_request_every
         self.junk_every, self.same_address, self.lease_time = junk_every, same_address, lease_time
+        self.offer_delay, self.answer_requests = offer_delay, answer_requests
         self.seen = {"discover": 0, "request": 0, "release": 0, "decline": 0, "inform": 0}
         self.sent = {"offer": 0, "ack": 0, "nak": 0, "junk": 0, "stray": 0, "dropped": 0}
         self.stop = threading.Event()
@@ -70,6 +72,9 @@ class TinyServer:
                 lead += reference.tlv(51, self.lease_time.to_bytes(4, "big"))
                 reply = reference.build_reply(p, OFFER, self.address(p.chaddr), "0.0.0.0", lead, {})
                 self.sent["offer"] += 1
+                time.sleep(self.offer_delay)         # (one at a time: each later than the last)
+            elif kind == "request" and not self.answer_requests:
+                continue
             elif kind == "request":
                 if self.nak_request_every and self.seen[kind] % self.nak_request_every == 0:
                     reply = reference.build_reply(p, NAK, "0.0.0.0", "0.0.0.0", lead, {})
@@ -151,6 +156,38 @@ def test_open_loop_rate_and_the_mix(tiny):
     assert srv.seen["inform"] == ex["inform"]["started"] > 0
     assert srv.seen["request"] == ex["dora"]["started"] + ex["renew"]["started"]
     assert ex["renew"]["completed"] == ex["renew"]["started"] > 0
+
+
+def test_every_exchange_ends_completed_or_lost(tiny):
+    # OFFERs that come after the timeout are lost (and out of the latencies), even when the
+    # timeout scan has not run yet
+    late = loopback_run(tiny(offer_delay=0.3), window=4, count=6, timeout=0.25)["exchanges"]["dora"]
+    assert (late["started"], late["completed"], late["lost"]) == (6, 0, 6)
+    # REQUESTs never answered, some sent during the final drain: lost all the same
+    unanswered = loopback_run(tiny(answer_requests=False), window=4, count=10,
+                              timeout=0.3)["exchanges"]["dora"]
+    assert (unanswered["started"], unanswered["completed"], unanswered["lost"]) == (10, 0, 10)
+
+
+def test_count_alone_bounds_the_run_and_do_stays_do(tiny):
+    # --count without --duration (duration 0) runs until the count; --exchange do with a mix
+    # falls back to DISCOVER/OFFER, not to full DORAs, while nobody holds a lease
+    srv = tiny()
+    rep = loopback_run(srv, window=8, count=50, duration=0, exchange="do",
+                       mix={"renew": 0.3})
+    assert rep["exchanges"]["do"]["completed"] == 50 and "dora" not in rep["exchanges"]
+    assert srv.seen["request"] == 0
+
+
+def test_open_loop_counts_the_starts_it_had_to_skip(tiny):
+    # 4 clients, 400/s, nothing answered within the 0.5 s timeout: most due starts find every
+    # client busy; they are counted as skipped (and not tried one by one)
+    rep = loopback_run(tiny(drop_discover_every=1), rate=400, duration=1.0, clients=4,
+                       timeout=0.5)
+    dora = rep["exchanges"]["dora"]
+    assert dora["completed"] == 0 and dora["lost"] == dora["started"]
+    skipped = rep["counters"]["skipped"]
+    assert skipped > 10 * dora["started"] and dora["started"] + skipped <= 410   # the schedule
 
 
 def test_duplicate_detector_catches_an_address_given_twice(tiny):
