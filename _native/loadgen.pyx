@@ -255,8 +255,11 @@ cdef class LoadGen:
             self.flush(fd)
         p = self.tx + <size_t>self.n_tx * GEN_SLOT
         memset(p, 0, GEN_PACKET)
-        self.generation[c] += 1
-        g.xid = <uint32_t>((c + <uint64_t>self.n_clients * self.generation[c]) % self.xid_span)
+        if not (msg_type == MT_REQUEST and g.state == GC_WAIT_ACK):
+            # a new exchange, a new xid; the REQUEST answering an OFFER keeps the OFFER's
+            # (RFC 2131 Table 5, as perfdhcp and real clients do)
+            self.generation[c] += 1
+            g.xid = <uint32_t>((c + <uint64_t>self.n_clients * self.generation[c]) % self.xid_span)
         p[HDR_OP] = 1
         p[HDR_HTYPE] = 1
         p[HDR_HLEN] = 6

@@ -43,6 +43,8 @@ class TinyServer:
         self.drop_discover_every, self.nak_request_every = drop_discover_every, nak_request_every
         self.junk_every, self.same_address, self.lease_time = junk_every, same_address, lease_time
         self.offer_delay, self.answer_requests = offer_delay, answer_requests
+        self.discover_xid: dict[bytes, int] = {}
+        self.request_xid_not_the_offers = 0      # RFC 2131 Table 5: a SELECTING REQUEST keeps it
         self.seen = {"discover": 0, "request": 0, "release": 0, "decline": 0, "inform": 0}
         self.sent = {"offer": 0, "ack": 0, "nak": 0, "junk": 0, "stray": 0, "dropped": 0}
         self.stop = threading.Event()
@@ -65,7 +67,11 @@ class TinyServer:
             kind = {1: "discover", 3: "request", 7: "release", 4: "decline", 8: "inform"}[p.msg_type]
             self.seen[kind] += 1
             lead = reference.tlv(54, reference.ip(SERVER_ID))
+            if kind == "request" and p.option(54) is not None and \
+                    self.discover_xid.get(p.chaddr) != p.xid:
+                self.request_xid_not_the_offers += 1
             if kind == "discover":
+                self.discover_xid[p.chaddr] = p.xid
                 if self.drop_discover_every and self.seen[kind] % self.drop_discover_every == 0:
                     self.sent["dropped"] += 1
                     continue
@@ -133,6 +139,7 @@ def test_counts_match_a_known_server_exactly(tiny):
     assert dora["lost"] == srv.sent["dropped"] + srv.sent["nak"]
     assert dora["completed"] + dora["lost"] == 1000
     assert c["offers"] == srv.sent["offer"] == srv.seen["request"]
+    assert srv.request_xid_not_the_offers == 0
     assert c["acks"] == srv.sent["ack"] and c["nak"] == srv.sent["nak"]
     assert c["malformed"] == srv.sent["junk"] and c["unexpected"] == srv.sent["stray"]
     assert c["sent"] == srv.seen["discover"] + srv.seen["request"]
