@@ -838,14 +838,18 @@ cdef class Engine:
         """Expire what is due and append the changes to the lease file (after the batch in
         flight: the file keeps the order of the decisions)."""
         cdef uint32_t n
-        cdef uint32_t rows
+        cdef CommitJob job
         self.drain()
         n = self.alloc.reclaim_c(now)
         while self.alloc.t.journal_len:
-            rows = self.render_journal(0, self.journal_cap)
-            if lease_fd >= 0 and self.durability != DUR_NONE and not (
-                    write_fully(lease_fd, self.journal_buf, rows) and
-                    (self.durability != DUR_FSYNC or fdatasync(lease_fd) == 0)):
+            memset(&job, 0, sizeof(CommitJob))
+            job.rows = self.journal_buf
+            job.rows_len = self.render_journal(0, self.journal_cap)
+            job.lease_fd = lease_fd if self.durability != DUR_NONE else -1
+            job.durability = self.durability
+            # (as a batch's rows: a write that fails part way is cut off again, or the next
+            # batch's first row, an ACKed lease, would be glued to the fragment and lost)
+            if not commit_rows(&job, 1):
                 self.counters[C_JOURNAL_FAILED] += 1
         return n
 

@@ -4,7 +4,10 @@ bad rows counted with their line numbers, max-row-errors, a torn last line."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -159,3 +162,40 @@ def test_an_empty_file_or_a_torn_header_loads_nothing_and_gets_a_header(tmp_path
     os.close(fd)
     assert path.read_text().splitlines() == [KEA_V4_HEADER, ROWS[-1].rstrip("\r")]
     assert load_lease_file(allocator(), str(path), now=NOW)["loaded"] == 1
+
+
+EXPIRY_WRITE_FAILS = """
+import json, os, resource, signal, sys
+from fastdhcp.config import parse_config
+from fastdhcp.policy import compile_policy
+from fastdhcp.journal import open_lease_file
+cfg = parse_config(json.dumps({"Dhcp4": {"subnet4": [{"id": 1, "subnet": "10.0.0.0/24",
+                                                      "pools": [{"pool": "10.0.0.10 - 10.0.0.200"}]}]}}))
+engine = compile_policy(cfg, [])
+engine.durability = 2                                            # fsync
+fd = open_lease_file(sys.argv[1])
+engine.alloc.bind_many(1, 50, 0x020000000000, now=1_700_000_000, lifetime=100)
+size = os.fstat(fd).st_size
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+resource.setrlimit(resource.RLIMIT_FSIZE, (size + 150, hard))   # room for two rows and a bit
+engine.reclaim(1_700_000_200, fd)                                 # 50 expiry rows: fails part way
+failed = engine.stats()["lease-write-failed"]
+resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+print(json.dumps({"failed": failed, "before": size, "after": os.fstat(fd).st_size}))
+"""
+
+
+def test_an_expiry_write_that_fails_part_way_is_cut_off(tmp_path):
+    # A full disk (here RLIMIT_FSIZE) during the expiry pass: the fragment it wrote must go, or
+    # the next batch's first row (an ACKed lease) would be glued to it and lost at load.
+    script = tmp_path / "fails.py"
+    script.write_text(EXPIRY_WRITE_FAILS)
+    path = tmp_path / "leases4.csv"
+    env = dict(os.environ, PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    r = subprocess.run([sys.executable, str(script), str(path)], capture_output=True, text=True,
+                       env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["failed"] == 1 and out["after"] == out["before"]
+    assert path.read_text() == KEA_V4_HEADER + "\n"
