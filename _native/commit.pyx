@@ -6,7 +6,8 @@
 # be its newest.
 # Included by _core.pyx before engine.pyx.
 
-from libc.string cimport memset
+from libc.stdlib cimport realloc
+from libc.string cimport memcpy, memset
 
 
 cdef extern from "<pthread.h>" nogil:
@@ -44,8 +45,43 @@ cdef enum:
     DUR_FSYNC = 2                # write() + fdatasync() before the ACKs (survives power loss)
 
 
+# Rows a commit could not write (a full disk), kept to be written first by the next one: the
+# file then catches up with the table, releases and declines included, which no client would
+# send again. One per engine; used by one thread at a time (the committer, or the loop after
+# drain). Past PENDING_MAX bytes the oldest are kept and the rest given up (counted).
+cdef enum:
+    PENDING_MAX = 64 << 20
+
+ctypedef struct PendingRows:
+    uint8_t* data
+    size_t len
+    size_t cap
+    uint64_t dropped             # bytes given up
+
+
+cdef void pending_add(PendingRows* p, const uint8_t* rows, size_t n) noexcept nogil:
+    cdef size_t cap = p.cap
+    cdef uint8_t* grown
+    if n == 0:
+        return
+    if p.len + n > PENDING_MAX:
+        p.dropped += n
+        return
+    while cap < p.len + n:
+        cap = cap * 2 if cap else 65536
+    if cap != p.cap:
+        grown = <uint8_t*>realloc(p.data, cap)
+        if grown == NULL:
+            p.dropped += n
+            return
+        p.data, p.cap = grown, cap
+    memcpy(p.data + p.len, rows, n)
+    p.len += n
+
+
 # One batch (one lane of the engine) as the commit sees it: its lease rows and its replies.
 ctypedef struct CommitJob:
+    PendingRows* pending         # the engine's rows of failed commits (NULL: none kept)
     int durability
     int lease_fd
     int fd
@@ -82,22 +118,34 @@ cdef bint write_fully(int fd, const uint8_t* p, uint32_t n) noexcept nogil:
     return True
 
 
-# The rows of n batches, in order: every write, then one fdatasync for them all. A write that
-# fails part way is cut off again, or the next group's first row would be glued to the fragment.
+# The rows of n batches, in order (after the rows of earlier failed commits): every write, then
+# one fdatasync for them all. A write that fails part way is cut off again, or the next group's
+# first row would be glued to the fragment; the group's rows then wait with the pending ones.
 cdef bint commit_rows(const CommitJob* jobs, int n) noexcept nogil:
     cdef int k
-    cdef bint wrote = False
-    cdef off_t start = -1
-    for k in range(n):
-        if jobs[k].rows_len and jobs[k].lease_fd >= 0:
-            if start < 0:
-                start = lseek(jobs[k].lease_fd, 0, SEEK_END)
-            if not write_fully(jobs[k].lease_fd, jobs[k].rows, jobs[k].rows_len):
-                if start >= 0:
-                    ftruncate(jobs[k].lease_fd, start)
-                return False
-            wrote = True
-    if wrote and jobs[0].durability == DUR_FSYNC and fdatasync(jobs[0].lease_fd) != 0:
+    cdef int fd = jobs[0].lease_fd
+    cdef PendingRows* pending = jobs[0].pending
+    cdef bint ok = True
+    cdef off_t start
+    if fd < 0:
+        return True
+    start = lseek(fd, 0, SEEK_END)
+    if pending != NULL and pending.len:
+        ok = write_fully(fd, pending.data, <uint32_t>pending.len)
+    k = 0
+    while ok and k < n:
+        ok = write_fully(fd, jobs[k].rows, jobs[k].rows_len)
+        k += 1
+    if not ok:
+        if start >= 0:
+            ftruncate(fd, start)
+        if pending != NULL:
+            for k in range(n):
+                pending_add(pending, jobs[k].rows, jobs[k].rows_len)
+        return False
+    if pending != NULL:
+        pending.len = 0
+    if jobs[0].durability == DUR_FSYNC and fdatasync(fd) != 0:
         return False
     return True
 

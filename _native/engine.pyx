@@ -210,6 +210,7 @@ cdef class Engine:
     cdef uint8_t* frame_mac
     cdef uint8_t* journal_buf
     cdef uint32_t journal_cap
+    cdef PendingRows pending     # rows of failed commits, written first by the next
     cdef uint8_t* durable
     cdef public bint raw_sockets           # dhcp-socket-type raw: unicast to chaddr via AF_PACKET
     cdef public bint allow_bootp
@@ -247,6 +248,14 @@ cdef class Engine:
         free(self.resv_boot)
         free(self.relays)
         free(self.nets)
+        free(self.pending.data)
+
+    def take_pending_rows(self, Engine old):
+        """A reload: the old engine's rows that no commit could write yet become ours (the
+        old one has been drained)."""
+        free(self.pending.data)
+        self.pending = old.pending
+        memset(&old.pending, 0, sizeof(PendingRows))
 
     # ---- tables (policy fills them once per load) ----------------------------------------------
 
@@ -412,6 +421,7 @@ cdef class Engine:
         memset(&job, 0, sizeof(CommitJob))
         job.durability = self.durability
         job.lease_fd = lease_fd if self.durability != DUR_NONE else -1
+        job.pending = &self.pending
         job.rows = self.journal_buf
         job.rows_len = self.render_journal(0, self.journal_cap)
         job.fd, job.raw_fd = fd, raw_fd
@@ -839,10 +849,16 @@ cdef class Engine:
         flight: the file keeps the order of the decisions)."""
         cdef uint32_t n
         cdef CommitJob job
+        cdef bint retried
         self.drain()
         n = self.alloc.reclaim_c(now)
-        while self.alloc.t.journal_len:
+        # (also with no expiry: rows a failed commit left pending get their next chance here;
+        # a failure moves the rows to the pending ones, so the journal always empties)
+        retried = False
+        while self.alloc.t.journal_len or (self.pending.len and lease_fd >= 0 and not retried):
+            retried = True
             memset(&job, 0, sizeof(CommitJob))
+            job.pending = &self.pending
             job.rows = self.journal_buf
             job.rows_len = self.render_journal(0, self.journal_cap)
             job.lease_fd = lease_fd if self.durability != DUR_NONE else -1
@@ -857,6 +873,8 @@ cdef class Engine:
         """The engine's counters by (Kea) name, plus the batch's drop and quirk counts."""
         self.drain()        # first: the batches still with the committer fold their sends in
         out = {name: self.counters[k] for k, name in enumerate(ENGINE_COUNTERS)}
+        out["lease-rows-pending-bytes"] = self.pending.len       # not yet in the file
+        out["lease-rows-dropped-bytes"] = self.pending.dropped   # given up (past 64 MB)
         out["pkt4-receive-drop"] = out["pkt4-parse-failed"] + out["no-subnet-drop"] + \
             out["wrong-interface-drop"] + out["pkt4-unknown-received"]
         for b in self.batches:

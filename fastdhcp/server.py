@@ -203,6 +203,7 @@ class Server:
         self.engine.drain()
         now = int(time.time())
         engine.alloc.adopt(self.engine.alloc, now=now)
+        engine.take_pending_rows(self.engine)    # rows a full disk kept out of the file so far
         if self.parked is not None:          # subnets back again get their leases back
             engine.alloc.adopt(self.parked, now=now)
         self._park(new_config, now)

@@ -180,15 +180,20 @@ signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
 resource.setrlimit(resource.RLIMIT_FSIZE, (size + 150, hard))   # room for two rows and a bit
 engine.reclaim(1_700_000_200, fd)                                 # 50 expiry rows: fails part way
-failed = engine.stats()["lease-write-failed"]
+stats = engine.stats()
 resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
-print(json.dumps({"failed": failed, "before": size, "after": os.fstat(fd).st_size}))
+after = os.fstat(fd).st_size
+engine.reclaim(1_700_000_300, fd)                                 # room again: they catch up
+print(json.dumps({"failed": stats["lease-write-failed"], "before": size, "after": after,
+                  "pending": stats["lease-rows-pending-bytes"],
+                  "pending_then": engine.stats()["lease-rows-pending-bytes"]}))
 """
 
 
-def test_an_expiry_write_that_fails_part_way_is_cut_off(tmp_path):
+def test_an_expiry_write_that_fails_part_way_is_cut_off_and_written_later(tmp_path):
     # A full disk (here RLIMIT_FSIZE) during the expiry pass: the fragment it wrote must go, or
-    # the next batch's first row (an ACKed lease) would be glued to it and lost at load.
+    # the next batch's first row (an ACKed lease) would be glued to it and lost at load; and
+    # the rows wait, to be written once there is room (no client would send them again).
     script = tmp_path / "fails.py"
     script.write_text(EXPIRY_WRITE_FAILS)
     path = tmp_path / "leases4.csv"
@@ -197,5 +202,10 @@ def test_an_expiry_write_that_fails_part_way_is_cut_off(tmp_path):
                        env=env, timeout=60)
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
-    assert out["failed"] == 1 and out["after"] == out["before"]
-    assert path.read_text() == KEA_V4_HEADER + "\n"
+    assert out["failed"] == 1 and out["after"] == out["before"] and out["pending"] > 0
+    assert out["pending_then"] == 0
+    lines = path.read_text().splitlines()
+    assert lines[0] == KEA_V4_HEADER and len(lines) == 51
+    assert all(line.split(",")[9] == "2" for line in lines[1:])    # expired-reclaimed
+    a = allocator()
+    assert load_lease_file(a, str(path), now=NOW)["bad"] == 0
