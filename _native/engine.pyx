@@ -40,6 +40,7 @@ cdef enum:
     C_RAW_FALLBACK
     C_SEND_FAILED
     C_JOURNAL_FAILED
+    C_NO_IDENTITY
     C_COUNT
 
 ENGINE_COUNTERS = ("pkt4-received", "pkt4-discover-received", "pkt4-request-received",
@@ -48,7 +49,7 @@ ENGINE_COUNTERS = ("pkt4-received", "pkt4-discover-received", "pkt4-request-rece
                    "pkt4-offer-sent", "pkt4-ack-sent", "pkt4-nak-sent", "pkt4-sent",
                    "no-subnet-drop", "addresses-exhausted", "request-for-other-server",
                    "wrong-interface-drop", "raw-unavailable-broadcast", "send-failed",
-                   "lease-write-failed")
+                   "lease-write-failed", "no-client-identity-drop")
 
 
 # The BOOTP header fields a network-booting client reads (next-server -> siaddr, server-hostname
@@ -633,6 +634,11 @@ cdef class Engine:
         else:
             self.counters[C_UNKNOWN] += 1
             return
+        if p.hlen == 0 and not (p.opt[OPT_CLIENT_ID].count and p.opt[OPT_CLIENT_ID].len):
+            # Nothing tells this client from another (no chaddr, no client id): every such
+            # client would share one lease. Dropped, as Kea's sanity check drops it.
+            self.counters[C_NO_IDENTITY] += 1
+            return
         if iface == NIL:
             self.counters[C_WRONG_INTERFACE] += 1      # not a link we were configured to serve
             return
@@ -876,7 +882,8 @@ cdef class Engine:
         out["lease-rows-pending-bytes"] = self.pending.len       # not yet in the file
         out["lease-rows-dropped-bytes"] = self.pending.dropped   # given up (past 64 MB)
         out["pkt4-receive-drop"] = out["pkt4-parse-failed"] + out["no-subnet-drop"] + \
-            out["wrong-interface-drop"] + out["pkt4-unknown-received"]
+            out["wrong-interface-drop"] + out["pkt4-unknown-received"] + \
+            out["no-client-identity-drop"]
         for b in self.batches:
             for k, v in b.counters()["drops"].items():
                 out[f"parse-drop-{k}"] = out.get(f"parse-drop-{k}", 0) + v

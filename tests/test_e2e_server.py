@@ -1192,6 +1192,17 @@ def test_malformed_flood_then_client_still_served(lab, topo, servers):
     assert all(r["hwaddr"].lower() == mac2 for r in lease_rows(srv.lease_path))
 
 
+def test_a_client_with_neither_chaddr_nor_client_id_is_dropped(lab, topo, servers):
+    """hlen 0 and no client id: nothing tells such clients apart, so they would all share one
+    lease. Dropped, as Kea's sanity check drops them; a client id alone is enough."""
+    servers.start()
+    ns, ifname, _ = topo.client()
+    with ClientSock(ns, ifname) as sock:
+        assert crafted_offer(sock, "", timeout=1.5) is None
+        offer = crafted_offer(sock, "", client_id=b"\x00only-a-client-id")
+    assert offer is not None and in_pool(offer.pkt.yiaddr, f"{NET}.100", f"{NET}.199")
+
+
 def test_host_name_cannot_forge_a_lease_row(lab, topo, servers):
     """Option 12 is the client's to fill. A line break in it must not end the lease file's row:
     the lease's own row would be cut short (unreadable, so the lease lost at a restart) and the
