@@ -25,19 +25,26 @@ _KEA_TO_STATE = {0: LeaseState.BOUND, 1: LeaseState.DECLINED, 2: LeaseState.EXPI
 
 def open_lease_file(path: str) -> int:
     """Open ``path`` for appending (O_APPEND, so each batch's write lands whole at the end) and
-    write Kea's header if the file is new or empty. A torn last line (a crash during a write:
-    never synced, so never ACKed) is cut off first, or the next row would be glued to it.
-    Returns the descriptor."""
+    write Kea's header if the file is new or empty. A last line without its line end is mended
+    first, or the next row would be glued to it: a whole row (a file written by hand or by
+    another tool; Kea reads it) gets its line end, anything else (a crash during a write:
+    never synced, so never ACKed) is cut off. The server opens the file before loading it, so
+    both agree. Returns the descriptor."""
+    from ._core import lease_row_error
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         size = os.fstat(fd).st_size
         if size and os.pread(fd, 1, size - 1) != b"\n":
             keep = _last_line_end(fd, size)
-            log.warning("%s: cutting an incomplete last line (%d bytes, a torn write)", path,
-                        size - keep)
-            os.ftruncate(fd, keep)
-            size = keep
+            if keep and lease_row_error(os.pread(fd, size - keep, keep).rstrip(b"\r")) is None:
+                log.warning("%s: the last row has no line end: adding it", path)
+                os.write(fd, b"\n")
+            else:
+                log.warning("%s: cutting an incomplete last line (%d bytes, a torn write)", path,
+                            size - keep)
+                os.ftruncate(fd, keep)
+                size = keep
         if size == 0:            # new, empty, or its header was the torn line
             os.write(fd, (KEA_V4_HEADER + "\n").encode())
             # The file's name must survive a power cut too: the rows fdatasync'd into it later

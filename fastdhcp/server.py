@@ -118,6 +118,8 @@ class Server:
             log.warning("a lease file compaction is running: waiting for it before loading")
             lock = lfc.acquire(path, wait=True)
         try:
+            # opened first: its last line is mended (or cut) before the load reads it
+            self.lease_fd = open_lease_file(path)
             files = lfc.recovery_order(path)       # NAME.2, NAME.1, NAME, as Kea loads them
             for f in files:
                 counts = load_lease_file(engine.alloc, f, now=int(time.time()),
@@ -128,7 +130,6 @@ class Server:
             lfc.release(path, lock)
         log.info("leases loaded from %d file(s) in %.2f s: %d in the table", len(files),
                  time.monotonic() - t0, engine.alloc.lease_count)
-        self.lease_fd = open_lease_file(path)
 
     # ---- the loop ------------------------------------------------------------------------------
 

@@ -133,6 +133,19 @@ def test_a_torn_tail_is_cut_before_appending(tmp_path):
                                                  "bad_rows": [], "torn": False}
 
 
+def test_a_whole_last_row_without_its_line_end_is_kept(tmp_path):
+    # A file written by hand or by another tool may end its last row without a newline; Kea
+    # reads that row, and so do we: it gets its line end instead of being cut as torn.
+    whole = f"10.0.0.99,02:00:00:00:00:99,,3600,{LATER},1,0,0,,0,,0"
+    path = write(tmp_path, ROWS[:1], torn=whole)
+    fd = open_lease_file(path)
+    os.write(fd, (ROWS[6] + "\n").encode())
+    os.close(fd)
+    with open(path) as f:
+        assert f.read().splitlines()[1:] == [ROWS[0], whole, ROWS[6]]
+    assert load_lease_file(allocator(), path, now=NOW)["loaded"] == 3
+
+
 def test_text_escapes_round_trip_through_a_row(tmp_path):
     # What Kea's CSV reader decodes ("&#x" + two hex digits) is what the writer escapes: commas,
     # control characters (a line break would end the row) and "&" itself.
