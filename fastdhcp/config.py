@@ -161,25 +161,6 @@ def _count_keys(value: Any) -> int:
     return n
 
 
-def _lone_surrogate(value: Any) -> str | None:
-    """The first string (value or key) that is not valid text: JSON can escape half of a UTF-16
-    pair ("\\ud800"), which no encoder can write out."""
-    stack = [value]
-    while stack:
-        v = stack.pop()
-        if isinstance(v, dict):
-            stack.extend(v.keys())
-            stack.extend(v.values())
-        elif isinstance(v, list):
-            stack.extend(v)
-        elif isinstance(v, str):
-            try:
-                v.encode()
-            except UnicodeEncodeError:
-                return v[:60]
-    return None
-
-
 def _where(text: str, offset: int, source: str) -> str:
     line = text.count("\n", 0, offset) + 1
     col = offset - (text.rfind("\n", 0, offset) + 1) + 1
@@ -232,11 +213,6 @@ class _Reader:
             except RecursionError:
                 self.problems.append(Problem(source, "JSON nesting is too deep"))
                 return None
-        bad = _lone_surrogate(value)
-        if bad is not None:
-            self.problems.append(Problem(source, f"the JSON string {bad!r} holds a lone UTF-16 "
-                                                 f"surrogate escape (\\ud800-\\udfff): not text"))
-            return None
         if _written_keys(document) == _count_keys(value):
             return value
 
@@ -2528,10 +2504,10 @@ def _decode(document: Any, source: str, diag: _Diag, dupes: bool) -> Config | No
     if "Dhcp4" not in document:
         diag.error("Dhcp4", "the configuration has no Dhcp4 object")
         return None
-    nulls = _nulls(document["Dhcp4"], "Dhcp4")
-    for path in nulls:
-        diag.error(path, "null is not a value Kea accepts here (only inside user-context)")
-    if nulls:            # (the decoder would take some of them as "not set")
+    unusable = _unusable_values(document["Dhcp4"], "Dhcp4")
+    for problem in unusable:
+        diag.error(*problem)
+    if unusable:         # (the decoder would take a null as "not set", and choke on the other)
         return None
     cfg = _Decoder(diag, dupes).struct(Dhcp4Config, document["Dhcp4"], "Dhcp4")
     if cfg is None:
@@ -2539,17 +2515,34 @@ def _decode(document: Any, source: str, diag: _Diag, dupes: bool) -> Config | No
     return _Resolver(cfg, diag, source, document).resolve()
 
 
-def _nulls(value: Any, path: str) -> list[str]:
-    """JSON paths of the nulls in value, user-context (free JSON) aside."""
-    out, stack = [], [(value, path)]
+def _unusable_values(value: Any, path: str) -> list[Problem]:
+    """What Kea's parser refuses before any key is looked at, with JSON paths: a null outside
+    user-context (free JSON), and a string (or key) that is not text, half of a UTF-16 pair
+    escaped ("\\ud800"), which no encoder can write out."""
+    def text(v: str) -> bool:
+        try:
+            v.encode()
+            return True
+        except UnicodeEncodeError:
+            return False
+    out, stack = [], [(value, path, False)]
     while stack:
-        v, p = stack.pop()
-        if v is None:
-            out.append(p)
+        v, p, free = stack.pop()
+        if v is None and not free:
+            out.append(Problem(p, "null is not a value Kea accepts here (only inside "
+                                  "user-context)"))
+        elif isinstance(v, str) and not text(v):
+            out.append(Problem(p, f"the string {v[:60]!r} holds a lone UTF-16 surrogate "
+                                  f"escape (\\ud800-\\udfff): not text"))
         elif isinstance(v, dict):
-            stack.extend((x, f"{p}.{k}") for k, x in v.items() if k != "user-context")
+            for k, x in v.items():
+                if not text(k):
+                    out.append(Problem(p, f"the key {k[:60]!r} holds a lone UTF-16 surrogate "
+                                          f"escape: not text"))
+                else:
+                    stack.append((x, f"{p}.{k}", free or k == "user-context"))
         elif isinstance(v, list):
-            stack.extend((x, f"{p}[{i}]") for i, x in enumerate(v))
+            stack.extend((x, f"{p}[{i}]", free) for i, x in enumerate(v))
     return sorted(out)
 
 

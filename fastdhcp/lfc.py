@@ -118,11 +118,12 @@ def _rows(path: str) -> list[tuple[str, bytes]]:
             for line in f:
                 if not line.endswith(b"\n"):
                     break                         # a torn last line: never completed
-                if lease_row_error(line.rstrip(b"\r\n")) is not None:
+                row = line.rstrip(b"\r\n")
+                if lease_row_error(row) is not None:
                     continue
-                fields = line.rstrip(b"\r\n").split(b",")
+                fields = row.split(b",")
                 if len(fields) == 11:             # Kea 2.0/2.2 rows gain pool_id 0
-                    line = line.rstrip(b"\r\n") + b",0\n"
+                    line = row + b",0\n"
                 out.append((fields[0].decode("ascii", "replace"),
                             b"" if fields[3] == b"0" else line))
     except FileNotFoundError:
