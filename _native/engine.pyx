@@ -215,6 +215,10 @@ cdef class Engine:
     cdef uint8_t* durable
     cdef public bint raw_sockets           # dhcp-socket-type raw: unicast to chaddr via AF_PACKET
     cdef public bint allow_bootp
+    # Where replies go: a relay's server port (RFC 2131 §4.1: 67) and the client port (68), as
+    # kea-dhcp4's -p/-P change them; tests without root point them at unprivileged ports.
+    cdef public uint16_t relay_port
+    cdef public uint16_t client_port
 
     def __cinit__(self, Allocator alloc, int batch_size=64):
         self.alloc = alloc
@@ -235,6 +239,8 @@ cdef class Engine:
                 and self.resv_boot):
             raise MemoryError()
         self.raw_sockets = True
+        self.relay_port = 67
+        self.client_port = 68
 
     def __dealloc__(self):
         if self.committer != NULL:
@@ -824,19 +830,19 @@ cdef class Engine:
         if p.giaddr:                                    # through the relay
             if msg_type == MT_NAK:     # RFC 2131 §4.3.2: the relay must broadcast it to the client
                 out[HDR_FLAGS] |= 0x80
-            to.addr, to.port = p.giaddr, 67
+            to.addr, to.port = p.giaddr, self.relay_port
             return
         if p.ciaddr and msg_type != MT_NAK:             # the client has an address
-            to.addr, to.port = p.ciaddr, 68
+            to.addr, to.port = p.ciaddr, self.client_port
             return
         iface = self.iface_of(b.ingress[i].ifindex)
         to.ifindex = b.ingress[i].ifindex
         to.local = self.ifaces[iface].addr if iface != NIL else 0
         if msg_type == MT_NAK or (p.flags & 0x8000) or yiaddr == 0:
-            to.addr, to.port = BROADCAST, 68
+            to.addr, to.port = BROADCAST, self.client_port
             return
         if not self.raw_sockets or iface == NIL or p.htype != 1 or p.hlen != 6:
-            to.addr, to.port = BROADCAST, 68            # no raw socket: broadcast instead
+            to.addr, to.port = BROADCAST, self.client_port            # no raw socket: broadcast instead
             self.counters[C_RAW_FALLBACK] += 1
             return
         # unicast to yiaddr at chaddr: the client cannot answer ARP yet
