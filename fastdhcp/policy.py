@@ -11,7 +11,8 @@ import struct
 from dataclasses import dataclass
 
 from ._core import Allocator, Engine, OptionSet
-from .config import Config, Subnet, merge_options
+from .config import Config, Subnet
+from .config.model import Options
 
 log = logging.getLogger("fastdhcp.policy")
 
@@ -82,16 +83,13 @@ def discover_links(config: Config) -> list[Link]:
     return links
 
 
-def option_set(values: dict[int, tuple[bytes, bool]], subnet: Subnet) -> OptionSet:
+def option_set(values: Options, subnet: Subnet | None = None) -> OptionSet:
+    """The options the engine sends from a set: a subnet's, pool's or reservation's (with the
+    subnet's own mask unless one is configured), or, without ``subnet``, a global reservation's
+    own options, sent before its client's pool or subnet options."""
     values = {c: v for c, v in values.items() if c not in BUILDER_OWNED}
-    values.setdefault(1, (subnet.netmask.to_bytes(4, "big"), True))   # the subnet's own mask
-    always = {c for c, (_, a) in values.items() if a or c in ALWAYS_WHEN_SET}
-    return OptionSet({c: v for c, (v, _) in values.items()}, always)
-
-
-def overlay_set(values: dict[int, tuple[bytes, bool]]) -> OptionSet:
-    """A global reservation's own options, sent before its client's pool or subnet options."""
-    values = {c: v for c, v in values.items() if c not in BUILDER_OWNED}
+    if subnet is not None:
+        values.setdefault(1, (subnet.netmask.to_bytes(4, "big"), True))
     always = {c for c, (_, a) in values.items() if a or c in ALWAYS_WHEN_SET}
     return OptionSet({c: v for c, (v, _) in values.items()}, always)
 
@@ -140,7 +138,7 @@ def compile_policy(config: Config, links: list[Link], *, batch_size: int = 64) -
         # explicit timers are fixed; with calculate-tee-times they are shares of each lease
         t1, t2 = s.renew_timer, s.rebind_timer
         pct = s.calculate_tee_times
-        merged = config.options_for(s)
+        merged = s.effective_options        # global -> shared network -> subnet, merged
         server_id = merged.get(54, (b"\0\0\0\0", False))[0]
         engine.set_subnet(
             s.id, valid_lifetime=s.valid_lifetime, min_lifetime=s.min_valid_lifetime,
@@ -154,20 +152,15 @@ def compile_policy(config: Config, links: list[Link], *, batch_size: int = 64) -
             shared_with=[i for i in networks[s.shared_network] if i != s.id] if s.shared_network else ())
         for k, pool in enumerate(s.pools):
             if pool.options:
-                engine.set_pool_options(s.id, k, option_set(config.options_for(s, pool), s))
+                engine.set_pool_options(s.id, k, option_set(pool.effective_options, s))
     for ordinal, s, r in resv_extras:
+        # effective_options holds the reserved host name as 12 (sent when the client asks)
         if s is None:       # global: serves any subnet, so only its own options, as an overlay
-            own = merge_options(r.options)
-            if r.hostname:      # the reserved host name, sent when the client asks for 12
-                own.setdefault(12, (r.hostname.encode(), False))
-            if own:
-                engine.set_reservation_options(ordinal, overlay_set(own), overlay=True)
+            if r.effective_options:
+                engine.set_reservation_options(ordinal, option_set(r.effective_options),
+                                               overlay=True)
         elif r.options or r.hostname:
-            pool = s.pool_of(r.ip_address) if r.ip_address is not None else None
-            merged = config.options_for(s, pool, r)
-            if r.hostname:
-                merged.setdefault(12, (r.hostname.encode(), False))
-            engine.set_reservation_options(ordinal, option_set(merged, s))
+            engine.set_reservation_options(ordinal, option_set(r.effective_options, s))
         if r.next_server is not None or r.server_hostname is not None or \
                 r.boot_file_name is not None:
             engine.set_reservation_boot(ordinal, r.next_server, r.server_hostname,

@@ -30,8 +30,10 @@ import time
 import uvloop
 
 from . import config as config_mod
+from . import logs
 from . import lfc
 from ._core import Allocator
+from .config import DEFAULT_LEASE_FILE
 from .errors import Problem
 from .journal import load_lease_file, open_lease_file
 from .policy import compile_policy, discover_links
@@ -41,7 +43,6 @@ log = logging.getLogger("fastdhcp.server")
 IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)
 BATCHES_PER_WAKEUP = 64         # then yield to the loop (timers, signals) before reading on
 RECLAIM_INTERVAL = 1.0          # seconds between expiry passes
-DEFAULT_LEASE_FILE = "/var/lib/kea/kea-leases4.csv"   # Kea's default memfile path
 DURABILITY = {"none": 0, "write": 1, "fsync": 2}      # DUR_* in _native/commit.pyx
 
 
@@ -295,7 +296,7 @@ def run(config_path: str, *, port: int = 67, durability: str = "fsync") -> int:
     except config_mod.ConfigError as e:
         print(f"fastdhcp serve: configuration refused:\n{e}", flush=True)
         return 1
-    config_mod.configure_logging(cfg.loggers)
+    logs.configure_logging(cfg.loggers)
     server = Server(config_path, port=port, durability=durability)
     uvloop.run(server.serve())
     return 0
