@@ -31,7 +31,7 @@ cdef extern from *:
     """
     unsigned long long fastdhcp_ticks() nogil
 
-from fastdhcp.lease import Lease as PyLease, LeaseState
+from fastdhcp.leases.lease import Lease as PyLease, LeaseState
 from fastdhcp.packet import DropReason, MalformedPacket, Packet, Quirk
 
 include "options.pyx"

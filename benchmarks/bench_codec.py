@@ -11,7 +11,7 @@ import pytest
 
 import fastdhcp
 from fastdhcp import reference
-from fastdhcp.capture import dhcp_datagrams
+from fastdhcp.tools.capture import dhcp_datagrams
 
 CORPUS = pathlib.Path(__file__).resolve().parent.parent / "tests" / "data" / "corpus"
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""kill -9 soak: many rounds of fastdhcp/crashlab.py's kill9_round, each killing the server at
+"""kill -9 soak: many rounds of fastdhcp/_lab/crashlab.py's kill9_round, each killing the server at
 a seeded random moment of a closed-loop load.
 
     python benchmarks/kill9_soak.py [--rounds 20] [--durability fsync|write] [--seed 1]

@@ -5,7 +5,7 @@
 
 Needs root (network namespaces), kea-dhcp4 and perfdhcp (Debian: kea-dhcp4-server, kea-admin).
 
-Topology (built with fastdhcp/netlab.py, nothing touches the root namespace's interfaces):
+Topology (built with fastdhcp/_lab/netlab.py, nothing touches the root namespace's interfaces):
 
     netns "srv": the server, listening on 198.18.0.1 (its veth end)
        | veth 198.18.0.0/30
@@ -71,11 +71,11 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 try:
-    from fastdhcp import netlab  # the project's namespace-lab library
+    from fastdhcp._lab import netlab  # the project's namespace-lab library
 except Exception:  # noqa: BLE001  a half-built package must not stop the Kea measurements
     import importlib.util
     _spec = importlib.util.spec_from_file_location("netlab",
-                                                   os.path.join(REPO, "fastdhcp", "netlab.py"))
+                                                   os.path.join(REPO, "fastdhcp", "_lab", "netlab.py"))
     netlab = importlib.util.module_from_spec(_spec)
     sys.modules["netlab"] = netlab
     _spec.loader.exec_module(netlab)

@@ -31,11 +31,11 @@ import uvloop
 
 from . import config as config_mod
 from . import logs
-from . import lfc
+from .leases import lfc
 from ._core import Allocator
 from .config import DEFAULT_LEASE_FILE
 from .errors import Problem
-from .journal import load_lease_file, open_lease_file
+from .leases.memfile import load_lease_file, open_lease_file
 from .policy import compile_policy, discover_links
 
 log = logging.getLogger("fastdhcp.server")
@@ -183,7 +183,7 @@ class Server:
                 os.close(self.lease_fd)
                 self.lease_fd = fd
             # (also when no rotation was allowed: it finishes an unfinished compaction)
-            self.lfc_proc = subprocess.Popen([sys.executable, "-m", "fastdhcp.lfc", path],
+            self.lfc_proc = subprocess.Popen([sys.executable, "-m", "fastdhcp.leases.lfc", path],
                                              stdout=subprocess.DEVNULL)
         except OSError as e:
             log.error("lease file compaction not started: %s", e)

@@ -7,7 +7,7 @@ import pytest
 
 import fastdhcp
 from fastdhcp import reference
-from fastdhcp.capture import dhcp_datagrams
+from fastdhcp.tools.capture import dhcp_datagrams
 
 CORPUS_DIR = pathlib.Path(__file__).parent / "data" / "corpus"
 

@@ -64,7 +64,7 @@ from hypothesis.internal.conjecture import engine as hypothesis_engine
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from fastdhcp import _core
-from fastdhcp.lease import KEA_V4_HEADER, Lease, LeaseState
+from fastdhcp.leases.lease import KEA_V4_HEADER, Lease, LeaseState
 
 OFFERED, BOUND, RELEASED, EXPIRED, DECLINED = (LeaseState.OFFERED, LeaseState.BOUND,
                                                LeaseState.RELEASED, LeaseState.EXPIRED,

@@ -22,7 +22,9 @@ import time
 
 import pytest
 
-from fastdhcp import bench, netlab, reference
+from fastdhcp import reference
+from fastdhcp._lab import netlab
+from fastdhcp.tools import bench
 from fastdhcp.packet import MsgType
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

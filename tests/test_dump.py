@@ -41,8 +41,9 @@ import msgspec
 import pytest
 
 import fastdhcp
-from fastdhcp import capture, cli
-from fastdhcp.capture import CaptureError, dhcp_datagrams, read_frames
+from fastdhcp import cli
+from fastdhcp.tools import capture, dump
+from fastdhcp.tools.capture import CaptureError, dhcp_datagrams, read_frames
 from fastdhcp.packet import MAGIC_COOKIE, DropReason
 
 TSHARK = "/usr/bin/tshark"
@@ -263,8 +264,8 @@ def write_synthetic(directory: Path) -> list[Path]:
 @pytest.fixture
 def dump_codec(codec, monkeypatch):
     """``dump`` run with each codec in turn (conftest's ``codec``: native, then reference);
-    both must agree with tshark. The native one is fastdhcp.cli's default."""
-    monkeypatch.setattr(cli, "DUMP_DECODE", codec.decode)
+    both must agree with tshark. The native one is fastdhcp.tools.dump's default."""
+    monkeypatch.setattr(dump, "DUMP_DECODE", codec.decode)
     return codec.name
 
 
@@ -661,3 +662,64 @@ def test_python_dash_m_reports_a_corrupt_file(tmp_path):
     assert proc.stdout == ""
     assert proc.stderr == f"fastdhcp dump: {path}: pcapng section header has mismatched " \
         "length fields; the file is corrupt\n"
+
+
+def _bad_lengths() -> list:
+    """DHCP-port frames whose IP and UDP lengths disagree (tshark: "Bad length value", or an IPv4
+    total length past the frame), and one whose capture stopped early (snap length)."""
+    msg = bootp(tlv(53, b"\x01") + tlv(12, b"host"))
+
+    def frame(udp_len=None, ip_len=None, cut=0, **kw):
+        l3 = bytearray(ipv4_udp(msg, **kw))
+        if udp_len is not None:
+            struct.pack_into("!H", l3, 24, udp_len)
+        if ip_len is not None:
+            struct.pack_into("!H", l3, 2, ip_len)
+        return ether(bytes(l3[:len(l3) - cut]))
+
+    whole = 8 + len(msg)
+    return [
+        frame(),                                        # well framed
+        frame(udp_len=whole + 20),                      # UDP length past the IP payload
+        frame(udp_len=whole + 20, sport=67, dport=68),  # ... a reply
+        frame(udp_len=whole - 20),                      # shorter: the rest is not the message
+        frame(udp_len=108),                             # far shorter
+        frame(udp_len=4), frame(udp_len=0),             # below the UDP header
+        frame(ip_len=20 + whole + 30),                  # IP total length past the frame
+        frame(cut=10),                                  # a frame truncated on the wire
+        frame(cut=len(msg) + 4),                        # ... inside the UDP header
+        frame(ip_len=24),                               # an IP datagram too short for UDP
+        (frame()[:150], len(frame())),                  # snap length: the bytes are not there
+    ]
+
+
+def test_every_dhcp_port_frame_tshark_lists_gets_a_line(tmp_path, dump_codec, capsys):
+    path = tmp_path / "lengths.pcap"
+    path.write_bytes(pcap_file(_bad_lengths()))
+    env = dict(os.environ, WIRESHARK_CONFIG_DIR=str(tmp_path))
+    fields = ("frame.number", "udp.srcport", "udp.dstport", "frame.cap_len", "frame.len",
+              "_ws.malformed", "_ws.expert.message")
+    proc = subprocess.run([TSHARK, "-n", "-r", str(path), "-T", "fields", "-E", "occurrence=f",
+                           *[a for f in fields for a in ("-e", f)]],
+                          capture_output=True, text=True, timeout=TSHARK_TIMEOUT, env=env,
+                          check=True)
+    theirs = {}
+    for row in proc.stdout.splitlines():
+        number, sport, dport, cap_len, length, malformed, expert = row.split("\t")
+        if {sport, dport} & {"67", "68"} and cap_len == length:   # whole frames on DHCP ports
+            theirs[int(number)] = bool(malformed) or "length" in expert
+    status, records, err = run_dump(capsys, "--json", path)
+    assert status == 0, err
+    ours = {r["frame"]: r for r in records}
+    assert len(theirs) == 11 and set(ours) == set(theirs), (sorted(theirs), sorted(ours))
+    for number, flagged in theirs.items():
+        if ours[number].get("error") in ("bad-udp-length", "bad-ip-length"):
+            assert flagged, f"frame {number}: dump says {ours[number]['error']}, tshark nothing"
+    assert [n for n, r in sorted(ours.items()) if r.get("error") == "bad-udp-length"] \
+        == [2, 3, 6, 7, 9]
+    assert [n for n, r in sorted(ours.items()) if r.get("error") == "bad-ip-length"] == [10, 11]
+    assert "error" not in ours[1] and "error" not in ours[8]     # tshark decodes both too
+    assert ours[1] == dict(ours[8], frame=1)
+    status, lines, _ = run_dump(capsys, path)
+    assert lines[1] == "frame 2: malformed (bad-udp-length)"
+    assert len(lines) == len(ours)

@@ -1,6 +1,6 @@
 """kill -9 under load loses no ACKed lease and hands out no address twice after the restart.
 
-Each round (fastdhcp/crashlab.py): the server in its own namespace, `fastdhcp bench` as a relay
+Each round (fastdhcp/_lab/crashlab.py): the server in its own namespace, `fastdhcp bench` as a relay
 in another, a SIGKILL at a seeded random moment of the load, then the lease file checked against
 every ACK the generator got, and a restart on that file serving other clients. fsync is the
 server's default durability; write (Kea's memfile behaviour) must survive a kill -9 too, since
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from fastdhcp import crashlab, netlab
+from fastdhcp._lab import crashlab, netlab
 
 lab = netlab.lab_fixture(scope="module")
 

@@ -41,11 +41,11 @@ from typing import NamedTuple
 import pytest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import netlab
+from fastdhcp._lab import netlab
 
 import fastdhcp
 from fastdhcp import reference
-from fastdhcp.lease import csv_unescape
+from fastdhcp.leases.lease import csv_unescape
 from fastdhcp.packet import MsgType
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

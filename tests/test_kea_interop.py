@@ -11,7 +11,7 @@ import sys
 
 import pytest
 
-from fastdhcp import netlab
+from fastdhcp._lab import netlab
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SERVER_IP, GIADDR = "198.18.0.1", "198.19.0.1"

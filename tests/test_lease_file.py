@@ -12,8 +12,8 @@ import sys
 import pytest
 
 import fastdhcp
-from fastdhcp.journal import load_lease_file, open_lease_file, read_lease_file
-from fastdhcp.lease import KEA_V4_HEADER, Lease, LeaseState
+from fastdhcp.leases.memfile import load_lease_file, open_lease_file, read_lease_file
+from fastdhcp.leases.lease import KEA_V4_HEADER, Lease, LeaseState
 
 NOW = 1_700_000_000
 LATER = NOW + 3600
@@ -181,7 +181,7 @@ EXPIRY_WRITE_FAILS = """
 import json, os, resource, signal, sys
 from fastdhcp.config import parse_config
 from fastdhcp.policy import compile_policy
-from fastdhcp.journal import open_lease_file
+from fastdhcp.leases.memfile import open_lease_file
 cfg = parse_config(json.dumps({"Dhcp4": {"subnet4": [{"id": 1, "subnet": "10.0.0.0/24",
                                                       "pools": [{"pool": "10.0.0.10 - 10.0.0.200"}]}]}}))
 engine = compile_policy(cfg, [])

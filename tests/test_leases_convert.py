@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from fastdhcp.config import load_config
-from fastdhcp.dhcpd_leases import (
+from fastdhcp.leases.dhcpd import (
     INFINITE_LIFETIME,
     NEVER,
     DhcpdLease,
@@ -20,8 +20,8 @@ from fastdhcp.dhcpd_leases import (
     parse_leases,
     to_kea,
 )
-from fastdhcp.journal import read_lease_file
-from fastdhcp.lease import KEA_V4_HEADER, LeaseState
+from fastdhcp.leases.memfile import read_lease_file
+from fastdhcp.leases.lease import KEA_V4_HEADER, LeaseState
 
 REPO = Path(__file__).parent.parent
 
@@ -432,7 +432,7 @@ def test_export_reads_kea_2_2_files_last_row_wins_and_deletions(tmp_path):
 # --- the command ----------------------------------------------------------------------------------
 
 def _run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "fastdhcp.leases_cli", *args], cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "fastdhcp", "leases", *args], cwd=REPO,
                           capture_output=True, text=True, timeout=60, check=False)
 
 

@@ -1,4 +1,4 @@
-"""Lease file compaction (fastdhcp/lfc.py): Kea's LFC steps and file names. The merge keeps the
+"""Lease file compaction (fastdhcp/leases/lfc.py): Kea's LFC steps and file names. The merge keeps the
 newest row of every address and drops removed leases; a crash after any step (the compaction
 process stopped there, as kill -9 would) loses nothing: the files that recovery_order loads still
 hold every lease; the next compaction finishes the job; kea-lfc-era files load as they are."""
@@ -15,10 +15,11 @@ import time
 import pytest
 
 import fastdhcp
-from fastdhcp import lfc, netlab
+from fastdhcp._lab import netlab
+from fastdhcp.leases import lfc
 from fastdhcp._core import lease_row_error
-from fastdhcp.journal import load_lease_file
-from fastdhcp.lease import KEA_V4_HEADER
+from fastdhcp.leases.memfile import load_lease_file
+from fastdhcp.leases.lease import KEA_V4_HEADER
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOW = 1_700_000_000
@@ -60,7 +61,7 @@ def files(tmp_path):
 
 
 def run_lfc(name, *extra):
-    return subprocess.run([sys.executable, "-m", "fastdhcp.lfc", name, *extra],
+    return subprocess.run([sys.executable, "-m", "fastdhcp.leases.lfc", name, *extra],
                           capture_output=True, text=True, cwd=REPO, timeout=60)
 
 

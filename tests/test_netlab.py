@@ -1,4 +1,4 @@
-"""tests/netlab.py: namespaces, links, processes, captures, and that nothing outlives a lab.
+"""fastdhcp._lab.netlab: namespaces, links, processes, captures, and that nothing outlives a lab.
 
 Needs root: a non-root run fails instead of skipping, so the end-to-end
 machinery can never go silently untested."""
@@ -12,8 +12,7 @@ import time
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import netlab  # noqa: E402
+from fastdhcp._lab import netlab
 
 CORPUS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "corpus")
 
@@ -71,9 +70,8 @@ def test_sweep_stale_removes_a_killed_run():
     _need_root()
     # a run that dies by SIGKILL, leaving its namespace and a process in it
     code = textwrap.dedent(f"""
-        import os, signal, sys
-        sys.path.insert(0, {os.path.dirname(os.path.abspath(__file__))!r})
-        import netlab
+        import os, signal
+        from fastdhcp._lab import netlab
         lab = netlab.Lab(sweep=False)
         ns = lab.netns("x")
         lab.spawn(ns, ["sleep", "300"])

@@ -36,7 +36,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-import netlab  # noqa: E402
+from fastdhcp._lab import netlab  # noqa: E402
 
 SRV_NET = "192.0.2"        # client segment, bridge in srv
 UP_NET = "198.51.100"      # srv <-> relay

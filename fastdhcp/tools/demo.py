@@ -19,7 +19,7 @@ import signal
 import sys
 import time
 
-from .netlab import Lab, require_root
+from .._lab.netlab import Lab, require_root
 
 CLIENT_SCRIPT = """#!/bin/sh
 # udhcpc calls this with the lease in its environment; keep what it was given

@@ -6,7 +6,7 @@ migrates the clients' bindings along with the configuration (and can go back).
 
 ``import`` turns dhcpd.leases into Kea's memfile CSV; each lease takes the id of the configured
 subnet that holds it. ``export`` turns a Kea (2.0 or later) or fastdhcp lease file into
-dhcpd.leases. What is kept, what is skipped and how the states map: ``fastdhcp.dhcpd_leases``.
+dhcpd.leases. What is kept, what is skipped and how the states map: ``fastdhcp.leases.dhcpd``.
 
 Both print what they did on stdout and name each malformed block or row, with its line, on stderr.
 Exit status: 0 done; 1 done, but part of the input was malformed (and skipped), or the output
@@ -24,12 +24,11 @@ import os
 import sys
 import tempfile
 
-from . import __version__, dhcpd_leases
-from .lease import KEA_V4_HEADER
-
-EXIT_OK = 0
-EXIT_FAILURE = 1
-EXIT_UNREADABLE = 2
+from .. import __version__
+from ..leases import dhcpd
+from ..leases.lease import KEA_V4_HEADER
+from . import EXIT_FAILURE, EXIT_OK
+from . import EXIT_USAGE as EXIT_UNREADABLE
 
 _DESCRIPTION = "Convert a lease database between ISC dhcpd (dhcpd.leases) and Kea (memfile CSV)."
 
@@ -69,8 +68,8 @@ def _plural(count: int, noun: str) -> str:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from .config import load_config
-    from .errors import ConfigError
+    from ..config import load_config
+    from ..errors import ConfigError
     try:
         with open(args.dhcpd_leases, "rb") as f:
             data = f.read()
@@ -84,9 +83,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         return _fail("import", f"{args.config}: the configuration cannot be used",
                      EXIT_UNREADABLE)
 
-    parsed = dhcpd_leases.parse_leases(data)
-    conversion = dhcpd_leases.to_kea(parsed.leases,
-                                     {subnet.prefix: subnet.id for subnet in config.subnets})
+    parsed = dhcpd.parse_leases(data)
+    conversion = dhcpd.to_kea(parsed.leases,
+                              {subnet.prefix: subnet.id for subnet in config.subnets})
     errors = sorted(parsed.errors + conversion.errors)
     for line, reason in errors:
         print(f"{args.dhcpd_leases}:{line}: {reason}", file=sys.stderr)
@@ -113,7 +112,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .journal import read_lease_file
+    from ..leases.memfile import read_lease_file
     # read_lease_file treats a missing file as an empty one (a server's first start).
     if not os.path.exists(args.kea_leases):
         return _fail("export", f"{args.kea_leases}: No such file or directory", EXIT_UNREADABLE)
@@ -126,8 +125,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     except ValueError as exc:       # not a Kea DHCPv4 lease file
         return _fail("export", str(exc), EXIT_UNREADABLE)
 
-    leases = dhcpd_leases.from_kea(records)
-    text = dhcpd_leases.format_leases(
+    leases = dhcpd.from_kea(records)
+    text = dhcpd.format_leases(
         leases, f"fastdhcp {__version__} from {os.path.basename(args.kea_leases)}")
     try:
         _write_whole(args.output, text)
@@ -142,7 +141,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _add_actions(parser: argparse.ArgumentParser) -> None:
+def register(sub) -> argparse.ArgumentParser:
+    parser = sub.add_parser("leases", help="convert leases between ISC dhcpd and Kea",
+                            description=_DESCRIPTION)
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
 
     p = actions.add_parser("import", help="dhcpd.leases -> Kea memfile CSV",
@@ -153,30 +154,16 @@ def _add_actions(parser: argparse.ArgumentParser) -> None:
                    help="the Kea-format configuration the leases will be served with")
     p.add_argument("-o", "--output", required=True, help="the Kea lease file to write")
     p.add_argument("-v", "--verbose", action="store_true", help="list every skipped lease")
-    p.set_defaults(func=cmd_import)
+    p.set_defaults(action_run=cmd_import)
 
     p = actions.add_parser("export", help="Kea memfile CSV -> dhcpd.leases",
                            description="Convert a Kea (or fastdhcp) memfile lease file into "
                                        "ISC dhcpd's lease file.")
     p.add_argument("kea_leases", metavar="LEASES4_CSV", help="Kea's lease file")
     p.add_argument("-o", "--output", required=True, help="the dhcpd lease file to write")
-    p.set_defaults(func=cmd_export)
+    p.set_defaults(action_run=cmd_export)
+    return parser
 
 
-def add_parser(sub) -> None:
-    """Register ``leases`` on the ``fastdhcp`` command's subparsers."""
-    parser = sub.add_parser("leases", help="convert leases between ISC dhcpd and Kea",
-                            description=_DESCRIPTION)
-    _add_actions(parser)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python3 -m fastdhcp.leases_cli ACTION ...``, the same as ``fastdhcp leases ACTION ...``."""
-    parser = argparse.ArgumentParser(prog="fastdhcp leases", description=_DESCRIPTION)
-    _add_actions(parser)
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+def run(args: argparse.Namespace) -> int:
+    return args.action_run(args)

@@ -495,7 +495,7 @@ _DHCPD_STATE = {LeaseState.BOUND: "active", LeaseState.DECLINED: "abandoned",
 
 def from_kea(records: Iterable[tuple]) -> list[DhcpdLease]:
     """dhcpd leases, by address, for the records of a Kea lease file as
-    ``fastdhcp.journal.read_lease_file`` returns them (file order): the last row of an address
+    ``fastdhcp.leases.memfile.read_lease_file`` returns them (file order): the last row of an address
     wins and a row with valid_lifetime 0 (Kea's deletion marker) removes the lease."""
     latest: dict[str, tuple] = {}
     for record in records:

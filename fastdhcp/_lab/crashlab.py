@@ -28,8 +28,8 @@ import tempfile
 import time
 
 from . import netlab
-from .journal import load_lease_file
-from .lease import LeaseState
+from ..leases.memfile import load_lease_file
+from ..leases.lease import LeaseState
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -139,7 +139,7 @@ def read_ack_log(path: str) -> list[tuple[bytes, str, int]]:
 
 def load_leases(path: str) -> tuple[dict, dict]:
     """The lease file as the server loads it: ({address: Lease}, load counts)."""
-    from . import Allocator
+    from .. import Allocator
     alloc = Allocator()
     alloc.add_subnet(SUBNET_ID, SUBNET, [POOL])
     counts = load_lease_file(alloc, path, now=int(time.time()))

@@ -30,7 +30,7 @@ def open_lease_file(path: str) -> int:
     another tool; Kea reads it) gets its line end, anything else (a crash during a write:
     never synced, so never ACKed) is cut off. The server opens the file before loading it, so
     both agree. Returns the descriptor."""
-    from ._core import lease_row_error
+    from .._core import lease_row_error
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
     try:

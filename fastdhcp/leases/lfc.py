@@ -9,7 +9,7 @@ The files, for a lease file NAME (Kea's memfile: FILE_INPUT, FILE_PREVIOUS, ...)
     NAME.completed   a compaction written in full, not yet renamed to NAME.2
 
 The server rotates (``rotate``: NAME -> NAME.1, a fresh NAME) and goes on serving; a separate
-process (``python -m fastdhcp.lfc NAME``, so the server's loop never pauses) merges NAME.2 and
+process (``python -m fastdhcp.leases.lfc NAME``, so the server's loop never pauses) merges NAME.2 and
 NAME.1 into NAME.output (the last row of an address wins, removal markers drop the lease),
 renames it NAME.completed, removes NAME.2 and NAME.1 and renames NAME.completed to NAME.2. Every
 file is fsync'd before the rename that publishes it, and the directory after each rename. The
@@ -33,11 +33,11 @@ import fcntl
 import os
 import sys
 
-from ._core import lease_row_error
-from .journal import fsync_dir
+from .._core import lease_row_error
+from .memfile import fsync_dir
 from .lease import KEA_V4_HEADER
 
-#: ``python -m fastdhcp.lfc NAME --stop-after N``: stop (as a crash would) after step N.
+#: ``python -m fastdhcp.leases.lfc NAME --stop-after N``: stop (as a crash would) after step N.
 STEPS = ("write-output", "rename-completed", "remove-2", "remove-1", "rename-2")
 
 
@@ -91,7 +91,7 @@ def rotate(name: str) -> bool:
     """Server side: set the live file aside as NAME.1 for compaction. False (nothing done) when
     NAME.1 or NAME.completed is still there: a compaction has not finished, and its input must
     not be replaced (the compaction process finishes it first). The caller opens a fresh NAME
-    (journal.open_lease_file) after a True."""
+    (memfile.open_lease_file) after a True."""
     p = paths(name)
     if os.path.exists(p["1"]) or os.path.exists(p["completed"]) or not os.path.exists(name):
         return False
@@ -183,7 +183,7 @@ def compact(name: str, *, stop_after: str | None = None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m fastdhcp.lfc",
+    parser = argparse.ArgumentParser(prog="python -m fastdhcp.leases.lfc",
                                      description="Compact a Kea memfile lease file (Kea's LFC).")
     parser.add_argument("name", help="the live lease file (its .1 and .2 siblings are compacted into .2)")
     parser.add_argument("--stop-after", choices=STEPS, help=argparse.SUPPRESS)

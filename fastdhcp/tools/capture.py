@@ -1,8 +1,10 @@
 """Read DHCP datagrams out of pcap and pcapng capture files, with the standard library only.
 
-``dhcp_datagrams(source)`` yields ``(frame_number, udp_payload)`` for every IPv4/UDP datagram to or
-from port 67 or 68. Frame numbers count every packet record in the file from 1, as tshark numbers
-frames, so a line of ``fastdhcp dump`` can be matched with tshark's view of the same capture.
+``dhcp_records(source)`` yields a ``Datagram`` for every IPv4/UDP datagram to or from port 67 or
+68: its payload, or the reason its IP and UDP headers do not frame it; ``dhcp_datagrams(source)``
+yields ``(frame_number, udp_payload)`` for the well-framed ones. Frame numbers count every packet
+record in the file from 1, as tshark numbers frames, so a line of ``fastdhcp dump`` can be matched
+with tshark's view of the same capture.
 
 Formats: pcap (magic a1b2c3d4 for microseconds, a1b23c4d for nanoseconds, either byte order) and
 pcapng (sections in either byte order; interfaces with their own link types; Enhanced, Simple and
@@ -10,8 +12,14 @@ the obsolete Packet blocks; other blocks are skipped, but the record blocks tsha
 still take a number). Link types: Ethernet (1) with any number of 802.1Q / 802.1ad tags, Linux
 cooked capture SLL (113) and SLL2 (276), raw IP (101, 228), BSD loopback (0, 108).
 
-Frames that are not IPv4/UDP on 67/68, IP fragments, and frames captured too short to hold the
-whole UDP datagram are skipped without comment: a capture holds all sorts. A file that is not a
+Lengths are read as tshark reads them: the IP datagram is what its total length says, cut to what
+the frame holds (a frame shorter than its IP total length is truncated); the UDP payload ends where
+the UDP length says when that fits the IP payload. A UDP length below 8 or past the IP payload is
+a ``bad-udp-length`` record (tshark: "Bad length value", malformed), its payload the IP payload
+after the UDP header (tshark dissects that); an IP datagram too short for a UDP header is a
+``bad-ip-length`` record. Frames that are not IPv4/UDP on 67/68, IP fragments, and frames whose
+capture stopped (snap length) before the end of the datagram are skipped without comment: a
+capture holds all sorts, and the missing bytes are not there to show. A file that is not a
 capture, or whose structure is broken, raises ``CaptureError`` (after the frames before the damage
 have been yielded, as tshark shows them before it complains).
 """
@@ -24,7 +32,8 @@ import struct
 from collections.abc import Iterator
 from typing import BinaryIO, NamedTuple
 
-__all__ = ["CaptureError", "Frame", "read_frames", "udp_payload", "dhcp_datagrams",
+__all__ = ["CaptureError", "Frame", "Datagram", "read_frames", "udp_datagram", "udp_payload",
+           "dhcp_records", "dhcp_datagrams", "BAD_IP_LENGTH", "BAD_UDP_LENGTH",
            "LINKTYPE_NULL", "LINKTYPE_ETHERNET", "LINKTYPE_RAW", "LINKTYPE_LOOP",
            "LINKTYPE_LINUX_SLL", "LINKTYPE_IPV4", "LINKTYPE_LINUX_SLL2"]
 
@@ -37,6 +46,13 @@ LINKTYPE_IPV4 = 228
 LINKTYPE_LINUX_SLL2 = 276
 
 DHCP_PORTS = frozenset((67, 68))
+
+#: ``Datagram.error``: the IP datagram cannot hold a UDP header (its total length says so, or the
+#: frame ends first).
+BAD_IP_LENGTH = "bad-ip-length"
+#: ``Datagram.error``: the UDP length is below the 8-byte header or runs past the IP payload
+#: (RFC 768; tshark: "Bad length value", a malformed packet).
+BAD_UDP_LENGTH = "bad-udp-length"
 
 # Sanity bound on one record or block, far above any real snap length (tshark's own limit for
 # most link types is 256 KiB); a larger length means the file is corrupt, not that we should try.
@@ -77,6 +93,15 @@ class Frame(NamedTuple):
     linktype: int | None
     data: bytes
     orig_len: int
+
+
+class Datagram(NamedTuple):
+    """A UDP datagram on a watched port. ``error`` is None when its headers frame it, else
+    ``BAD_IP_LENGTH`` or ``BAD_UDP_LENGTH``; ``payload`` is what tshark dissects either way."""
+
+    frame: int
+    payload: bytes
+    error: str | None
 
 
 # --- files -------------------------------------------------------------------------------------
@@ -236,10 +261,11 @@ def _simple_frame(body: bytes, order: str, linktypes: list[tuple[int, int]],
 
 # --- link, network and transport layers --------------------------------------------------------
 
-def udp_payload(linktype: int | None, data: bytes,
-                ports: frozenset[int] = DHCP_PORTS) -> bytes | None:
-    """The payload of an unfragmented IPv4/UDP datagram in a frame, if either port is in
-    ``ports``; None for anything else, including a datagram the capture cut short."""
+def udp_datagram(linktype: int | None, data: bytes, orig_len: int | None = None,
+                 ports: frozenset[int] = DHCP_PORTS, frame: int = 0) -> Datagram | None:
+    """The unfragmented IPv4/UDP datagram in a frame, if either port is in ``ports``; None for
+    anything else, and for a datagram whose bytes the capture did not keep. ``orig_len`` is the
+    frame's length on the wire (default: ``len(data)``, a frame captured whole)."""
     ip = _ipv4_offset(linktype, data)
     if ip is None or len(data) < ip + 20:
         return None
@@ -249,15 +275,36 @@ def udp_payload(linktype: int | None, data: bytes,
         return None
     if frag & 0x3FFF:           # MF set or a non-zero offset: a fragment (RFC 791 §3.1)
         return None
-    if total < ihl + 8 or len(data) < ip + total:
-        return None             # bad total length, or captured short of it
     udp = ip + ihl
-    sport, dport, ulen = struct.unpack_from("!HHH", data, udp)
+    if total < ihl or len(data) < udp + 4:
+        return None             # no UDP header behind the IP one (tshark: bogus IP length)
+    sport, dport = struct.unpack_from("!HH", data, udp)
     if sport not in ports and dport not in ports:
         return None
-    if ulen < 8 or ulen > total - ihl:
-        return None             # a UDP length that does not fit the IP datagram
-    return bytes(data[udp + 8:udp + ulen])
+    # The IP datagram is what its total length says, cut to the frame (tshark: "IPv4 total
+    # length exceeds packet length"); a snap length cuts only what was captured, not the frame.
+    wire = (len(data) if orig_len is None else max(orig_len, len(data))) - ip
+    end = ip + min(total, wire)
+    if end < udp + 8:
+        error, stop = BAD_IP_LENGTH, end
+    else:
+        ulen = struct.unpack_from("!H", data, udp + 4)[0]
+        if 8 <= ulen <= end - udp:
+            error, stop = None, udp + ulen
+        else:
+            # Too long: tshark dissects the IP payload; below the header: nothing.
+            error, stop = BAD_UDP_LENGTH, end if ulen >= 8 else udp + 8
+    if len(data) < stop:
+        return None             # the capture stopped inside the datagram
+    return Datagram(frame, bytes(data[udp + 8:stop]), error)
+
+
+def udp_payload(linktype: int | None, data: bytes,
+                ports: frozenset[int] = DHCP_PORTS) -> bytes | None:
+    """The payload of a whole, well-framed IPv4/UDP datagram in a frame, if either port is in
+    ``ports``; None for anything else (see ``udp_datagram``)."""
+    datagram = udp_datagram(linktype, data, ports=ports)
+    return datagram.payload if datagram is not None and datagram.error is None else None
 
 
 def _ipv4_offset(linktype: int | None, data: bytes) -> int | None:
@@ -292,10 +339,18 @@ def _follow_ethertype(data: bytes, type_at: int, payload_at: int) -> int | None:
     return None
 
 
-def dhcp_datagrams(source: str | os.PathLike | bytes | BinaryIO) -> Iterator[tuple[int, bytes]]:
-    """``(frame_number, udp_payload)`` for every IPv4/UDP datagram on port 67 or 68 in a
-    capture. Raises CaptureError as ``read_frames`` does."""
+def dhcp_records(source: str | os.PathLike | bytes | BinaryIO) -> Iterator[Datagram]:
+    """A ``Datagram`` for every IPv4/UDP datagram on port 67 or 68 in a capture, well framed or
+    not. Raises CaptureError as ``read_frames`` does."""
     for frame in read_frames(source):
-        payload = udp_payload(frame.linktype, frame.data)
-        if payload is not None:
-            yield frame.number, payload
+        datagram = udp_datagram(frame.linktype, frame.data, frame.orig_len, frame=frame.number)
+        if datagram is not None:
+            yield datagram
+
+
+def dhcp_datagrams(source: str | os.PathLike | bytes | BinaryIO) -> Iterator[tuple[int, bytes]]:
+    """``(frame_number, udp_payload)`` for every well-framed IPv4/UDP datagram on port 67 or 68
+    in a capture. Raises CaptureError as ``read_frames`` does."""
+    for datagram in dhcp_records(source):
+        if datagram.error is None:
+            yield datagram.frame, datagram.payload

@@ -1,0 +1,21 @@
+"""``fastdhcp serve -c CONFIG``: serve DHCPv4 as kea-dhcp4 would (fastdhcp.server)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("serve", help="serve DHCPv4 with a Kea Dhcp4 configuration",
+                       description="Serve DHCPv4 as kea-dhcp4 would with the same configuration.")
+    p.add_argument("-c", "--config", required=True, help="Kea-format configuration file")
+    p.add_argument("-p", "--port", type=int, default=67, help="server port (default 67)")
+    p.add_argument("--durability", choices=("fsync", "write", "none"), default="fsync",
+                   help="lease file: fdatasync before the ACKs (default), write only (Kea's "
+                        "memfile), or no file")
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..server import run as serve
+    return serve(args.config, port=args.port, durability=args.durability)
