@@ -65,3 +65,41 @@ def corpus():
     assert items, f"no DHCP datagrams found under {CORPUS_DIR}"
     return items
 
+
+# ---- markers: root, e2e, slow (registered in pyproject.toml) --------------------------------------
+# A contributor without root runs `pytest -m "not root"`; CI (root) runs everything, and there a
+# root test fails when it cannot get its lab, never skips (netlab.pytest_require_root).
+
+LAB_SELF_TESTS = {"test_netlab"}   # the lab's own tests: root, but no server end to end
+# Over 10 s: the sanitizer build. (tests/test_e2e_server.py, measured as root: none over 7 s.)
+SLOW_MODULES = {"test_sanitizers"}
+SLOW_TESTS: set[str] = set()      # "module::test" of single long tests
+
+
+def _uses_lab(item) -> bool:
+    """The test, or a fixture it depends on, takes a lab made by netlab.lab_fixture()."""
+    info = getattr(item, "_fixtureinfo", None)
+    return info is not None and any(
+        getattr(d.func, "__qualname__", "").startswith("lab_fixture.")
+        for defs in info.name2fixturedefs.values() for d in defs)
+
+
+def _calls_require_root(item) -> bool:
+    """The test function itself calls netlab's root check (a lab made in its body)."""
+    fn = getattr(item, "function", None)
+    code = getattr(fn, "__code__", None)
+    return code is not None and any(
+        getattr(fn.__globals__.get(name), "__name__", "") in ("pytest_require_root", "require_root")
+        for name in code.co_names)
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        module = item.module.__name__ if item.module else ""
+        lab = _uses_lab(item)
+        if lab or _calls_require_root(item):
+            item.add_marker(pytest.mark.root)
+            if lab and module not in LAB_SELF_TESTS:
+                item.add_marker(pytest.mark.e2e)
+        if module in SLOW_MODULES or f"{module}::{item.originalname}" in SLOW_TESTS:
+            item.add_marker(pytest.mark.slow)
