@@ -65,6 +65,7 @@ from ..errors import ConfigError, Problem
 from ..logs import (KeaFormatter, configure_logging, logging_level,  # noqa: F401
                     python_logger_name, reset_logging)
 from .decode import _Decoder, _Diag, _jtype, _unusable_values
+# the model and schema names below are the package's public API (``fastdhcp.config.Subnet``...)
 from .model import (INFINITE, Config, InterfaceSpec, Interfaces, LeaseDatabase, LevelOption,
                     Params, Pool, Reservation, SharedNetwork, Subnet, merge_options)
 from .optiondefs import DHCP4_SPACE, OptionTable
@@ -74,7 +75,7 @@ from .rules import HOOKS
 from .schema import (DEFAULT_IDENTIFIERS, IDENTIFIER_TYPES, ControlSocketConfig, Dhcp4Config,
                      LoggerConfig, OptionDataConfig, OptionDefConfig, OutputOptionConfig,
                      PoolConfig, ReservationConfig, SharedNetworkConfig, SubnetConfig)
-from .values import _identifier_bytes
+from .values import _identifier_bytes  # noqa: F401  (tests call it)
 
 __all__ = [
     "HOOKS", "CheckResult", "Config", "ConfigError", "Dhcp4Config", "InterfaceSpec", "Interfaces",

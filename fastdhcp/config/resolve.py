@@ -368,6 +368,7 @@ class _Resolver:
         out: list[Reservation] = []
         by_ident: dict[tuple[str, bytes], str] = {}
         by_ip: dict[int, str] = {}
+        pooled = tuple(p for p in subnet.pools if p.options) if subnet is not None else ()
         for i, r in enumerate(items):
             if r is None:
                 continue
@@ -442,20 +443,23 @@ class _Resolver:
                                    client_classes=tuple(r.client_classes), options=opts,
                                    vendor_options=vendor,
                                    effective_options=self._reserved_options(
-                                       subnet, addr, opts, r.hostname or None),
+                                       subnet, pooled, addr, opts, r.hostname or None),
                                    path=rp))
         return out
 
-    def _reserved_options(self, subnet: Subnet | None, addr: int | None,
-                          opts: dict[int, LevelOption], hostname: str | None) -> Options:
+    def _reserved_options(self, subnet: Subnet | None, pooled: tuple[Pool, ...],
+                          addr: int | None, opts: dict[int, LevelOption], hostname: str | None
+                          ) -> Options:
         """What a reserved client gets: reservation > its address's pool > subnet > shared
         network > global. A global reservation serves any subnet, so only its own options (the
         client's subnet or pool options follow them). The reserved host name is option 12 when
-        no level sets 12."""
+        no level sets 12. ``pooled``: the subnet's pools that have options of their own (a pool
+        without adds nothing to the merge; pools never overlap)."""
         if subnet is None:
             merged = merge_options(opts)
         else:
-            pool = subnet.pool_of(addr) if addr is not None else None
+            pool = next((p for p in pooled if p.first <= addr <= p.last), None) \
+                if addr is not None and pooled else None
             if not opts and not hostname:       # nothing of its own: its pool's or subnet's
                 return (pool or subnet).effective_options
             merged = merge_options(opts, pool.options if pool else None, subnet.options,
