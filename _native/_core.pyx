@@ -9,27 +9,19 @@ cimport cython
 from defs cimport *
 from buf cimport *
 from netsys cimport *
+from pool cimport *
+from leases cimport *
+from allocator cimport *
+from memfile cimport *
+from mmsg cimport *
+from commit cimport *
+from engine cimport *
+from loadgen cimport *
 
 import os
 
 cdef extern from *:
     int __builtin_ctzll(unsigned long long x) nogil
-
-cdef extern from *:
-    # A cheap CPU tick counter for benchmark loops that time part of each iteration.
-    """
-    #if defined(__x86_64__) || defined(__i386__)
-    #include <x86intrin.h>
-    static inline unsigned long long fastdhcp_ticks(void) { return __rdtsc(); }
-    #else
-    #include <time.h>
-    static inline unsigned long long fastdhcp_ticks(void) {
-        struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t);
-        return (unsigned long long)t.tv_sec * 1000000000ULL + t.tv_nsec;
-    }
-    #endif
-    """
-    unsigned long long fastdhcp_ticks() nogil
 
 from fastdhcp.lease import Lease as PyLease, LeaseState
 from fastdhcp.packet import DropReason, MalformedPacket, Packet, Quirk
@@ -162,15 +154,17 @@ cdef bytes encode_tlvs(int code, bytes value):
 
 include "mmsg.pyx"
 include "batch.pyx"
-include "alloc.pyx"
+include "pool.pyx"
 include "leases.pyx"
-include "assign.pyx"
+include "allocator.pyx"
+include "memfile.pyx"
 
 if sizeof(Lease) != 64:    # one cache line per record: the lease table's layout depends on it
     raise ImportError(f"fastdhcp._core: a lease record is {sizeof(Lease)} bytes, not 64")
 include "commit.pyx"
 include "engine.pyx"
 include "loadgen.pyx"
+include "testing.pyx"
 
 
 # ---- one-datagram API (tools, tests, the control API; the server uses PacketBatch) ----------------

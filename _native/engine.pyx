@@ -9,40 +9,6 @@ from libc.string cimport memcpy, memmove, memset
 from libc.stdint cimport int64_t
 
 
-cdef enum:
-    MAX_IFACES = 256
-    BROADCAST = 0xFFFFFFFF
-    TX_NONE = 0
-    TX_UDP = 1
-    TX_RAW = 2
-    JOURNAL_BUF = 1 << 20        # CSV rows of one batch; flushed early if a batch writes more
-    PREFETCH_SUBNETS = 8         # subnets per batch whose coming allocations are prefetched
-
-# Counters, named as Kea's statistics where Kea has one (see ENGINE_COUNTERS below).
-cdef enum:
-    C_RECEIVED = 0
-    C_DISCOVER
-    C_REQUEST
-    C_RELEASE
-    C_DECLINE
-    C_INFORM
-    C_UNKNOWN
-    C_PARSE_FAILED
-    C_RECEIVE_DROP
-    C_OFFER_SENT
-    C_ACK_SENT
-    C_NAK_SENT
-    C_SENT
-    C_NO_SUBNET
-    C_NO_ADDRESS
-    C_NOT_FOR_US
-    C_WRONG_INTERFACE
-    C_RAW_FALLBACK
-    C_SEND_FAILED
-    C_JOURNAL_FAILED
-    C_NO_IDENTITY
-    C_COUNT
-
 ENGINE_COUNTERS = ("pkt4-received", "pkt4-discover-received", "pkt4-request-received",
                    "pkt4-release-received", "pkt4-decline-received", "pkt4-inform-received",
                    "pkt4-unknown-received", "pkt4-parse-failed", "pkt4-receive-drop",
@@ -50,47 +16,6 @@ ENGINE_COUNTERS = ("pkt4-received", "pkt4-discover-received", "pkt4-request-rece
                    "no-subnet-drop", "addresses-exhausted", "request-for-other-server",
                    "wrong-interface-drop", "raw-unavailable-broadcast", "send-failed",
                    "lease-write-failed", "no-client-identity-drop")
-
-
-# The BOOTP header fields a network-booting client reads (next-server -> siaddr, server-hostname
-# -> sname, boot-file-name -> file). A reservation's set fields override its subnet's.
-cdef enum:
-    BOOT_SIADDR = 1
-    BOOT_SNAME = 2
-    BOOT_FILE = 4
-    SNAME_MAX = 64               # the sname and file fields, filled to the end as Kea allows
-    FILE_MAX = 128               # (a shorter name ends at the first zero byte)
-
-ctypedef struct BootFields:
-    uint32_t siaddr
-    uint8_t has                  # BOOT_* bits: which fields are set
-    uint8_t sname_len
-    uint8_t file_len
-    uint8_t sname[SNAME_MAX]
-    uint8_t file[FILE_MAX]
-
-
-ctypedef struct SubnetRun:
-    uint32_t valid_lft
-    uint32_t valid_min           # a client's requested lease time (51) is clamped to these
-    uint32_t valid_max
-    uint32_t t1                  # 0: not sent (explicit renew-timer, or ...
-    uint32_t t2
-    uint16_t t1_permille         # ... a share of the lease time with calculate-tee-times)
-    uint16_t t2_permille
-    BootFields boot              # next-server, server-hostname, boot-file-name
-    uint32_t server_id           # configured 54 (0: our address on the ingress link)
-    uint32_t next_member         # shared network ring (itself when alone)
-    uint8_t authoritative
-    uint8_t echo_client_id
-    const OptionSetC* options    # merged global > shared > subnet options
-
-
-ctypedef struct IfaceRun:
-    int ifindex
-    uint32_t addr                # our address there
-    uint32_t subnet              # subnet of directly attached clients (NIL: none)
-    uint8_t mac[6]
 
 
 cdef OptionSetC NO_OPTIONS       # zero: the option set of a NAK
@@ -133,21 +58,6 @@ cdef inline void put_boot_names(uint8_t* out, const BootFields* subnet, const Bo
     f = resv if resv != NULL and resv.has & BOOT_FILE else subnet
     if f.file_len:
         memcpy(out + HDR_FILE, f.file, f.file_len)
-
-
-# What one batch needs from receive to send. With durability fsync the engine rotates through
-# LANES of them: the committer thread syncs and sends some while the next is received and decided.
-ctypedef struct Lane:
-    uint8_t* tx_kind
-    uint8_t** frames
-    uint16_t* frame_len
-    int* frame_if
-    uint8_t* frame_mac
-    uint8_t* journal_buf
-    uint32_t journal_cap         # room for every row a full batch can make (two per packet)
-    uint8_t* durable             # 1: a lease ACK, sent only once its rows are on disk
-    uint16_t* later_len          # with fsync: the replies that wait for the commit ...
-    uint16_t* later_frame_len    # ... (the others leave at once)
 
 
 cdef int lane_alloc(Lane* l, int n) noexcept nogil:
