@@ -145,8 +145,8 @@ cdef bytes encode_tlvs(int code, bytes value):
     if not value:
         return bytes((code, 0))
     out = bytearray()
-    for i in range(0, len(value), 255):
-        piece = value[i:i + 255]
+    for i in range(0, len(value), OPT_LEN_MAX):
+        piece = value[i:i + OPT_LEN_MAX]
         out += bytes((code, len(piece)))
         out += piece
     return bytes(out)

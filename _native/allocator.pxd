@@ -14,6 +14,7 @@ cdef enum:
     RK_DUID = 4                  # the DUID inside a client id of type 255 (RFC 4361)
     RK_KINDS = 4
     RESV_ID_MAX = 255
+    CLIENT_ID_TYPE_DUID = 255    # RFC 4361 §6.1: a client id of type 255 carries IAID + DUID
     GLOBAL_SCOPE = 0xFFFFFFFE    # the "subnet" of global reservations
 
 
@@ -67,3 +68,9 @@ ctypedef struct ClientIds:
     uint8_t cid_len
     const uint8_t* circuit
     uint8_t circuit_len
+
+
+# Whether addr lies in the subnet: the one test of "on this link" (RFC 2131 §4.3.2's "wrong
+# network"), for pools, reservations, requests and shared networks alike.
+cdef inline bint subnet_has(const SubnetC* s, uint32_t addr) noexcept nogil:
+    return (addr & s.mask) == s.network

@@ -214,7 +214,7 @@ cdef class Allocator:
                 raise ValueError(f"no subnet with id {subnet_id}")
             sn = self.subnet_index[subnet_id]
             s = &self.subnets[sn]
-            if a and (a & s.mask) != s.network:
+            if a and not subnet_has(s, a):
                 raise ValueError(f"reserved address {u32_to_ip(a)} is outside subnet {subnet_id}")
         if asg_find_resv(self.resv, self.resv_mask, &self.resv_ids, sn, kind, ident, len(ident)) != NIL:
             raise ValueError("this identifier already has a reservation in this scope")
@@ -323,7 +323,7 @@ cdef class Allocator:
                 p, n = ids.cid, ids.cid_len
             elif kind == RK_CIRCUIT_ID:
                 p, n = ids.circuit, ids.circuit_len
-            elif kind == RK_DUID and ids.cid_len > 5 and ids.cid[0] == 255:
+            elif kind == RK_DUID and ids.cid_len > 5 and ids.cid[0] == CLIENT_ID_TYPE_DUID:
                 p, n = ids.cid + 5, ids.cid_len - 5       # type 255, IAID, then the DUID
             if n:
                 i = asg_find_resv(self.resv, self.resv_mask, &self.resv_ids, scope, kind, p, n)
@@ -341,7 +341,7 @@ cdef class Allocator:
         if ordinal != NULL:
             ordinal[0] = self.resv[i].ordinal
         a = self.resv[i].addr
-        if a == 0 or (a & self.subnets[sn].mask) != self.subnets[sn].network:
+        if a == 0 or not subnet_has(&self.subnets[sn], a):
             return NIL
         return a
 
@@ -451,6 +451,14 @@ cdef class Allocator:
         self.subnets[l.subnet].assigned += assigned
         self.subnets[l.subnet].declined += declined
 
+    # A declined address leaves probation (or its record is replaced): it goes back to its pool,
+    # unless it is reserved (then it stays out of the free bitmap, as every reserved address).
+    cdef void end_decline(self, const Lease* l) noexcept nogil:
+        cdef uint32_t p = self._pool_at(l.addr)
+        self.account(l, 0, -1)
+        if p != NIL and not self.is_reserved(l.addr):
+            pool_unblock(&self.pools[p], l.addr - self.pools[p].first, False)
+
     cdef uint32_t offer_c(self, uint32_t sn, const ClientKey* k, const ClientIds* ids,
                           uint32_t requested, int64_t now, int* status) noexcept:
         cdef SubnetC* s = &self.subnets[sn]
@@ -465,7 +473,7 @@ cdef class Allocator:
             st = self.t.rec[mine].state
             if (st == LS_OFFERED or st == LS_BOUND) or self.claim(addr, mine, False):
                 target = addr          # its current address, or its previous one (affinity)
-        if target == NIL and requested != 0 and (requested & s.mask) == s.network and \
+        if target == NIL and requested != 0 and subnet_has(s, requested) and \
                 self._pool_at(requested) != NIL and self.pool_subnet[self._pool_at(requested)] == sn and \
                 self.claim(requested, mine, False):
             target = requested
@@ -483,9 +491,7 @@ cdef class Allocator:
         if mine == NIL:
             status[0] = AS_NO_MEMORY
             return NIL
-        if self.t.rec[mine].state != LS_BOUND and self.t.rec[mine].state != LS_OFFERED:
-            lt_set_state(&self.t, mine, LS_OFFERED, now + self.offer_lifetime)
-        elif self.t.rec[mine].state == LS_OFFERED:
+        if self.t.rec[mine].state != LS_BOUND:      # held (again) for offer_lifetime; bound stays bound
             lt_set_state(&self.t, mine, LS_OFFERED, now + self.offer_lifetime)
         return target
 
@@ -496,7 +502,7 @@ cdef class Allocator:
         cdef uint32_t resv = self.resv_addr(sn, ids, NULL)
         cdef uint32_t p
         cdef bint was_bound
-        if (addr & s.mask) != s.network:
+        if not subnet_has(s, addr):
             return AS_NAK_WRONG_SUBNET
         if resv != NIL and resv != addr:
             if not self.held_by_other(lt_find_addr(&self.t, resv), mine):
@@ -579,10 +585,7 @@ cdef class Allocator:
             if l.expire <= now:
                 done += 1
                 if l.state == LS_DECLINED:
-                    p = self._pool_at(l.addr)
-                    self.account(l, 0, -1)
-                    if p != NIL and not self.is_reserved(l.addr):   # reserved: stays out
-                        pool_unblock(&self.pools[p], l.addr - self.pools[p].first, False)
+                    self.end_decline(l)
                     lt_journal(&self.t, r, JR_DELETE)
                     lt_delete(&self.t, r)
                 else:
@@ -604,19 +607,10 @@ cdef class Allocator:
 
     cdef void _key(self, uint32_t sn, ClientKey* k, const uint8_t[::1] hw, uint8_t htype,
                    const uint8_t[::1] cid):
-        # The client key: client id when present and the subnet matches on it, else htype+chaddr
-        # (Kea's match-client-id).
-        k.subnet = sn
-        k.htype = htype
-        k.hwlen = min(hw.shape[0], HW_MAX)
-        k.hw = &hw[0] if hw.shape[0] else NULL
-        if cid is not None and cid.shape[0] and self.subnets[sn].match_client_id:
-            k.cid = &cid[0]
-            k.cid_len = <uint8_t>min(cid.shape[0], 255)
-        else:
-            k.cid = NULL
-            k.cid_len = 0
-        lt_key_ready(k)
+        cdef bint has_cid = cid is not None and cid.shape[0] != 0
+        lt_key_make(k, sn, htype, &hw[0] if hw.shape[0] else NULL, <uint8_t>min(hw.shape[0], HW_MAX),
+                    &cid[0] if has_cid else NULL, <uint8_t>min(cid.shape[0], CID_MAX) if has_cid else 0,
+                    self.subnets[sn].match_client_id)
 
     cdef void _ids(self, ClientIds* ids, const uint8_t[::1] hw, const uint8_t[::1] cid,
                    const uint8_t[::1] circuit):
@@ -624,9 +618,9 @@ cdef class Allocator:
         if hw is not None and hw.shape[0]:
             ids.hw, ids.hwlen = &hw[0], <uint8_t>min(hw.shape[0], HW_MAX)
         if cid is not None and cid.shape[0]:
-            ids.cid, ids.cid_len = &cid[0], <uint8_t>min(cid.shape[0], 255)
+            ids.cid, ids.cid_len = &cid[0], <uint8_t>min(cid.shape[0], CID_MAX)
         if circuit is not None and circuit.shape[0]:
-            ids.circuit, ids.circuit_len = &circuit[0], <uint8_t>min(circuit.shape[0], 255)
+            ids.circuit, ids.circuit_len = &circuit[0], <uint8_t>min(circuit.shape[0], OPT_LEN_MAX)
 
     def offer(self, uint32_t subnet_id, bytes hw, *, int htype=1, bytes client_id=None,
               bytes circuit_id=None, requested=None, int64_t now):
@@ -755,7 +749,7 @@ cdef class Allocator:
             host = hostname.encode()[:HOST_MAX] if hostname else b""
             got = self.load_one(self._subnet(subnet_id), ip_to_u32(address), 1, hw_b,
                                 <uint8_t>min(len(hw_b), HW_MAX), cid_b,
-                                <uint8_t>min(len(cid_b), 255), valid, expire, state, host,
+                                <uint8_t>min(len(cid_b), CID_MAX), valid, expire, state, host,
                                 len(host), now)
             if got < 0:
                 raise MemoryError()
@@ -812,7 +806,7 @@ cdef class Allocator:
         cdef uint32_t r, p
         cdef ClientKey k
         cdef uint8_t hw_copy[HW_MAX]
-        cdef uint8_t cid_copy[255]
+        cdef uint8_t cid_copy[CID_MAX]
         cdef uint8_t host_copy[HOST_MAX]
         # copies: adopt() passes pointers into another table's arena, which must stay untouched
         if hwlen:
@@ -827,20 +821,11 @@ cdef class Allocator:
         if r != NIL:                       # last record per address wins
             self.give_back(r)
             if self.t.rec[r].state == LS_DECLINED:
-                self.account(&self.t.rec[r], 0, -1)
-                p = self._pool_at(a)
-                if p != NIL and not self.is_reserved(a):
-                    pool_unblock(&self.pools[p], a - self.pools[p].first, False)
+                self.end_decline(&self.t.rec[r])
             lt_delete(&self.t, r)
         if st == LS_BOUND and expire <= now:
             st = LS_EXPIRED                # reclaimed, not resurrected
-        k.subnet, k.htype = sn, htype
-        k.hwlen, k.hw = hwlen, hw_copy
-        if cid_len and self.subnets[sn].match_client_id:
-            k.cid, k.cid_len = cid_copy, cid_len
-        else:
-            k.cid, k.cid_len = NULL, 0
-        lt_key_ready(&k)
+        lt_key_make(&k, sn, htype, hw_copy, hwlen, cid_copy, cid_len, self.subnets[sn].match_client_id)
         r = lt_find_key(&self.t, &k)
         if r != NIL and st != LS_DECLINED:  # a client's newer lease replaces its older one
             self.give_back(r)

@@ -78,8 +78,19 @@ cdef enum:  # message types (MsgType in fastdhcp.packet)
     MT_MAX = 18                 # RFC 7724 (DHCPTLS) is the highest assigned type
 
 
-cdef enum:  # option codes the core reads
+cdef enum:  # the flags field (RFC 2131 §2, Figure 2)
+    FLAG_BROADCAST = 0x8000     # B: the client cannot receive unicast before it has an address
+
+
+cdef enum:  # relay agent information sub-options (option 82)
+    RAI_CIRCUIT_ID = 1          # RFC 3046 §2.1
+    RAI_LINK_SELECTION = 5      # RFC 3527 §3: the subnet to allocate from
+    RAI_SERVER_ID_OVERRIDE = 11  # RFC 5107 §4: the address to name in option 54
+
+
+cdef enum:  # option codes the core reads or writes
     OPT_PAD = 0
+    OPT_SUBNET_MASK = 1
     OPT_HOST_NAME = 12
     OPT_REQUESTED_ADDRESS = 50
     OPT_LEASE_TIME = 51
@@ -88,10 +99,14 @@ cdef enum:  # option codes the core reads
     OPT_SERVER_ID = 54
     OPT_PARAMETER_LIST = 55
     OPT_MAX_MESSAGE_SIZE = 57
+    OPT_RENEWAL_TIME = 58       # T1 (RFC 2132 §9.11)
+    OPT_REBINDING_TIME = 59     # T2 (RFC 2132 §9.12)
     OPT_CLIENT_ID = 61
     OPT_RELAY_AGENT_INFO = 82
     OPT_SUBNET_SELECTION = 118
     OPT_END = 255
+    OPT_LEN_MAX = 255           # one instance's length byte (RFC 2132 §2); longer: RFC 3396
+    CID_MAX = 255               # a client id (61) as one instance holds it: the key's cap
     BOOTP_MAGIC_COOKIE = 0x63825363
 
 

@@ -28,7 +28,6 @@ cdef enum:
     C_INFORM
     C_UNKNOWN
     C_PARSE_FAILED
-    C_RECEIVE_DROP
     C_OFFER_SENT
     C_ACK_SENT
     C_NAK_SENT

@@ -182,6 +182,23 @@ cdef inline uint32_t lt_key_hash(const ClientKey* k) noexcept nogil:
     return lt_bytes_hash((<uint64_t>k.subnet << 16) | 0x200 | k.htype, k.hw, k.hwlen)
 
 
+# The client key, Kea's match-client-id: the client id (61) when the client sent one and its
+# subnet matches on it, else htype + chaddr. The one rule for the engine, the Python edge and
+# the loader.
+cdef inline void lt_key_make(ClientKey* k, uint32_t sn, uint8_t htype, const uint8_t* hw,
+                             uint8_t hwlen, const uint8_t* cid, uint8_t cid_len,
+                             bint match_client_id) noexcept nogil:
+    k.subnet = sn
+    k.htype = htype
+    k.hwlen = hwlen if hwlen <= HW_MAX else HW_MAX
+    k.hw = hw
+    if cid_len and match_client_id:
+        k.cid, k.cid_len = cid, cid_len
+    else:
+        k.cid, k.cid_len = NULL, 0
+    lt_key_ready(k)
+
+
 # ---- key index slots: the record number and a tag, so probing never reads records --------------
 # A slot is (tag << 32) | record; the tag is the key hash. A probe
 # that meets another lease's slot is settled from the index line alone: in a table of millions
@@ -569,7 +586,7 @@ cdef bint lt_set_client(LeaseTable* t, uint32_t r, const ClientKey* k) noexcept 
 # Replace the host name (from a buffer outside the arena), keeping the client id.
 cdef bint lt_set_host(LeaseTable* t, uint32_t r, const uint8_t* host, uint16_t host_len) noexcept nogil:
     cdef Lease* l = &t.rec[r]
-    cdef uint8_t cid[255]
+    cdef uint8_t cid[CID_MAX]
     cdef uint8_t cid_len = l.cid_len
     if host_len > HOST_MAX:
         host_len = HOST_MAX

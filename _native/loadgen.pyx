@@ -190,7 +190,7 @@ cdef class LoadGen:
         p[HDR_HOPS] = 1 if self.giaddr else 0
         wr_u32(p + HDR_XID, g.xid)
         if not self.giaddr:
-            wr_u16(p + HDR_FLAGS, 0x8000)           # no address yet: reply by broadcast
+            wr_u16(p + HDR_FLAGS, FLAG_BROADCAST)           # no address yet: reply by broadcast
         if msg_type == MT_INFORM or msg_type == MT_RELEASE or \
                 (msg_type == MT_REQUEST and g.state == GC_WAIT_RENEW):
             wr_u32(p + HDR_CIADDR, g.addr)

@@ -63,7 +63,8 @@ cdef void prefetch_clients(Allocator alloc, uint32_t sn, uint64_t mac_start, uin
     cdef uint8_t hw[8]
     cdef ClientKey k
     cdef uint32_t j
-    k.subnet, k.htype, k.hwlen, k.hw, k.cid, k.cid_len = sn, 1, 6, hw, NULL, 0
+    mac_word(mac_start, hw)
+    lt_key_make(&k, sn, 1, hw, 6, NULL, 0, False)     # synthetic clients: keyed by MAC
     for j in range(n):
         mac_word(mac_start + j, hw)
         lt_key_ready(&k)
@@ -82,7 +83,8 @@ def bind_many(Allocator alloc, uint32_t subnet_id, uint32_t count, uint64_t mac_
     cdef ClientIds ids
     cdef int status
     memset(&ids, 0, sizeof(ClientIds))
-    k.subnet, k.htype, k.hwlen, k.hw, k.cid, k.cid_len = sn, 1, 6, hw, NULL, 0
+    mac_word(mac_start, hw)
+    lt_key_make(&k, sn, 1, hw, 6, NULL, 0, False)     # synthetic clients: keyed by MAC
     ids.hw, ids.hwlen = hw, 6
     for i in range(count):
         if i % PREFETCH_BLOCK == 0:       # as the engine does over a received batch
@@ -120,7 +122,8 @@ def churn_many(Allocator alloc, uint32_t subnet_id, uint32_t count, uint64_t mac
     if window == 0:
         raise ValueError("window must be at least 1")
     memset(&ids, 0, sizeof(ClientIds))
-    k.subnet, k.htype, k.hwlen, k.hw, k.cid, k.cid_len = sn, 1, 6, hw, NULL, 0
+    mac_word(mac_start, hw)
+    lt_key_make(&k, sn, 1, hw, 6, NULL, 0, False)     # synthetic clients: keyed by MAC
     ids.hw, ids.hwlen = hw, 6
     if timed:
         start = fastdhcp_ticks()
@@ -158,7 +161,8 @@ def release_many(Allocator alloc, uint32_t subnet_id, uint32_t count, uint64_t m
     cdef uint32_t sn = alloc._subnet(subnet_id), i, r, released = 0
     cdef uint8_t hw[8]
     cdef ClientKey k
-    k.subnet, k.htype, k.hwlen, k.hw, k.cid, k.cid_len = sn, 1, 6, hw, NULL, 0
+    mac_word(mac_start, hw)
+    lt_key_make(&k, sn, 1, hw, 6, NULL, 0, False)     # synthetic clients: keyed by MAC
     for i in range(count):
         mac_word(mac_start + i, hw)
         lt_key_ready(&k)
@@ -174,7 +178,8 @@ def lookup_many(Allocator alloc, uint32_t subnet_id, uint32_t count, uint64_t ma
     cdef uint32_t sn = alloc._subnet(subnet_id), i, r, found = 0
     cdef uint8_t hw[8]
     cdef ClientKey k
-    k.subnet, k.htype, k.hwlen, k.hw, k.cid, k.cid_len = sn, 1, 6, hw, NULL, 0
+    mac_word(mac_start, hw)
+    lt_key_make(&k, sn, 1, hw, 6, NULL, 0, False)     # synthetic clients: keyed by MAC
     with nogil:
         for i in range(count):
             mac_word(mac_start + i, hw)
@@ -188,11 +193,12 @@ def lookup_many(Allocator alloc, uint32_t subnet_id, uint32_t count, uint64_t ma
 def key_hash(uint32_t subnet_index, bytes hw, *, int htype=1, bytes client_id=None):
     """The lease table's hash of a client key (tests build index collisions with it)."""
     cdef ClientKey k
-    k.subnet, k.htype, k.hwlen, k.hw = subnet_index, htype, len(hw), hw
-    k.cid, k.cid_len = NULL, 0
+    cdef const uint8_t* cid = NULL
+    cdef uint8_t cid_len = 0
     if client_id:
-        k.cid, k.cid_len = client_id, len(client_id)
-    return lt_key_hash(&k)
+        cid, cid_len = client_id, <uint8_t>min(len(client_id), CID_MAX)
+    lt_key_make(&k, subnet_index, htype, hw, <uint8_t>min(len(hw), HW_MAX), cid, cid_len, True)
+    return k.hash
 
 
 cdef class AddressPool:
