@@ -1,5 +1,6 @@
 # Shared C-level definitions of the native core: sizes, drop reasons, option codes, packet structs.
-# The numeric values of DropReason, Quirk and MsgType match fastdhcp/packet.py (Python side).
+# DropReason, Quirk and MsgType are defined here once: _native/enums.py generates the Python
+# classes (fastdhcp/_enums.py) from these blocks.
 
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 
@@ -56,18 +57,19 @@ cdef enum DropCode:
     DR_COUNT = 12               # number of reasons, for counter arrays
 
 
-cdef enum:  # quirk bits (Quirk in fastdhcp.packet)
-    Q_NO_END = 1
-    Q_TRAILING_AFTER_END = 2
-    Q_EMPTY_HOSTNAME = 4
-    Q_SMALL_MAX_SIZE = 8
-    Q_HLEN_CLAMPED = 16
+cdef enum:  # quirk bits (fastdhcp.Quirk)
+    Q_NONE = 0
+    Q_NO_END = 1                # options run to the end of the datagram without END
+    Q_TRAILING_AFTER_END = 2    # non-zero bytes after END
+    Q_EMPTY_HOSTNAME = 4        # option 12 with length 0
+    Q_SMALL_MAX_SIZE = 8        # option 57 below 576
+    Q_HLEN_CLAMPED = 16         # hlen above 16
     Q_BITS = 5
 
 
-cdef enum:  # message types (MsgType in fastdhcp.packet)
-    MT_BOOTP = 0
-    MT_DISCOVER = 1
+cdef enum:  # message types (fastdhcp.MsgType, named DHCP...)
+    MT_BOOTP = 0                # no option 53: a BOOTP request (RFC 951)
+    MT_DISCOVER = 1             # RFC 2132 §9.6
     MT_OFFER = 2
     MT_REQUEST = 3
     MT_DECLINE = 4
@@ -75,6 +77,16 @@ cdef enum:  # message types (MsgType in fastdhcp.packet)
     MT_NAK = 6
     MT_RELEASE = 7
     MT_INFORM = 8
+    MT_FORCERENEW = 9           # RFC 3203
+    MT_LEASEQUERY = 10          # RFC 4388
+    MT_LEASEUNASSIGNED = 11
+    MT_LEASEUNKNOWN = 12
+    MT_LEASEACTIVE = 13
+    MT_BULKLEASEQUERY = 14      # RFC 6926
+    MT_LEASEQUERYDONE = 15
+    MT_ACTIVELEASEQUERY = 16    # RFC 7724
+    MT_LEASEQUERYSTATUS = 17
+    MT_TLS = 18
     MT_MAX = 18                 # RFC 7724 (DHCPTLS) is the highest assigned type
 
 

@@ -27,8 +27,13 @@ cdef OptionSetC NO_OPTIONS       # zero: the option set of a NAK
 # option set, whichever of them a given reply carries.
 cdef uint64_t LEAD_WRITTEN[4]
 cdef uint8_t _ENGINE_LEAD_CODES[8]
-_ENGINE_LEAD_CODES[:] = [54, 0, 51, 0, 58, 0, 59, 0]
+_ENGINE_LEAD_CODES[:] = [OPT_SERVER_ID, 0, OPT_LEASE_TIME, 0, OPT_RENEWAL_TIME, 0,
+                         OPT_REBINDING_TIME, 0]
 opt_written_mask(_ENGINE_LEAD_CODES, 8, LEAD_WRITTEN)
+# Every option the reply builder writes itself: 53 first, the lead, the echoes of 61 (RFC 6842)
+# and 82 (RFC 3046) last. fastdhcp.policy leaves configured values for them out of option sets.
+BUILDER_OWNED = frozenset((OPT_MESSAGE_TYPE, OPT_SERVER_ID, OPT_LEASE_TIME, OPT_RENEWAL_TIME,
+                           OPT_REBINDING_TIME, OPT_CLIENT_ID, OPT_RELAY_AGENT_INFO))
 
 
 cdef set_boot(BootFields* f, next_server, server_hostname, boot_file_name):

@@ -32,6 +32,7 @@ import uvloop
 from . import config as config_mod
 from . import lfc
 from ._core import Allocator
+from ._enums import Durability
 from .errors import Problem
 from .journal import load_lease_file, open_lease_file
 from .policy import compile_policy, discover_links
@@ -42,7 +43,6 @@ IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)
 BATCHES_PER_WAKEUP = 64         # then yield to the loop (timers, signals) before reading on
 RECLAIM_INTERVAL = 1.0          # seconds between expiry passes
 DEFAULT_LEASE_FILE = "/var/lib/kea/kea-leases4.csv"   # Kea's default memfile path
-DURABILITY = {"none": 0, "write": 1, "fsync": 2}      # DUR_* in _native/commit.pyx
 
 
 class Server:
@@ -76,7 +76,8 @@ class Server:
 
     def _engine(self, config, links):
         engine = compile_policy(config, links, batch_size=self.batch_size)
-        engine.durability = DURABILITY[self.durability] if config.lease_database.persist else 0
+        engine.durability = (Durability.named(self.durability) if config.lease_database.persist
+                             else Durability.NONE)
         return engine
 
     # ---- sockets and lease file ------------------------------------------------------------------
