@@ -14,6 +14,13 @@ if not sys.platform.startswith("linux"):
 
 from Cython.Build import cythonize  # noqa: E402  (after the platform check, for a clear error)
 
+# The enums C and Python share are defined once, in the .pxd files: write their Python classes
+# (fastdhcp/_enums.py) and the values the compiled core reports (_native/enums.pxi) first.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "_native"))
+import enums  # noqa: E402
+
+enums.main([])
+
 DEBUG = os.environ.get("FASTDHCP_DEBUG") == "1"
 SANITIZE = os.environ.get("FASTDHCP_SANITIZE") == "1"
 

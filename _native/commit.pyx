@@ -10,55 +10,6 @@ from libc.stdlib cimport realloc
 from libc.string cimport memcpy, memset
 
 
-cdef extern from "<pthread.h>" nogil:
-    ctypedef unsigned long pthread_t
-    ctypedef struct pthread_mutex_t:
-        pass
-    ctypedef struct pthread_cond_t:
-        pass
-    int pthread_create(pthread_t* thread, const void* attr, void* (*start)(void*) noexcept nogil,
-                       void* arg)
-    int pthread_join(pthread_t thread, void** result)
-    int pthread_mutex_init(pthread_mutex_t* m, const void* attr)
-    int pthread_mutex_destroy(pthread_mutex_t* m)
-    int pthread_mutex_lock(pthread_mutex_t* m)
-    int pthread_mutex_unlock(pthread_mutex_t* m)
-    int pthread_cond_init(pthread_cond_t* c, const void* attr)
-    int pthread_cond_destroy(pthread_cond_t* c)
-    int pthread_cond_wait(pthread_cond_t* c, pthread_mutex_t* m)
-    int pthread_cond_broadcast(pthread_cond_t* c)
-
-cdef extern from "<sched.h>" nogil:
-    int sched_yield()
-
-cdef extern from "<unistd.h>" nogil:
-    ctypedef long off_t
-    int fdatasync(int fd)
-    off_t lseek(int fd, off_t offset, int whence)
-    int ftruncate(int fd, off_t length)
-    int SEEK_END
-
-
-cdef enum:
-    DUR_NONE = 0                 # persist false: no lease file
-    DUR_WRITE = 1                # write() before the ACKs (Kea's memfile: survives kill -9)
-    DUR_FSYNC = 2                # write() + fdatasync() before the ACKs (survives power loss)
-
-
-# Rows a commit could not write (a full disk), kept to be written first by the next one: the
-# file then catches up with the table, releases and declines included, which no client would
-# send again. One per engine; used by one thread at a time (the committer, or the loop after
-# drain). Past PENDING_MAX bytes the oldest are kept and the rest given up (counted).
-cdef enum:
-    PENDING_MAX = 64 << 20
-
-ctypedef struct PendingRows:
-    uint8_t* data
-    size_t len
-    size_t cap
-    uint64_t dropped             # bytes given up
-
-
 cdef void pending_add(PendingRows* p, const uint8_t* rows, size_t n) noexcept nogil:
     cdef size_t cap = p.cap
     cdef uint8_t* grown
@@ -77,32 +28,6 @@ cdef void pending_add(PendingRows* p, const uint8_t* rows, size_t n) noexcept no
         p.data, p.cap = grown, cap
     memcpy(p.data + p.len, rows, n)
     p.len += n
-
-
-# One batch (one lane of the engine) as the commit sees it: its lease rows and its replies.
-ctypedef struct CommitJob:
-    PendingRows* pending         # the engine's rows of failed commits (NULL: none kept)
-    int durability
-    int lease_fd
-    int fd
-    int raw_fd
-    const uint8_t* rows
-    uint32_t rows_len
-    MmsgArrays* mm
-    int count
-    uint8_t* tx
-    const uint16_t* tx_len
-    const Endpoint* dst
-    uint8_t** frames
-    const uint16_t* frame_len
-    const int* frame_if
-    const uint8_t* frame_mac
-
-
-ctypedef struct CommitCounts:
-    uint64_t sent
-    uint64_t send_failed
-    uint64_t commit_failed       # groups whose rows did not reach the file (or the disk)
 
 
 cdef bint write_fully(int fd, const uint8_t* p, uint32_t n) noexcept nogil:
@@ -175,22 +100,6 @@ cdef void commit_run(const CommitJob* jobs, int n, CommitCounts* counts) noexcep
 # since its last round as one group: one fdatasync for all. While it syncs, the engine goes on
 # receiving and deciding into its other lanes, so a slow disk makes groups bigger, not the
 # server slower.
-
-cdef enum:
-    LANES = 16                   # batches received ahead of the disk, at most
-
-
-ctypedef struct Committer:
-    pthread_t thread
-    pthread_mutex_t lock
-    pthread_cond_t cond
-    CommitJob job[LANES]
-    int order[LANES]             # queued lanes, in submission order
-    int n_queued
-    bint in_use[LANES]           # queued or being committed: the engine must not reuse it yet
-    bint running
-    bint stop
-    CommitCounts counts
 
 
 cdef void* committer_main(void* arg) noexcept nogil:

@@ -1,5 +1,6 @@
 # Shared C-level definitions of the native core: sizes, drop reasons, option codes, packet structs.
-# The numeric values of DropReason, Quirk and MsgType match fastdhcp/packet.py (Python side).
+# DropReason, Quirk and MsgType are defined here once: _native/enums.py generates the Python
+# classes (fastdhcp/_enums.py) from these blocks.
 
 from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
 
@@ -56,18 +57,19 @@ cdef enum DropCode:
     DR_COUNT = 12               # number of reasons, for counter arrays
 
 
-cdef enum:  # quirk bits (Quirk in fastdhcp.packet)
-    Q_NO_END = 1
-    Q_TRAILING_AFTER_END = 2
-    Q_EMPTY_HOSTNAME = 4
-    Q_SMALL_MAX_SIZE = 8
-    Q_HLEN_CLAMPED = 16
+cdef enum:  # quirk bits (fastdhcp.Quirk)
+    Q_NONE = 0
+    Q_NO_END = 1                # options run to the end of the datagram without END
+    Q_TRAILING_AFTER_END = 2    # non-zero bytes after END
+    Q_EMPTY_HOSTNAME = 4        # option 12 with length 0
+    Q_SMALL_MAX_SIZE = 8        # option 57 below 576
+    Q_HLEN_CLAMPED = 16         # hlen above 16
     Q_BITS = 5
 
 
-cdef enum:  # message types (MsgType in fastdhcp.packet)
-    MT_BOOTP = 0
-    MT_DISCOVER = 1
+cdef enum:  # message types (fastdhcp.MsgType, named DHCP...)
+    MT_BOOTP = 0                # no option 53: a BOOTP request (RFC 951)
+    MT_DISCOVER = 1             # RFC 2132 §9.6
     MT_OFFER = 2
     MT_REQUEST = 3
     MT_DECLINE = 4
@@ -75,11 +77,32 @@ cdef enum:  # message types (MsgType in fastdhcp.packet)
     MT_NAK = 6
     MT_RELEASE = 7
     MT_INFORM = 8
+    MT_FORCERENEW = 9           # RFC 3203
+    MT_LEASEQUERY = 10          # RFC 4388
+    MT_LEASEUNASSIGNED = 11
+    MT_LEASEUNKNOWN = 12
+    MT_LEASEACTIVE = 13
+    MT_BULKLEASEQUERY = 14      # RFC 6926
+    MT_LEASEQUERYDONE = 15
+    MT_ACTIVELEASEQUERY = 16    # RFC 7724
+    MT_LEASEQUERYSTATUS = 17
+    MT_TLS = 18
     MT_MAX = 18                 # RFC 7724 (DHCPTLS) is the highest assigned type
 
 
-cdef enum:  # option codes the core reads
+cdef enum:  # the flags field (RFC 2131 §2, Figure 2)
+    FLAG_BROADCAST = 0x8000     # B: the client cannot receive unicast before it has an address
+
+
+cdef enum:  # relay agent information sub-options (option 82)
+    RAI_CIRCUIT_ID = 1          # RFC 3046 §2.1
+    RAI_LINK_SELECTION = 5      # RFC 3527 §3: the subnet to allocate from
+    RAI_SERVER_ID_OVERRIDE = 11  # RFC 5107 §4: the address to name in option 54
+
+
+cdef enum:  # option codes the core reads or writes
     OPT_PAD = 0
+    OPT_SUBNET_MASK = 1
     OPT_HOST_NAME = 12
     OPT_REQUESTED_ADDRESS = 50
     OPT_LEASE_TIME = 51
@@ -88,10 +111,14 @@ cdef enum:  # option codes the core reads
     OPT_SERVER_ID = 54
     OPT_PARAMETER_LIST = 55
     OPT_MAX_MESSAGE_SIZE = 57
+    OPT_RENEWAL_TIME = 58       # T1 (RFC 2132 §9.11)
+    OPT_REBINDING_TIME = 59     # T2 (RFC 2132 §9.12)
     OPT_CLIENT_ID = 61
     OPT_RELAY_AGENT_INFO = 82
     OPT_SUBNET_SELECTION = 118
     OPT_END = 255
+    OPT_LEN_MAX = 255           # one instance's length byte (RFC 2132 §2); longer: RFC 3396
+    CID_MAX = 255               # a client id (61) as one instance holds it: the key's cap
     BOOTP_MAGIC_COOKIE = 0x63825363
 
 

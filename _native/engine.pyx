@@ -9,88 +9,17 @@ from libc.string cimport memcpy, memmove, memset
 from libc.stdint cimport int64_t
 
 
-cdef enum:
-    MAX_IFACES = 256
-    BROADCAST = 0xFFFFFFFF
-    TX_NONE = 0
-    TX_UDP = 1
-    TX_RAW = 2
-    JOURNAL_BUF = 1 << 20        # CSV rows of one batch; flushed early if a batch writes more
-    PREFETCH_SUBNETS = 8         # subnets per batch whose coming allocations are prefetched
-
-# Counters, named as Kea's statistics where Kea has one (see ENGINE_COUNTERS below).
-cdef enum:
-    C_RECEIVED = 0
-    C_DISCOVER
-    C_REQUEST
-    C_RELEASE
-    C_DECLINE
-    C_INFORM
-    C_UNKNOWN
-    C_PARSE_FAILED
-    C_RECEIVE_DROP
-    C_OFFER_SENT
-    C_ACK_SENT
-    C_NAK_SENT
-    C_SENT
-    C_NO_SUBNET
-    C_NO_ADDRESS
-    C_NOT_FOR_US
-    C_WRONG_INTERFACE
-    C_RAW_FALLBACK
-    C_SEND_FAILED
-    C_JOURNAL_FAILED
-    C_NO_IDENTITY
-    C_COUNT
-
+# The engine's counters by Kea statistic name, in the order of the C_ counters (engine.pxd).
+# pkt4-receive-drop is not counted but summed from the drops when read (Engine.stats).
 ENGINE_COUNTERS = ("pkt4-received", "pkt4-discover-received", "pkt4-request-received",
                    "pkt4-release-received", "pkt4-decline-received", "pkt4-inform-received",
-                   "pkt4-unknown-received", "pkt4-parse-failed", "pkt4-receive-drop",
+                   "pkt4-unknown-received", "pkt4-parse-failed",
                    "pkt4-offer-sent", "pkt4-ack-sent", "pkt4-nak-sent", "pkt4-sent",
                    "no-subnet-drop", "addresses-exhausted", "request-for-other-server",
                    "wrong-interface-drop", "raw-unavailable-broadcast", "send-failed",
                    "lease-write-failed", "no-client-identity-drop")
-
-
-# The BOOTP header fields a network-booting client reads (next-server -> siaddr, server-hostname
-# -> sname, boot-file-name -> file). A reservation's set fields override its subnet's.
-cdef enum:
-    BOOT_SIADDR = 1
-    BOOT_SNAME = 2
-    BOOT_FILE = 4
-    SNAME_MAX = 64               # the sname and file fields, filled to the end as Kea allows
-    FILE_MAX = 128               # (a shorter name ends at the first zero byte)
-
-ctypedef struct BootFields:
-    uint32_t siaddr
-    uint8_t has                  # BOOT_* bits: which fields are set
-    uint8_t sname_len
-    uint8_t file_len
-    uint8_t sname[SNAME_MAX]
-    uint8_t file[FILE_MAX]
-
-
-ctypedef struct SubnetRun:
-    uint32_t valid_lft
-    uint32_t valid_min           # a client's requested lease time (51) is clamped to these
-    uint32_t valid_max
-    uint32_t t1                  # 0: not sent (explicit renew-timer, or ...
-    uint32_t t2
-    uint16_t t1_permille         # ... a share of the lease time with calculate-tee-times)
-    uint16_t t2_permille
-    BootFields boot              # next-server, server-hostname, boot-file-name
-    uint32_t server_id           # configured 54 (0: our address on the ingress link)
-    uint32_t next_member         # shared network ring (itself when alone)
-    uint8_t authoritative
-    uint8_t echo_client_id
-    const OptionSetC* options    # merged global > shared > subnet options
-
-
-ctypedef struct IfaceRun:
-    int ifindex
-    uint32_t addr                # our address there
-    uint32_t subnet              # subnet of directly attached clients (NIL: none)
-    uint8_t mac[6]
+if len(ENGINE_COUNTERS) != C_COUNT:     # one name per counter, or stats() misnames them
+    raise ImportError(f"fastdhcp._core: {len(ENGINE_COUNTERS)} counter names for {C_COUNT} counters")
 
 
 cdef OptionSetC NO_OPTIONS       # zero: the option set of a NAK
@@ -98,8 +27,13 @@ cdef OptionSetC NO_OPTIONS       # zero: the option set of a NAK
 # option set, whichever of them a given reply carries.
 cdef uint64_t LEAD_WRITTEN[4]
 cdef uint8_t _ENGINE_LEAD_CODES[8]
-_ENGINE_LEAD_CODES[:] = [54, 0, 51, 0, 58, 0, 59, 0]
+_ENGINE_LEAD_CODES[:] = [OPT_SERVER_ID, 0, OPT_LEASE_TIME, 0, OPT_RENEWAL_TIME, 0,
+                         OPT_REBINDING_TIME, 0]
 opt_written_mask(_ENGINE_LEAD_CODES, 8, LEAD_WRITTEN)
+# Every option the reply builder writes itself: 53 first, the lead, the echoes of 61 (RFC 6842)
+# and 82 (RFC 3046) last. fastdhcp.policy leaves configured values for them out of option sets.
+BUILDER_OWNED = frozenset((OPT_MESSAGE_TYPE, OPT_SERVER_ID, OPT_LEASE_TIME, OPT_RENEWAL_TIME,
+                           OPT_REBINDING_TIME, OPT_CLIENT_ID, OPT_RELAY_AGENT_INFO))
 
 
 cdef set_boot(BootFields* f, next_server, server_hostname, boot_file_name):
@@ -133,21 +67,6 @@ cdef inline void put_boot_names(uint8_t* out, const BootFields* subnet, const Bo
     f = resv if resv != NULL and resv.has & BOOT_FILE else subnet
     if f.file_len:
         memcpy(out + HDR_FILE, f.file, f.file_len)
-
-
-# What one batch needs from receive to send. With durability fsync the engine rotates through
-# LANES of them: the committer thread syncs and sends some while the next is received and decided.
-ctypedef struct Lane:
-    uint8_t* tx_kind
-    uint8_t** frames
-    uint16_t* frame_len
-    int* frame_if
-    uint8_t* frame_mac
-    uint8_t* journal_buf
-    uint32_t journal_cap         # room for every row a full batch can make (two per packet)
-    uint8_t* durable             # 1: a lease ACK, sent only once its rows are on disk
-    uint16_t* later_len          # with fsync: the replies that wait for the commit ...
-    uint16_t* later_frame_len    # ... (the others leave at once)
 
 
 cdef int lane_alloc(Lane* l, int n) noexcept nogil:
@@ -188,6 +107,7 @@ cdef class Engine:
     cdef list batches                      # one PacketBatch per lane
     cdef Lane lanes[LANES]
     cdef int lane
+    cdef Lane* cur                         # lanes[lane]: the batch in hand's buffers
     cdef Committer* committer              # durability fsync only
     cdef public int durability             # DUR_NONE, DUR_WRITE or DUR_FSYNC
     cdef SubnetRun* runs
@@ -204,15 +124,7 @@ cdef class Engine:
     cdef AddrRange* nets
     cdef uint32_t n_nets
     cdef uint64_t counters[C_COUNT]
-    cdef uint8_t* tx_kind
-    cdef uint8_t** frames
-    cdef uint16_t* frame_len
-    cdef int* frame_if
-    cdef uint8_t* frame_mac
-    cdef uint8_t* journal_buf
-    cdef uint32_t journal_cap
     cdef PendingRows pending     # rows of failed commits, written first by the next
-    cdef uint8_t* durable
     cdef public bint raw_sockets           # dhcp-socket-type raw: unicast to chaddr via AF_PACKET
     cdef public bint allow_bootp
     # Where replies go: a relay's server port (RFC 2131 §4.1: 67) and the client port (68), as
@@ -358,14 +270,7 @@ cdef class Engine:
     cdef void use_lane(self, int k) noexcept:
         self.lane = k
         self.batch = self.batches[k]
-        self.tx_kind = self.lanes[k].tx_kind
-        self.frames = self.lanes[k].frames
-        self.frame_len = self.lanes[k].frame_len
-        self.frame_if = self.lanes[k].frame_if
-        self.frame_mac = self.lanes[k].frame_mac
-        self.journal_buf = self.lanes[k].journal_buf
-        self.journal_cap = self.lanes[k].journal_cap
-        self.durable = self.lanes[k].durable
+        self.cur = &self.lanes[k]
 
     def process(self, int fd, int raw_fd=-1, int lease_fd=-1, int64_t now=0):
         """Receive one batch from ``fd``, answer it, and commit it: its lease changes go to
@@ -417,25 +322,20 @@ cdef class Engine:
         for j in range(n_disc):
             self.alloc.prefetch_allocations(disc_sn[j], disc_n[j])
         for i in range(got):
-            self.tx_kind[i] = TX_NONE
+            self.cur.tx_kind[i] = TX_NONE
             b.tx_len[i] = 0
-            self.frame_len[i] = 0
-            self.durable[i] = 0
+            self.cur.frame_len[i] = 0
+            self.cur.durable[i] = 0
             if b.status[i] != DR_OK:
                 self.counters[C_PARSE_FAILED] += 1
                 continue
             self.decide(i, now)
-        memset(&job, 0, sizeof(CommitJob))
-        job.durability = self.durability
-        job.lease_fd = lease_fd if self.durability != DUR_NONE else -1
-        job.pending = &self.pending
-        job.rows = self.journal_buf
-        job.rows_len = self.render_journal(0, self.journal_cap)
+        self.start_job(&job, lease_fd)
         job.fd, job.raw_fd = fd, raw_fd
         job.mm, job.count = &b.mm, got
         job.tx, job.tx_len, job.dst = b.tx + TX_HEADROOM, b.tx_len, b.reply_dst
-        job.frames, job.frame_len = self.frames, self.frame_len
-        job.frame_if, job.frame_mac = self.frame_if, self.frame_mac
+        job.frames, job.frame_len = self.cur.frames, self.cur.frame_len
+        job.frame_if, job.frame_mac = self.cur.frame_if, self.cur.frame_mac
         if self.durability != DUR_FSYNC:
             memset(&counts, 0, sizeof(CommitCounts))
             commit_run(&job, 1, &counts)
@@ -445,10 +345,20 @@ cdef class Engine:
         committer_submit(self.committer, self.lane, &job)
         return got
 
+    # A commit job with the change ring's rows as Kea CSV, to go to lease_fd: what a batch and an
+    # expiry pass both write (the batch adds its replies).
+    cdef void start_job(self, CommitJob* job, int lease_fd) noexcept:
+        memset(job, 0, sizeof(CommitJob))
+        job.durability = self.durability
+        job.lease_fd = lease_fd if self.durability != DUR_NONE else -1
+        job.pending = &self.pending
+        job.rows = self.cur.journal_buf
+        job.rows_len = self.render_journal(0, self.cur.journal_cap)
+
     # With fsync only a lease ACK must wait for its rows to be on disk: OFFERs, NAKs and INFORM
     # ACKs leave now, so a slow fdatasync delays no DISCOVER->OFFER. The job keeps the rest.
     cdef void send_now_what_need_not_wait(self, CommitJob* job, int n) noexcept:
-        cdef Lane* lane = &self.lanes[self.lane]
+        cdef Lane* lane = self.cur
         cdef PacketBatch b = self.batch
         cdef CommitCounts counts
         cdef bint any_now = False
@@ -492,7 +402,7 @@ cdef class Engine:
             s = &self.alloc.subnets[l.subnet]
             pool_in = self.alloc._pool_at(l.addr)
             pool_in = pool_in - s.first_pool if pool_in != NIL else 0
-            pos += lt_csv_row(t, &t.journal[i], s.id, pool_in, self.journal_buf + pos)
+            pos += lt_csv_row(t, &t.journal[i], s.id, pool_in, self.cur.journal_buf + pos)
             i += 1
         if i == t.journal_len:
             t.journal_len = 0
@@ -520,7 +430,7 @@ cdef class Engine:
         if p.n_relay:
             rai = opt_value(p, OPT_RELAY_AGENT_INFO)
             for k in range(p.n_relay):
-                if p.relay[k].code == 5 and p.relay[k].len == 4:
+                if p.relay[k].code == RAI_LINK_SELECTION and p.relay[k].len == 4:
                     sel = rd_u32(rai + p.relay[k].off)
         if sel == 0 and p.opt[OPT_SUBNET_SELECTION].count:
             sel = rd_u32(opt_value(p, OPT_SUBNET_SELECTION))
@@ -542,33 +452,26 @@ cdef class Engine:
         if p.n_relay:
             rai = opt_value(p, OPT_RELAY_AGENT_INFO)
             for k in range(p.n_relay):
-                if p.relay[k].code == 11 and p.relay[k].len == 4:
+                if p.relay[k].code == RAI_SERVER_ID_OVERRIDE and p.relay[k].len == 4:
                     return rd_u32(rai + p.relay[k].off)
         return 0
 
     cdef void client_key(self, const DhcpPacket* p, uint32_t sn, ClientKey* k, ClientIds* ids) noexcept:
         cdef uint32_t j
         cdef const uint8_t* rai
-        k.subnet = sn
-        k.htype = p.htype
-        k.hwlen = p.hlen if p.hlen <= HW_MAX else HW_MAX
-        k.hw = p.data + HDR_CHADDR
         memset(ids, 0, sizeof(ClientIds))
-        ids.hw, ids.hwlen = k.hw, k.hwlen
+        ids.hw, ids.hwlen = p.data + HDR_CHADDR, p.hlen if p.hlen <= HW_MAX else HW_MAX
         if p.opt[OPT_CLIENT_ID].count:
             ids.cid = opt_value(p, OPT_CLIENT_ID)
-            ids.cid_len = <uint8_t>min(p.opt[OPT_CLIENT_ID].len, 255)
+            ids.cid_len = <uint8_t>min(p.opt[OPT_CLIENT_ID].len, CID_MAX)
         if p.n_relay:
             rai = opt_value(p, OPT_RELAY_AGENT_INFO)
             for j in range(p.n_relay):
-                if p.relay[j].code == 1:
+                if p.relay[j].code == RAI_CIRCUIT_ID:
                     ids.circuit = rai + p.relay[j].off
                     ids.circuit_len = p.relay[j].len
-        if ids.cid_len and self.alloc.subnets[sn].match_client_id:
-            k.cid, k.cid_len = ids.cid, ids.cid_len
-        else:
-            k.cid, k.cid_len = NULL, 0
-        lt_key_ready(k)
+        lt_key_make(k, sn, p.htype, ids.hw, ids.hwlen, ids.cid, ids.cid_len,
+                    self.alloc.subnets[sn].match_client_id)
 
     # The subnet of the shared network where this client already has a lease, else `sn`.
     # Without a record anywhere in the shared network, the member that holds `addr` (the
@@ -586,7 +489,7 @@ cdef class Engine:
                 break
         if addr:
             while True:
-                if (addr & self.alloc.subnets[m].mask) == self.alloc.subnets[m].network:
+                if subnet_has(&self.alloc.subnets[m], addr):
                     self.client_key(p, m, k, ids)
                     return m
                 m = self.runs[m].next_member
@@ -652,15 +555,14 @@ cdef class Engine:
         if sn == NIL:
             self.counters[C_NO_SUBNET] += 1
             return
-        our_id = self.runs[sn].server_id or ing.local or self.ifaces[iface].addr
-        if self.override_id(p):
-            our_id = self.override_id(p)
+        # RFC 5107: a relay's server-identifier-override names the address we answer as
+        our_id = self.override_id(p) or self.runs[sn].server_id or ing.local or self.ifaces[iface].addr
         if t == MT_DISCOVER:
-            sn = self.home_subnet(p, sn, &k, &ids, self.requested(p, sn))
+            sn = self.home_subnet(p, sn, &k, &ids, self.requested(p))
             m = sn
             while True:                                 # shared network: try each member
                 self.client_key(p, m, &k, &ids)
-                addr = self.alloc.offer_c(m, &k, &ids, self.requested(p, m), now, &status)
+                addr = self.alloc.offer_c(m, &k, &ids, self.requested(p), now, &status)
                 if addr != NIL:
                     break
                 m = self.runs[m].next_member
@@ -693,7 +595,7 @@ cdef class Engine:
         v = rd_u32(opt_value(p, OPT_LEASE_TIME))
         return r.valid_min if v < r.valid_min else (r.valid_max if v > r.valid_max else v)
 
-    cdef uint32_t requested(self, const DhcpPacket* p, uint32_t sn) noexcept:
+    cdef uint32_t requested(self, const DhcpPacket* p) noexcept:
         if p.opt[OPT_REQUESTED_ADDRESS].count:
             return rd_u32(opt_value(p, OPT_REQUESTED_ADDRESS))
         return 0
@@ -710,7 +612,7 @@ cdef class Engine:
             asked = rd_u32(opt_value(p, OPT_SERVER_ID))
             # (a client that renews with option 54 but no 50, against §4.3.2, names its address
             # in ciaddr, as Kea takes it)
-            addr = self.requested(p, sn) or p.ciaddr
+            addr = self.requested(p) or p.ciaddr
             sn = self.home_subnet(p, sn, &k, &ids, addr)
             if asked != our_id:
                 # The client chose another server's offer: let ours lapse now (RFC 2131 §4.3.2).
@@ -727,7 +629,7 @@ cdef class Engine:
         elif p.opt[OPT_REQUESTED_ADDRESS].count:        # INIT-REBOOT
             addr = rd_u32(opt_value(p, OPT_REQUESTED_ADDRESS))
             sn = self.home_subnet(p, sn, &k, &ids, addr)
-            if (addr & self.alloc.subnets[sn].mask) != self.alloc.subnets[sn].network:
+            if not subnet_has(&self.alloc.subnets[sn], addr):
                 self.reply(i, sn, MT_NAK, 0, our_id, False, NULL)  # wrong link: NAK
                 return
             # §4.3.2, as Kea reads it: a client we have no record of gets silence, or a NAK
@@ -780,11 +682,11 @@ cdef class Engine:
             wr_u32(lead + 8, valid)
             n = 12
             if t1:
-                lead[n], lead[n + 1] = 58, 4
+                lead[n], lead[n + 1] = OPT_RENEWAL_TIME, 4
                 wr_u32(lead + n + 2, t1)
                 n += 6
             if t2:
-                lead[n], lead[n + 1] = 59, 4
+                lead[n], lead[n + 1] = OPT_REBINDING_TIME, 4
                 wr_u32(lead + n + 2, t2)
                 n += 6
         if msg_type == MT_NAK:
@@ -802,7 +704,7 @@ cdef class Engine:
                 if slot != NIL:
                     rv = &self.alloc.resv[slot]
                     if rv.addr == yiaddr or yiaddr == 0 or rv.addr == 0 or \
-                            (rv.addr & self.alloc.subnets[sn].mask) != self.alloc.subnets[sn].network:
+                            not subnet_has(&self.alloc.subnets[sn], rv.addr):
                         if self.resv_options[rv.ordinal] != NULL:
                             opts = self.resv_options[rv.ordinal]
                         top = self.resv_overlay[rv.ordinal]
@@ -820,16 +722,16 @@ cdef class Engine:
             self.counters[C_OFFER_SENT] += 1
         elif msg_type == MT_ACK:
             self.counters[C_ACK_SENT] += 1
-            self.durable[i] = with_lease
+            self.cur.durable[i] = with_lease
         else:
             self.counters[C_NAK_SENT] += 1
         # where it goes
         to.ifindex = 0
         to.local = 0
-        self.tx_kind[i] = TX_UDP
+        self.cur.tx_kind[i] = TX_UDP
         if p.giaddr:                                    # through the relay
             if msg_type == MT_NAK:     # RFC 2131 §4.3.2: the relay must broadcast it to the client
-                out[HDR_FLAGS] |= 0x80
+                wr_u16(out + HDR_FLAGS, rd_u16(out + HDR_FLAGS) | FLAG_BROADCAST)
             to.addr, to.port = p.giaddr, self.relay_port
             return
         if p.ciaddr and msg_type != MT_NAK:             # the client has an address
@@ -838,7 +740,7 @@ cdef class Engine:
         iface = self.iface_of(b.ingress[i].ifindex)
         to.ifindex = b.ingress[i].ifindex
         to.local = self.ifaces[iface].addr if iface != NIL else 0
-        if msg_type == MT_NAK or (p.flags & 0x8000) or yiaddr == 0:
+        if msg_type == MT_NAK or (p.flags & FLAG_BROADCAST) or yiaddr == 0:
             to.addr, to.port = BROADCAST, self.client_port
             return
         if not self.raw_sockets or iface == NIL or p.htype != 1 or p.hlen != 6:
@@ -846,12 +748,12 @@ cdef class Engine:
             self.counters[C_RAW_FALLBACK] += 1
             return
         # unicast to yiaddr at chaddr: the client cannot answer ARP yet
-        self.tx_kind[i] = TX_RAW
-        self.frames[i] = wire_frame(out, b.tx_len[i], self.ifaces[iface].mac, p.data + HDR_CHADDR,
+        self.cur.tx_kind[i] = TX_RAW
+        self.cur.frames[i] = wire_frame(out, b.tx_len[i], self.ifaces[iface].mac, p.data + HDR_CHADDR,
                                     self.ifaces[iface].addr, yiaddr)
-        self.frame_len[i] = b.tx_len[i] + FRAME_HEADERS
-        self.frame_if[i] = b.ingress[i].ifindex
-        memcpy(self.frame_mac + 6 * i, p.data + HDR_CHADDR, 6)
+        self.cur.frame_len[i] = b.tx_len[i] + FRAME_HEADERS
+        self.cur.frame_if[i] = b.ingress[i].ifindex
+        memcpy(self.cur.frame_mac + 6 * i, p.data + HDR_CHADDR, 6)
         b.tx_len[i] = 0                                  # not through the UDP socket
 
     # ---- Python edge ------------------------------------------------------------------------------
@@ -869,12 +771,7 @@ cdef class Engine:
         retried = False
         while self.alloc.t.journal_len or (self.pending.len and lease_fd >= 0 and not retried):
             retried = True
-            memset(&job, 0, sizeof(CommitJob))
-            job.pending = &self.pending
-            job.rows = self.journal_buf
-            job.rows_len = self.render_journal(0, self.journal_cap)
-            job.lease_fd = lease_fd if self.durability != DUR_NONE else -1
-            job.durability = self.durability
+            self.start_job(&job, lease_fd)
             # (as a batch's rows: a write that fails part way is cut off again, or the next
             # batch's first row, an ACKed lease, would be glued to the fragment and lost)
             if not commit_rows(&job, 1):
@@ -884,7 +781,11 @@ cdef class Engine:
     def stats(self):
         """The engine's counters by (Kea) name, plus the batch's drop and quirk counts."""
         self.drain()        # first: the batches still with the committer fold their sends in
-        out = {name: self.counters[k] for k, name in enumerate(ENGINE_COUNTERS)}
+        out = {}
+        for k, name in enumerate(ENGINE_COUNTERS):
+            out[name] = self.counters[k]
+            if k == C_PARSE_FAILED:
+                out["pkt4-receive-drop"] = 0     # Kea's order; the sum follows
         out["lease-rows-pending-bytes"] = self.pending.len       # not yet in the file
         out["lease-rows-dropped-bytes"] = self.pending.dropped   # given up (past 64 MB)
         out["pkt4-receive-drop"] = out["pkt4-parse-failed"] + out["no-subnet-drop"] + \

@@ -7,126 +7,6 @@ from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memcmp, memcpy, memset
 from libc.stdint cimport int64_t
 
-cdef extern from "<sys/mman.h>" nogil:
-    void* mmap(void* addr, size_t length, int prot, int flags, int fd, long offset)
-    int munmap(void* addr, size_t length)
-    void* mremap(void* old, size_t old_size, size_t new_size, int flags, ...)
-    int madvise(void* addr, size_t length, int advice)
-    int PROT_READ, PROT_WRITE, MAP_PRIVATE, MAP_ANONYMOUS, MAP_NORESERVE, MREMAP_MAYMOVE
-    int MADV_HUGEPAGE, MADV_POPULATE_WRITE
-    void* MAP_FAILED
-
-
-cdef enum:
-    NIL = 0xFFFFFFFF
-    PREFETCH_BLOCK = 64
-    KEY_SLOTS_PER_RECORD = 4     # key index load <= 1/4: short probes and short backward shifts
-    DIR_LEAF_BITS = 10           # the address directory: one leaf per 1024 consecutive addresses
-    DIR_LEAF = 1 << DIR_LEAF_BITS
-    DIR_TOP = 1 << (32 - DIR_LEAF_BITS)
-    IDENT_INLINE = 26            # hardware address + client id bytes kept in the record
-    HW_MAX = 16
-    WHEEL_SLOTS = 65536          # one slot per second; a longer wait just goes round again
-    LT_MIN_CAPACITY = 1024
-
-# Lease states. BOUND, DECLINED, EXPIRED and RELEASED are Kea's memfile states 0, 1, 2 and 3.
-cdef enum:
-    LS_FREE = 0                  # record slot unused
-    LS_OFFERED = 1
-    LS_BOUND = 2
-    LS_RELEASED = 3
-    LS_EXPIRED = 4
-    LS_DECLINED = 5
-
-cdef enum:
-    LF_KEY_CID = 1               # the client key is the client id (else htype + chaddr)
-    LF_FQDN_FWD = 2
-    LF_FQDN_REV = 4
-    LF_QUEUED = 8                # on the expiry wheel
-    LF_OVERDUE = 16              # on the overdue list (expired before the wheel's current second)
-    HOST_MAX = 255
-
-# Journal operations.
-cdef enum:
-    JR_UPSERT = 1
-    JR_DELETE = 2
-
-
-ctypedef struct ByteArena:       # append-only bytes; offsets stay valid until compaction
-    uint8_t* data
-    uint32_t len
-    uint32_t cap
-
-
-# One lease in 64 bytes: one cache line, so that a lookup or an update of a record in a table of
-# millions costs one miss. The hardware address and the client id share the inline bytes (a MAC
-# and an RFC 4361 client id of 19 bytes fit); a client id that does not fit goes to the arena.
-# The key hash and the pool are not stored: both follow from the rest (lt_rec_hash, the
-# Allocator's pool ranges).
-ctypedef struct Lease:
-    uint32_t addr
-    uint32_t subnet              # index of the subnet in the Allocator (its id is there)
-    int64_t expire               # unix seconds
-    uint32_t valid_lft
-    uint32_t wheel_prev          # expiry wheel links; NIL when not queued (wheel_next doubles
-    uint32_t wheel_next          # as the free-list link of unused records)
-    uint32_t var_off             # arena: the client id if not inline, then the host name
-    uint8_t host_len
-    uint8_t state
-    uint8_t flags
-    uint8_t htype
-    uint8_t hwlen
-    uint8_t cid_len
-    uint8_t ident[IDENT_INLINE]  # hardware address, then the client id when both fit
-
-
-ctypedef struct JournalRecord:
-    Lease lease                  # a snapshot: later changes to the table do not alter it
-    uint8_t op
-
-
-# The client key as the table sees it: which subnet, and client id or hardware address.
-ctypedef struct ClientKey:
-    uint32_t subnet              # subnet index
-    uint32_t hash                # lt_key_hash, computed once per packet by lt_key_ready
-    const uint8_t* cid
-    uint8_t cid_len              # 0 = key by hardware address
-    uint8_t htype
-    uint8_t hwlen
-    const uint8_t* hw
-
-
-# Address -> record, as a two-level radix directory rather than a hash: an allocator hands out
-# addresses in order, so consecutive allocations read consecutive entries of one leaf instead of
-# a random line of a table of millions. A leaf (8 KB) exists only for blocks of 1024 addresses
-# that have held a lease, so an empty /8 costs nothing; a full one 128 MB. An entry also carries
-# its record's key hash: the key index can then be kept (and prefetched) from the address alone,
-# without first reading the record, which is a miss of its own in a big table.
-ctypedef struct AddrDir:
-    uint32_t* top                # per 1024-address block: leaf number + 1 (0: no leaf yet)
-    uint64_t* leaves             # DIR_LEAF entries per leaf: (key hash << 32) | record + 1
-    uint32_t n_leaves
-    uint32_t cap_leaves
-
-
-ctypedef struct LeaseTable:
-    Lease* rec
-    uint32_t capacity
-    uint32_t used                # records ever handed out (high-water mark)
-    uint32_t count               # live records
-    uint32_t free_head           # recycled records
-    AddrDir by_addr
-    uint64_t* by_key             # open addressing (linear probing): slot = key hash tag + record
-    uint32_t index_mask
-    uint32_t wheel[WHEEL_SLOTS]
-    uint32_t overdue             # leases queued with an expiry the wheel has already passed
-    int64_t wheel_time           # reclaim has run up to this second (-1: never)
-    ByteArena arena
-    uint32_t arena_dead          # bytes no longer referenced (lt_compact_arena drops them)
-    JournalRecord* journal
-    uint32_t journal_len
-    uint32_t journal_cap
-
 
 # ---- big arrays: records and indexes of millions of leases ----------------------------------------
 # Anonymous mappings with transparent huge pages: lookups in a table of millions of leases touch
@@ -302,14 +182,29 @@ cdef inline uint32_t lt_key_hash(const ClientKey* k) noexcept nogil:
     return lt_bytes_hash((<uint64_t>k.subnet << 16) | 0x200 | k.htype, k.hw, k.hwlen)
 
 
+# The client key, Kea's match-client-id: the client id (61) when the client sent one and its
+# subnet matches on it, else htype + chaddr. The one rule for the engine, the Python edge and
+# the loader.
+cdef inline void lt_key_make(ClientKey* k, uint32_t sn, uint8_t htype, const uint8_t* hw,
+                             uint8_t hwlen, const uint8_t* cid, uint8_t cid_len,
+                             bint match_client_id) noexcept nogil:
+    k.subnet = sn
+    k.htype = htype
+    k.hwlen = hwlen if hwlen <= HW_MAX else HW_MAX
+    k.hw = hw
+    if cid_len and match_client_id:
+        k.cid, k.cid_len = cid, cid_len
+    else:
+        k.cid, k.cid_len = NULL, 0
+    lt_key_ready(k)
+
+
 # ---- key index slots: the record number and a tag, so probing never reads records --------------
 # A slot is (tag << 32) | record; the tag is the key hash. A probe
 # that meets another lease's slot is settled from the index line alone: in a table of millions
 # of leases each record read is a cache (and TLB) miss, and an unsuccessful lookup at load 1/2
 # would otherwise read ~1.5 records.
 
-cdef enum:
-    SLOT_BYTES = 8
 
 cdef inline uint64_t slot_make(uint32_t r, uint32_t tag) noexcept nogil:
     return ((<uint64_t>tag) << 32) | r
@@ -345,9 +240,6 @@ cdef inline void lt_prefetch_addr(const LeaseTable* t, uint32_t addr) noexcept n
 
 
 # ---- arena: variable-length data (long client ids, host names) ----------------------------------
-
-cdef enum:
-    ARENA_MAX = 0xFFFFFF00       # offsets are 32-bit (and NIL is all ones)
 
 
 cdef uint32_t arena_put(ByteArena* a, const uint8_t* p, uint32_t n) noexcept nogil:
@@ -694,7 +586,7 @@ cdef bint lt_set_client(LeaseTable* t, uint32_t r, const ClientKey* k) noexcept 
 # Replace the host name (from a buffer outside the arena), keeping the client id.
 cdef bint lt_set_host(LeaseTable* t, uint32_t r, const uint8_t* host, uint16_t host_len) noexcept nogil:
     cdef Lease* l = &t.rec[r]
-    cdef uint8_t cid[255]
+    cdef uint8_t cid[CID_MAX]
     cdef uint8_t cid_len = l.cid_len
     if host_len > HOST_MAX:
         host_len = HOST_MAX
@@ -782,259 +674,3 @@ cdef bint lt_journal(LeaseTable* t, uint32_t r, uint8_t op) noexcept nogil:
     t.journal[t.journal_len].op = op
     t.journal_len += 1
     return True
-
-
-# ---- journal as Kea memfile CSV rows -----------------------------------------------------------
-# One row per record, in Kea's 12-column v4 format. A deletion (or a release: Kea deletes released
-# leases) is Kea's own removal marker: the lease with valid_lifetime 0.
-
-cdef inline uint32_t csv_put(uint8_t* out, uint32_t pos, const char* s) noexcept nogil:
-    while s[0] != 0:
-        out[pos] = <uint8_t>s[0]
-        pos += 1
-        s += 1
-    return pos
-
-
-cdef uint32_t csv_u64(uint8_t* out, uint32_t pos, uint64_t v) noexcept nogil:
-    cdef uint8_t tmp[24]
-    cdef int n = 0
-    if v == 0:
-        out[pos] = 48
-        return pos + 1
-    while v:
-        tmp[n] = <uint8_t>(48 + v % 10)
-        v //= 10
-        n += 1
-    while n:
-        n -= 1
-        out[pos] = tmp[n]
-        pos += 1
-    return pos
-
-
-cdef uint32_t csv_addr(uint8_t* out, uint32_t pos, uint32_t a) noexcept nogil:
-    cdef int s
-    for s in range(24, -8, -8):
-        pos = csv_u64(out, pos, (a >> s) & 255)
-        if s:
-            out[pos] = 46
-            pos += 1
-    return pos
-
-
-cdef uint32_t csv_hex(uint8_t* out, uint32_t pos, const uint8_t* p, uint32_t n) noexcept nogil:
-    cdef const char* digits = b"0123456789abcdef"
-    cdef uint32_t i
-    for i in range(n):
-        if i:
-            out[pos] = 58
-            pos += 1
-        out[pos] = <uint8_t>digits[p[i] >> 4]
-        out[pos + 1] = <uint8_t>digits[p[i] & 15]
-        pos += 2
-    return pos
-
-
-# Worst case of one row: 15 address + 47 hwaddr + 764 client id + 255 * 5 escaped host name +
-# numbers and commas: under 2300 bytes.
-cdef enum:
-    CSV_ROW_MAX = 2304
-
-
-cdef uint32_t lt_csv_row(const LeaseTable* t, const JournalRecord* j, uint32_t subnet_id,
-                         uint32_t pool_in_subnet, uint8_t* out) noexcept nogil:
-    cdef const Lease* l = &j.lease
-    cdef uint32_t pos = 0, i
-    cdef bint gone = j.op == JR_DELETE or l.state == LS_RELEASED
-    cdef const uint8_t* host
-    pos = csv_addr(out, pos, l.addr)
-    out[pos] = 44
-    pos = csv_hex(out, pos + 1, lt_hw(l), l.hwlen)
-    out[pos] = 44
-    pos = csv_hex(out, pos + 1, lt_cid(t, l), l.cid_len)
-    out[pos] = 44
-    pos = csv_u64(out, pos + 1, 0 if gone else l.valid_lft)
-    out[pos] = 44
-    pos = csv_u64(out, pos + 1, <uint64_t>l.expire if l.expire > 0 else 0)
-    out[pos] = 44
-    pos = csv_u64(out, pos + 1, subnet_id)
-    out[pos] = 44
-    pos = csv_put(out, pos + 1, b"1," if l.flags & LF_FQDN_FWD else b"0,")
-    pos = csv_put(out, pos, b"1," if l.flags & LF_FQDN_REV else b"0,")
-    host = lt_host(t, l)
-    for i in range(l.host_len):
-        # Kea escapes commas in text columns as "&#x2c" and reads any "&#x" + two hex digits
-        # back. A control byte (a client's host name option may carry any) is escaped too, or
-        # a line break would end the row and the rest be read back as a lease of the client's
-        # making; and "&", so that a name which itself reads "&#x2c" comes back as it was.
-        if host[i] == 44 or host[i] == 38 or host[i] < 32 or host[i] == 127:
-            pos = csv_put(out, pos, b"&#x")
-            pos = csv_hex(out, pos, &host[i], 1)
-        else:
-            out[pos] = host[i]
-            pos += 1
-    out[pos] = 44
-    pos += 1
-    if gone or l.state == LS_BOUND or l.state == LS_OFFERED:
-        out[pos] = 48             # 0: default
-    elif l.state == LS_DECLINED:
-        out[pos] = 49             # 1: declined
-    else:
-        out[pos] = 50             # 2: expired-reclaimed
-    out[pos + 1] = 44
-    out[pos + 2] = 44             # user_context: empty
-    pos = csv_u64(out, pos + 3, pool_in_subnet)
-    out[pos] = 10
-    return pos + 1
-
-
-# ---- Kea memfile CSV rows -> leases (the bulk load of a restart) --------------------------------
-# One row (without its newline) into a CsvLease; the 11 columns of Kea 2.0/2.2 or the 12 of 2.4+.
-# Returns CSV_OK or what is wrong; the caller counts and skips bad rows.
-
-cdef enum:
-    CSV_OK = 0
-    CSV_BAD_COLUMNS = 1
-    CSV_BAD_ADDRESS = 2
-    CSV_BAD_HWADDR = 3
-    CSV_BAD_CLIENT_ID = 4
-    CSV_BAD_NUMBER = 5
-    CSV_BAD_STATE = 6
-    CSV_BAD_HOSTNAME = 7
-    CSV_MAX_FIELDS = 12
-
-
-ctypedef struct CsvLease:
-    uint32_t addr
-    uint32_t valid
-    uint32_t subnet_id
-    int64_t expire
-    uint8_t kea_state            # 0 default, 1 declined, 2 expired-reclaimed, 3 released
-    uint8_t hwlen
-    uint8_t cid_len
-    uint16_t host_len
-    uint8_t hw[HW_MAX]
-    uint8_t cid[255]
-    uint8_t host[HOST_MAX]
-
-
-cdef bint csv_addr_parse(const uint8_t* p, uint32_t n, uint32_t* out) noexcept nogil:
-    cdef uint32_t v = 0, part = 0, dots = 0, digits = 0, i
-    for i in range(n):
-        if p[i] == 46:
-            if digits == 0 or dots == 3:
-                return False
-            v = (v << 8) | part
-            part = digits = 0
-            dots += 1
-        elif 48 <= p[i] <= 57 and digits < 3:
-            part = part * 10 + (p[i] - 48)
-            digits += 1
-            if part > 255:
-                return False
-        else:
-            return False
-    if dots != 3 or digits == 0:
-        return False
-    out[0] = (v << 8) | part
-    return True
-
-
-cdef bint csv_uint_parse(const uint8_t* p, uint32_t n, uint64_t limit, uint64_t* out) noexcept nogil:
-    cdef uint64_t v = 0
-    cdef uint32_t i
-    if n == 0 or n > 20:
-        return False
-    for i in range(n):
-        if not 48 <= p[i] <= 57:
-            return False
-        v = v * 10 + (p[i] - 48)
-        if v > limit:
-            return False
-    out[0] = v
-    return True
-
-
-cdef inline int csv_nibble(uint8_t c) noexcept nogil:
-    if 48 <= c <= 57:
-        return c - 48
-    if 97 <= c <= 102:
-        return c - 87
-    if 65 <= c <= 70:
-        return c - 55
-    return -1
-
-
-# "aa:bb:cc" (Kea also accepts bare hex digit pairs) into out; False if malformed or too long.
-cdef bint csv_hex_parse(const uint8_t* p, uint32_t n, uint8_t* out, uint32_t room,
-                        uint8_t* out_len) noexcept nogil:
-    cdef uint32_t i = 0, k = 0
-    cdef int hi, lo
-    while i < n:
-        if p[i] == 58:
-            i += 1
-            continue
-        if i + 1 >= n or k >= room:
-            return False
-        hi, lo = csv_nibble(p[i]), csv_nibble(p[i + 1])
-        if hi < 0 or lo < 0:
-            return False
-        out[k] = <uint8_t>(hi * 16 + lo)
-        k += 1
-        i += 2
-    out_len[0] = <uint8_t>k
-    return True
-
-
-cdef int csv_parse_row(const uint8_t* p, uint32_t n, CsvLease* out) noexcept nogil:
-    cdef uint32_t start[CSV_MAX_FIELDS]
-    cdef uint32_t flen[CSV_MAX_FIELDS]
-    cdef uint32_t nf = 0, i, s = 0, k
-    cdef uint64_t v
-    cdef const uint8_t* h
-    for i in range(n + 1):
-        if i == n or p[i] == 44:
-            if nf == CSV_MAX_FIELDS:
-                return CSV_BAD_COLUMNS
-            start[nf] = s
-            flen[nf] = i - s
-            nf += 1
-            s = i + 1
-    if nf != 11 and nf != 12:
-        return CSV_BAD_COLUMNS
-    if not csv_addr_parse(p + start[0], flen[0], &out.addr):
-        return CSV_BAD_ADDRESS
-    if not csv_hex_parse(p + start[1], flen[1], out.hw, HW_MAX, &out.hwlen):
-        return CSV_BAD_HWADDR
-    if not csv_hex_parse(p + start[2], flen[2], out.cid, 255, &out.cid_len):
-        return CSV_BAD_CLIENT_ID
-    if not csv_uint_parse(p + start[3], flen[3], 0xFFFFFFFF, &v):
-        return CSV_BAD_NUMBER
-    out.valid = <uint32_t>v
-    if not csv_uint_parse(p + start[4], flen[4], <uint64_t>1 << 62, &v):
-        return CSV_BAD_NUMBER
-    out.expire = <int64_t>v
-    if not csv_uint_parse(p + start[5], flen[5], 0xFFFFFFFF, &v):
-        return CSV_BAD_NUMBER
-    out.subnet_id = <uint32_t>v
-    v = 0
-    if flen[9] and not csv_uint_parse(p + start[9], flen[9], 3, &v):
-        return CSV_BAD_STATE
-    out.kea_state = <uint8_t>v
-    # the host name, with Kea's escapes ("&#x" and two hex digits, as for a comma) undone
-    h = p + start[8]
-    out.host_len = 0
-    k = 0
-    while k < flen[8]:
-        if out.host_len >= HOST_MAX:
-            return CSV_BAD_HOSTNAME
-        if k + 5 <= flen[8] and h[k] == 38 and h[k + 1] == 35 and h[k + 2] == 120 and \
-                csv_nibble(h[k + 3]) >= 0 and csv_nibble(h[k + 4]) >= 0:      # "&#x2c"
-            out.host[out.host_len] = <uint8_t>(csv_nibble(h[k + 3]) * 16 + csv_nibble(h[k + 4]))
-            k += 5
-        else:
-            out.host[out.host_len] = h[k]
-            k += 1
-        out.host_len += 1
-    return CSV_OK

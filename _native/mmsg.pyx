@@ -6,23 +6,6 @@
 from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy, memset
 
-cdef enum:
-    MM_CONTROL = 64             # bytes of control buffer per slot: one in_pktinfo message
-
-
-ctypedef struct Endpoint:       # one side of a datagram, host order
-    uint32_t addr
-    uint16_t port
-    int ifindex                 # ingress / egress interface (0 = let routing decide)
-    uint32_t local              # our address it arrived at / to send from (0 = any)
-
-
-ctypedef struct MmsgArrays:
-    mmsghdr* hdr
-    iovec* iov
-    sockaddr_in* name
-    uint8_t* control
-
 
 cdef int mm_alloc(MmsgArrays* m, int n) noexcept nogil:
     m.hdr = <mmsghdr*>calloc(n, sizeof(mmsghdr))

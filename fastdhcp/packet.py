@@ -53,71 +53,15 @@ bytes are split as in encoding.
 
 from __future__ import annotations
 
-import enum
-
 import msgspec
+
+from ._enums import DropReason, MsgType, Quirk   # defined once, in _native/defs.pxd
 
 MAX_DATAGRAM = 4096
 MAX_RELAY_SUBOPTIONS = 32
 MIN_MESSAGE = 240          # BOOTP fixed header (236) + magic cookie (4)
 BOOTP_MIN_SIZE = 300       # RFC 951: replies are padded to at least this size
 MAGIC_COOKIE = b"\x63\x82\x53\x63"
-
-
-class DropReason(enum.IntEnum):
-    """Why a datagram was not accepted. Values are shared with the native core (defs.pxd)."""
-
-    OK = 0
-    TOO_SHORT = 1
-    TOO_LONG = 2
-    BAD_OP = 3
-    NOT_BOOTREQUEST = 4
-    BAD_MAGIC_COOKIE = 5
-    OPTION_OVERRUN = 6
-    BAD_OVERLOAD = 7
-    NO_MESSAGE_TYPE = 8
-    BAD_MESSAGE_TYPE = 9
-    BAD_OPTION_LENGTH = 10
-    BAD_RELAY_INFO = 11
-
-    @property
-    def label(self) -> str:
-        """Kebab-case name used in JSON output and statistics."""
-        return self.name.lower().replace("_", "-")
-
-
-class Quirk(enum.IntFlag):
-    """Known client deviations that are accepted and counted, not dropped."""
-
-    NONE = 0
-    NO_END = 1                # options run to the end of the datagram without END
-    TRAILING_AFTER_END = 2    # non-zero bytes after END
-    EMPTY_HOSTNAME = 4        # option 12 with length 0
-    SMALL_MAX_SIZE = 8        # option 57 below 576
-    HLEN_CLAMPED = 16         # hlen above 16
-
-
-class MsgType(enum.IntEnum):
-    """DHCP message types (option 53): RFC 2132 §9.6, RFC 4388, RFC 6926, RFC 7724."""
-
-    DHCPDISCOVER = 1
-    DHCPOFFER = 2
-    DHCPREQUEST = 3
-    DHCPDECLINE = 4
-    DHCPACK = 5
-    DHCPNAK = 6
-    DHCPRELEASE = 7
-    DHCPINFORM = 8
-    DHCPFORCERENEW = 9
-    DHCPLEASEQUERY = 10
-    DHCPLEASEUNASSIGNED = 11
-    DHCPLEASEUNKNOWN = 12
-    DHCPLEASEACTIVE = 13
-    DHCPBULKLEASEQUERY = 14
-    DHCPLEASEQUERYDONE = 15
-    DHCPACTIVELEASEQUERY = 16
-    DHCPLEASEQUERYSTATUS = 17
-    DHCPTLS = 18
 
 
 _DETAILS = {

@@ -10,15 +10,12 @@ import socket
 import struct
 from dataclasses import dataclass
 
-from ._core import Allocator, Engine, OptionSet
+from ._core import BUILDER_OWNED, Allocator, Engine, OptionSet
 from .config import Config, Subnet
 from .config.model import Options
 
 log = logging.getLogger("fastdhcp.policy")
 
-# The engine writes these itself: 53 first, then the lead (54, 51, 58, 59), the echoes of 61 and
-# 82 last. Configured values for them are not sent from the option set.
-BUILDER_OWNED = {51, 53, 54, 58, 59, 61, 82}
 # Kea sends these whenever they are configured, requested or not (its "required options").
 ALWAYS_WHEN_SET = {1, 3, 6, 15}
 OFFER_HOLD_DEFAULT = 30   # seconds an offered address is held when offer-lifetime is 0

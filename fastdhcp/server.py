@@ -33,6 +33,7 @@ from . import config as config_mod
 from . import logs
 from .leases import lfc
 from ._core import Allocator
+from ._enums import Durability
 from .config import DEFAULT_LEASE_FILE
 from .errors import Problem
 from .leases.memfile import load_lease_file, open_lease_file
@@ -43,7 +44,6 @@ log = logging.getLogger("fastdhcp.server")
 IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)
 BATCHES_PER_WAKEUP = 64         # then yield to the loop (timers, signals) before reading on
 RECLAIM_INTERVAL = 1.0          # seconds between expiry passes
-DURABILITY = {"none": 0, "write": 1, "fsync": 2}      # DUR_* in _native/commit.pyx
 
 
 class Server:
@@ -77,7 +77,8 @@ class Server:
 
     def _engine(self, config, links):
         engine = compile_policy(config, links, batch_size=self.batch_size)
-        engine.durability = DURABILITY[self.durability] if config.lease_database.persist else 0
+        engine.durability = (Durability.named(self.durability) if config.lease_database.persist
+                             else Durability.NONE)
         return engine
 
     # ---- sockets and lease file ------------------------------------------------------------------

@@ -49,7 +49,7 @@ from fastdhcp import reference
 from fastdhcp.config import parse_config
 from fastdhcp.packet import MsgType
 from fastdhcp.policy import Link, compile_policy
-from fastdhcp.server import DURABILITY
+from fastdhcp import Durability
 
 DISCOVER, OFFER, REQUEST, ACK, NAK, INFORM = (MsgType.DHCPDISCOVER, MsgType.DHCPOFFER,
                                               MsgType.DHCPREQUEST, MsgType.DHCPACK,
@@ -150,7 +150,7 @@ class LoopbackServer:
         links = [Link("lo", LO, int.from_bytes(socket.inet_aton(SRV), "big"), bytes(6))] \
             if links is None else links
         self.engine = compile_policy(self.config, links)
-        self.engine.durability = DURABILITY["none"]
+        self.engine.durability = Durability.NONE
         self.sock, self.relay, self.client = udp_socket(), udp_socket(), udp_socket()
         self.port = self.sock.getsockname()[1]
         self.engine.relay_port = self.relay.getsockname()[1]

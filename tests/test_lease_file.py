@@ -179,15 +179,17 @@ def test_an_empty_file_or_a_torn_header_loads_nothing_and_gets_a_header(tmp_path
 
 EXPIRY_WRITE_FAILS = """
 import json, os, resource, signal, sys
+import fastdhcp
 from fastdhcp.config import parse_config
 from fastdhcp.policy import compile_policy
 from fastdhcp.leases.memfile import open_lease_file
+from fastdhcp._core import bind_many
 cfg = parse_config(json.dumps({"Dhcp4": {"subnet4": [{"id": 1, "subnet": "10.0.0.0/24",
                                                       "pools": [{"pool": "10.0.0.10 - 10.0.0.200"}]}]}}))
 engine = compile_policy(cfg, [])
-engine.durability = 2                                            # fsync
+engine.durability = fastdhcp.Durability.FSYNC
 fd = open_lease_file(sys.argv[1])
-engine.alloc.bind_many(1, 50, 0x020000000000, now=1_700_000_000, lifetime=100)
+bind_many(engine.alloc, 1, 50, 0x020000000000, now=1_700_000_000, lifetime=100)
 size = os.fstat(fd).st_size
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)

@@ -7,33 +7,14 @@ address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,hostn
 
 from __future__ import annotations
 
-import enum
 import re
 
 import msgspec
 
+from .._enums import LeaseState   # defined once, in _native/leases.pxd
+
 KEA_V4_HEADER = ("address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,"
                  "hostname,state,user_context,pool_id")
-
-
-class LeaseState(enum.IntEnum):
-    """Table states (values shared with the native core)."""
-
-    OFFERED = 1
-    BOUND = 2
-    RELEASED = 3
-    EXPIRED = 4
-    DECLINED = 5
-
-    @property
-    def kea_state(self) -> int:
-        """Kea's memfile state column: 0 default, 1 declined, 2 expired-reclaimed. Kea deletes
-        released leases; their row is Kea's removal marker (state 0, valid_lifetime 0)."""
-        return _KEA_STATE[self]
-
-
-_KEA_STATE = {LeaseState.OFFERED: 0, LeaseState.BOUND: 0, LeaseState.DECLINED: 1,
-              LeaseState.EXPIRED: 2, LeaseState.RELEASED: 0}
 
 
 class Lease(msgspec.Struct, frozen=True):

@@ -11,23 +11,6 @@ cdef extern from *:
     int __builtin_ctzll(unsigned long long x) nogil
 
 
-cdef enum:
-    POOL_MAX_SIZE = 1 << 24
-    POOL_MAX_LEVELS = 5
-    POOL_NONE = 0xFFFFFFFF       # "no address" from the search functions
-
-
-ctypedef struct Pool:
-    uint32_t first               # first address (host order)
-    uint32_t size                # number of addresses
-    uint32_t cursor              # next allocate-any starts here (round-robin)
-    uint32_t free_count
-    uint32_t levels
-    uint32_t nbits[POOL_MAX_LEVELS]
-    uint64_t* bits[POOL_MAX_LEVELS]
-    uint64_t* blocked            # 1 = unavailable (reserved, declined, excluded): never freed by release
-
-
 cdef inline uint64_t pool_mask_from(uint32_t i) noexcept nogil:
     return (<uint64_t>0xFFFFFFFFFFFFFFFF) << (i & 63)
 

@@ -9,68 +9,6 @@ from libc.string cimport memcmp, memcpy, memset
 from libc.stdint cimport int64_t
 
 
-cdef enum:
-    # Reservation identifier kinds (Kea's host-reservation-identifiers).
-    RK_HW = 1
-    RK_CLIENT_ID = 2
-    RK_CIRCUIT_ID = 3
-    RK_DUID = 4                  # the DUID inside a client id of type 255 (RFC 4361)
-    RK_KINDS = 4
-    RESV_ID_MAX = 255
-    GLOBAL_SCOPE = 0xFFFFFFFE    # the "subnet" of global reservations
-
-# Outcomes of a request.
-cdef enum:
-    AS_ACK = 0
-    AS_NAK_WRONG_SUBNET = 1      # the address is not on the client's link
-    AS_NAK_TAKEN = 2             # someone else holds it
-    AS_NAK_UNAVAILABLE = 3       # not in a pool and not reserved for this client, or blocked
-    AS_NAK_RESERVED_ELSEWHERE = 4  # the client has a reservation for another address
-    AS_NO_ADDRESS = 5            # offer: pools exhausted
-    AS_NO_MEMORY = 6
-
-
-ctypedef struct SubnetC:
-    uint32_t id
-    uint32_t network
-    uint32_t mask
-    uint32_t first_pool          # index into Allocator.pools
-    uint32_t n_pools
-    uint32_t next_pool           # allocate-any starts at this pool of the subnet
-    uint8_t match_client_id
-    uint8_t resv_global          # reservations-global: global reservations apply here
-    uint8_t resv_in_subnet       # reservations-in-subnet: the subnet's own reservations apply
-    uint64_t total
-    uint64_t assigned            # bound leases
-    uint64_t declined
-
-
-ctypedef struct AddrRange:       # an address range and what it maps to (a pool, a subnet)
-    uint32_t first
-    uint32_t last
-    uint32_t value
-
-
-ctypedef struct Reservation:
-    uint32_t subnet              # subnet index, or GLOBAL_SCOPE
-    uint32_t addr                # 0: no address reserved (host name, options, boot fields only)
-    uint32_t hash
-    uint32_t id_off              # identifier bytes in the reservation arena
-    uint32_t ordinal             # order of addition: the engine keeps per-reservation options by it
-    uint8_t kind
-    uint8_t id_len
-
-
-# Identifiers a packet offers for reservation lookup: any may be absent (len 0).
-ctypedef struct ClientIds:
-    const uint8_t* hw
-    uint8_t hwlen
-    const uint8_t* cid
-    uint8_t cid_len
-    const uint8_t* circuit
-    uint8_t circuit_len
-
-
 cdef inline uint32_t asg_resv_hash(uint32_t subnet, uint8_t kind, const uint8_t* p, uint8_t n) noexcept nogil:
     return lt_bytes_hash((<uint64_t>subnet << 8) | kind, p, n)
 
@@ -89,17 +27,6 @@ cdef uint32_t asg_find_resv(const Reservation* resv, uint32_t mask, const ByteAr
     return NIL
 
 
-# Kea's memfile states: 0 default (bound), 1 declined, 2 expired-reclaimed, 3 released.
-cdef inline uint8_t kea_state_to_ls(uint8_t kea) noexcept nogil:
-    if kea == 1:
-        return LS_DECLINED
-    if kea == 2:
-        return LS_EXPIRED
-    if kea == 3:
-        return LS_RELEASED
-    return LS_BOUND
-
-
 # What the range holding addr maps to (binary search over sorted, disjoint ranges), or NIL.
 cdef uint32_t range_find(const AddrRange* ranges, uint32_t n, uint32_t addr) noexcept nogil:
     cdef uint32_t lo = 0, hi = n, mid
@@ -114,46 +41,6 @@ cdef uint32_t range_find(const AddrRange* ranges, uint32_t n, uint32_t addr) noe
     return NIL
 
 
-# The ticks one timer read adds to a timed stretch of code (a VM's rdtsc takes ~20 ns, as much
-# as a cached table operation): timed benchmark loops take it off what they report.
-cdef uint64_t ticks_per_read() noexcept nogil:
-    cdef uint64_t best = <uint64_t>-1, t0, t1
-    cdef int i
-    for i in range(2000):
-        t0 = fastdhcp_ticks()
-        t1 = fastdhcp_ticks()
-        if t1 - t0 < best:
-            best = t1 - t0
-    return best
-
-
-cdef extern from *:
-    uint64_t __builtin_bswap64(uint64_t x) nogil
-
-
-# (count, ticks in the timed parts, ticks in all) of a timed loop that read the timer twice per
-# timed part: the reads' own cost comes off both.
-cdef tuple timed_result(uint32_t count, uint64_t in_part, uint64_t total, uint32_t parts):
-    cdef uint64_t per_read = ticks_per_read()
-    cdef uint64_t part_cost = min(in_part, <uint64_t>parts * per_read)
-    cdef uint64_t all_cost = min(total, <uint64_t>parts * 2 * per_read)
-    return count, in_part - part_cost, total - all_cost
-
-
-# The MAC v into hw[0:6] (hw has room for 8) with one 64-bit store: the benchmark loops hash it
-# at once with word loads, which byte stores could not forward to (a stall on every load).
-cdef inline void mac_word(uint64_t v, uint8_t* hw8) noexcept nogil:
-    cdef uint64_t w = __builtin_bswap64(v << 16)
-    memcpy(hw8, &w, 8)
-
-
-cdef inline void mac_bytes(uint64_t v, uint8_t* hw) noexcept nogil:
-    cdef int j
-    for j in range(6):
-        hw[5 - j] = <uint8_t>(v >> (8 * j))
-
-
-# final: its cdef methods are called directly (and can be inlined), not through a vtable
 @cython.final
 cdef class Allocator:
     """Subnets, pools, reservations and the lease table, with the allocation decisions.
@@ -327,7 +214,7 @@ cdef class Allocator:
                 raise ValueError(f"no subnet with id {subnet_id}")
             sn = self.subnet_index[subnet_id]
             s = &self.subnets[sn]
-            if a and (a & s.mask) != s.network:
+            if a and not subnet_has(s, a):
                 raise ValueError(f"reserved address {u32_to_ip(a)} is outside subnet {subnet_id}")
         if asg_find_resv(self.resv, self.resv_mask, &self.resv_ids, sn, kind, ident, len(ident)) != NIL:
             raise ValueError("this identifier already has a reservation in this scope")
@@ -436,7 +323,7 @@ cdef class Allocator:
                 p, n = ids.cid, ids.cid_len
             elif kind == RK_CIRCUIT_ID:
                 p, n = ids.circuit, ids.circuit_len
-            elif kind == RK_DUID and ids.cid_len > 5 and ids.cid[0] == 255:
+            elif kind == RK_DUID and ids.cid_len > 5 and ids.cid[0] == CLIENT_ID_TYPE_DUID:
                 p, n = ids.cid + 5, ids.cid_len - 5       # type 255, IAID, then the DUID
             if n:
                 i = asg_find_resv(self.resv, self.resv_mask, &self.resv_ids, scope, kind, p, n)
@@ -454,7 +341,7 @@ cdef class Allocator:
         if ordinal != NULL:
             ordinal[0] = self.resv[i].ordinal
         a = self.resv[i].addr
-        if a == 0 or (a & self.subnets[sn].mask) != self.subnets[sn].network:
+        if a == 0 or not subnet_has(&self.subnets[sn], a):
             return NIL
         return a
 
@@ -564,6 +451,14 @@ cdef class Allocator:
         self.subnets[l.subnet].assigned += assigned
         self.subnets[l.subnet].declined += declined
 
+    # A declined address leaves probation (or its record is replaced): it goes back to its pool,
+    # unless it is reserved (then it stays out of the free bitmap, as every reserved address).
+    cdef void end_decline(self, const Lease* l) noexcept nogil:
+        cdef uint32_t p = self._pool_at(l.addr)
+        self.account(l, 0, -1)
+        if p != NIL and not self.is_reserved(l.addr):
+            pool_unblock(&self.pools[p], l.addr - self.pools[p].first, False)
+
     cdef uint32_t offer_c(self, uint32_t sn, const ClientKey* k, const ClientIds* ids,
                           uint32_t requested, int64_t now, int* status) noexcept:
         cdef SubnetC* s = &self.subnets[sn]
@@ -578,7 +473,7 @@ cdef class Allocator:
             st = self.t.rec[mine].state
             if (st == LS_OFFERED or st == LS_BOUND) or self.claim(addr, mine, False):
                 target = addr          # its current address, or its previous one (affinity)
-        if target == NIL and requested != 0 and (requested & s.mask) == s.network and \
+        if target == NIL and requested != 0 and subnet_has(s, requested) and \
                 self._pool_at(requested) != NIL and self.pool_subnet[self._pool_at(requested)] == sn and \
                 self.claim(requested, mine, False):
             target = requested
@@ -596,9 +491,7 @@ cdef class Allocator:
         if mine == NIL:
             status[0] = AS_NO_MEMORY
             return NIL
-        if self.t.rec[mine].state != LS_BOUND and self.t.rec[mine].state != LS_OFFERED:
-            lt_set_state(&self.t, mine, LS_OFFERED, now + self.offer_lifetime)
-        elif self.t.rec[mine].state == LS_OFFERED:
+        if self.t.rec[mine].state != LS_BOUND:      # held (again) for offer_lifetime; bound stays bound
             lt_set_state(&self.t, mine, LS_OFFERED, now + self.offer_lifetime)
         return target
 
@@ -609,7 +502,7 @@ cdef class Allocator:
         cdef uint32_t resv = self.resv_addr(sn, ids, NULL)
         cdef uint32_t p
         cdef bint was_bound
-        if (addr & s.mask) != s.network:
+        if not subnet_has(s, addr):
             return AS_NAK_WRONG_SUBNET
         if resv != NIL and resv != addr:
             if not self.held_by_other(lt_find_addr(&self.t, resv), mine):
@@ -692,10 +585,7 @@ cdef class Allocator:
             if l.expire <= now:
                 done += 1
                 if l.state == LS_DECLINED:
-                    p = self._pool_at(l.addr)
-                    self.account(l, 0, -1)
-                    if p != NIL and not self.is_reserved(l.addr):   # reserved: stays out
-                        pool_unblock(&self.pools[p], l.addr - self.pools[p].first, False)
+                    self.end_decline(l)
                     lt_journal(&self.t, r, JR_DELETE)
                     lt_delete(&self.t, r)
                 else:
@@ -717,19 +607,10 @@ cdef class Allocator:
 
     cdef void _key(self, uint32_t sn, ClientKey* k, const uint8_t[::1] hw, uint8_t htype,
                    const uint8_t[::1] cid):
-        # The client key: client id when present and the subnet matches on it, else htype+chaddr
-        # (Kea's match-client-id).
-        k.subnet = sn
-        k.htype = htype
-        k.hwlen = min(hw.shape[0], HW_MAX)
-        k.hw = &hw[0] if hw.shape[0] else NULL
-        if cid is not None and cid.shape[0] and self.subnets[sn].match_client_id:
-            k.cid = &cid[0]
-            k.cid_len = <uint8_t>min(cid.shape[0], 255)
-        else:
-            k.cid = NULL
-            k.cid_len = 0
-        lt_key_ready(k)
+        cdef bint has_cid = cid is not None and cid.shape[0] != 0
+        lt_key_make(k, sn, htype, &hw[0] if hw.shape[0] else NULL, <uint8_t>min(hw.shape[0], HW_MAX),
+                    &cid[0] if has_cid else NULL, <uint8_t>min(cid.shape[0], CID_MAX) if has_cid else 0,
+                    self.subnets[sn].match_client_id)
 
     cdef void _ids(self, ClientIds* ids, const uint8_t[::1] hw, const uint8_t[::1] cid,
                    const uint8_t[::1] circuit):
@@ -737,9 +618,9 @@ cdef class Allocator:
         if hw is not None and hw.shape[0]:
             ids.hw, ids.hwlen = &hw[0], <uint8_t>min(hw.shape[0], HW_MAX)
         if cid is not None and cid.shape[0]:
-            ids.cid, ids.cid_len = &cid[0], <uint8_t>min(cid.shape[0], 255)
+            ids.cid, ids.cid_len = &cid[0], <uint8_t>min(cid.shape[0], CID_MAX)
         if circuit is not None and circuit.shape[0]:
-            ids.circuit, ids.circuit_len = &circuit[0], <uint8_t>min(circuit.shape[0], 255)
+            ids.circuit, ids.circuit_len = &circuit[0], <uint8_t>min(circuit.shape[0], OPT_LEN_MAX)
 
     def offer(self, uint32_t subnet_id, bytes hw, *, int htype=1, bytes client_id=None,
               bytes circuit_id=None, requested=None, int64_t now):
@@ -868,7 +749,7 @@ cdef class Allocator:
             host = hostname.encode()[:HOST_MAX] if hostname else b""
             got = self.load_one(self._subnet(subnet_id), ip_to_u32(address), 1, hw_b,
                                 <uint8_t>min(len(hw_b), HW_MAX), cid_b,
-                                <uint8_t>min(len(cid_b), 255), valid, expire, state, host,
+                                <uint8_t>min(len(cid_b), CID_MAX), valid, expire, state, host,
                                 len(host), now)
             if got < 0:
                 raise MemoryError()
@@ -883,72 +764,7 @@ cdef class Allocator:
         skipped; bad rows are counted and skipped (ValueError past ``max_row_errors``, 0: no
         limit); an incomplete last line (a torn write) is ignored. Returns a dict: loaded,
         other_subnet, bad, bad_rows (up to 100 (line, reason)), torn."""
-        cdef Py_ssize_t n = data.shape[0], pos = 0, end
-        cdef const uint8_t* base = &data[0] if n else NULL
-        cdef uint32_t line = first_line, loaded = 0, other = 0, bad = 0, rows = 0, sn, lo, hi, mid
-        cdef int why, got
-        cdef uint8_t st
-        cdef CsvLease row
-        cdef Py_ssize_t k
-        ids = sorted(self.subnet_index.items())
-        cdef uint32_t n_ids = len(ids)
-        cdef uint32_t* sid = <uint32_t*>malloc(max(n_ids, 1) * 2 * sizeof(uint32_t))
-        if sid == NULL:
-            raise MemoryError()
-        for k, (subnet_id, index) in enumerate(ids):
-            sid[2 * k], sid[2 * k + 1] = subnet_id, index
-        bad_rows = []
-        torn = False
-        try:
-            for k in range(n):
-                if base[k] == 10:
-                    rows += 1
-            if lt_reserve(&self.t, self.t.count + rows) != 0:
-                raise MemoryError()
-            while pos < n:
-                end = pos
-                while end < n and base[end] != 10:
-                    end += 1
-                if end == n:
-                    torn = True                   # no newline: the write was cut short
-                    break
-                if end > pos and base[end - 1] == 13:
-                    why = csv_parse_row(base + pos, <uint32_t>(end - pos - 1), &row)
-                else:
-                    why = csv_parse_row(base + pos, <uint32_t>(end - pos), &row)
-                pos = end + 1
-                line += 1
-                if why != CSV_OK:
-                    bad += 1
-                    if len(bad_rows) < 100:
-                        bad_rows.append((line - 1, _CSV_WHY[why]))
-                    if max_row_errors and bad > max_row_errors:
-                        raise ValueError(f"more than {max_row_errors} bad lease rows (the last "
-                                         f"at line {line - 1}: {_CSV_WHY[why]})")
-                    continue
-                lo, hi, sn = 0, n_ids, NIL           # the configured subnet with this id
-                while lo < hi:
-                    mid = (lo + hi) >> 1
-                    if sid[2 * mid] < row.subnet_id:
-                        lo = mid + 1
-                    elif sid[2 * mid] > row.subnet_id:
-                        hi = mid
-                    else:
-                        sn = sid[2 * mid + 1]
-                        break
-                if sn == NIL:
-                    other += 1
-                    continue
-                st = kea_state_to_ls(row.kea_state) if row.valid else LS_RELEASED
-                got = self.load_one(sn, row.addr, 1, row.hw, row.hwlen, row.cid, row.cid_len,
-                                    row.valid, row.expire, st, row.host, row.host_len, now)
-                if got < 0:
-                    raise MemoryError()
-                loaded += got
-        finally:
-            free(sid)
-        return {"loaded": loaded, "other_subnet": other, "bad": bad, "bad_rows": bad_rows,
-                "torn": torn}
+        return memfile_load(self, data, now, max_row_errors, first_line)
 
     def adopt(self, Allocator old, int64_t now):
         """Take over ``old``'s leases (a reload: the new configuration's tables start from what
@@ -990,7 +806,7 @@ cdef class Allocator:
         cdef uint32_t r, p
         cdef ClientKey k
         cdef uint8_t hw_copy[HW_MAX]
-        cdef uint8_t cid_copy[255]
+        cdef uint8_t cid_copy[CID_MAX]
         cdef uint8_t host_copy[HOST_MAX]
         # copies: adopt() passes pointers into another table's arena, which must stay untouched
         if hwlen:
@@ -1005,20 +821,11 @@ cdef class Allocator:
         if r != NIL:                       # last record per address wins
             self.give_back(r)
             if self.t.rec[r].state == LS_DECLINED:
-                self.account(&self.t.rec[r], 0, -1)
-                p = self._pool_at(a)
-                if p != NIL and not self.is_reserved(a):
-                    pool_unblock(&self.pools[p], a - self.pools[p].first, False)
+                self.end_decline(&self.t.rec[r])
             lt_delete(&self.t, r)
         if st == LS_BOUND and expire <= now:
             st = LS_EXPIRED                # reclaimed, not resurrected
-        k.subnet, k.htype = sn, htype
-        k.hwlen, k.hw = hwlen, hw_copy
-        if cid_len and self.subnets[sn].match_client_id:
-            k.cid, k.cid_len = cid_copy, cid_len
-        else:
-            k.cid, k.cid_len = NULL, 0
-        lt_key_ready(&k)
+        lt_key_make(&k, sn, htype, hw_copy, hwlen, cid_copy, cid_len, self.subnets[sn].match_client_id)
         r = lt_find_key(&self.t, &k)
         if r != NIL and st != LS_DECLINED:  # a client's newer lease replaces its older one
             self.give_back(r)
@@ -1048,262 +855,8 @@ cdef class Allocator:
         return 1
 
 
-    # ---- native loops for benchmarks and load tools: no Python object per operation -----------
-
-    # The key hashes of the synthetic clients mac_start .. +n (n <= PREFETCH_BLOCK) into hashes,
-    # their key slots prefetched: the benchmark loops' stand-in for the engine's batch pre-pass.
-    cdef void prefetch_clients(self, uint32_t sn, uint64_t mac_start, uint32_t n,
-                               uint32_t* hashes) noexcept nogil:
-        cdef uint8_t hw[8]
-        cdef ClientKey k
-        cdef uint32_t j
-        k.subnet, k.htype, k.hwlen, k.hw, k.cid, k.cid_len = sn, 1, 6, hw, NULL, 0
-        for j in range(n):
-            mac_word(mac_start + j, hw)
-            lt_key_ready(&k)
-            hashes[j] = k.hash
-            lt_prefetch_key(&self.t, k.hash)
-
-    def bind_many(self, uint32_t subnet_id, uint32_t count, uint64_t mac_start, *, int64_t now,
-                  uint32_t lifetime=3600, bint commit=True):
-        """``count`` synthetic clients (MACs mac_start, mac_start+1, ...) each do offer +
-        request (only offer with commit=False), natively. Returns how many got an address
-        (fewer when the pools run out)."""
-        cdef uint32_t sn = self._subnet(subnet_id), i, j, a, bound = 0
-        cdef uint32_t hashes[PREFETCH_BLOCK]
-        cdef uint8_t hw[8]
-        cdef ClientKey k
-        cdef ClientIds ids
-        cdef int status
-        memset(&ids, 0, sizeof(ClientIds))
-        k.subnet, k.htype, k.hwlen, k.hw, k.cid, k.cid_len = sn, 1, 6, hw, NULL, 0
-        ids.hw, ids.hwlen = hw, 6
-        for i in range(count):
-            if i % PREFETCH_BLOCK == 0:       # as the engine does over a received batch
-                self.prefetch_clients(sn, mac_start + i, min(PREFETCH_BLOCK, count - i), hashes)
-                self.prefetch_allocations(sn, min(PREFETCH_BLOCK, count - i))
-            mac_word(mac_start + i, hw)
-            k.hash = hashes[i % PREFETCH_BLOCK]
-            a = self.offer_c(sn, &k, &ids, 0, now, &status)
-            if a == NIL:
-                if status == AS_NO_MEMORY:
-                    raise MemoryError()
-                break
-            if not commit:
-                bound += 1
-            elif self.request_c(sn, &k, &ids, a, lifetime, now, NULL, 0) == AS_ACK:
-                bound += 1
-            self.t.journal_len = 0  # drained as the server does after each batch (not persisted)
-        return bound
-
-    def churn_many(self, uint32_t subnet_id, uint32_t count, uint64_t mac_start, *, int64_t now,
-                   uint32_t window=1, uint32_t lifetime=3600, bint commit=True, bint timed=False):
-        """``count`` synthetic clients each do offer + request (only offer with commit=False)
-        and release the address again ``window`` clients later, natively: allocation in a pool
-        with only ``window`` free addresses (the last ones go at the end too). Returns how many
-        got an address; with timed=True also the CPU ticks spent allocating and in the whole
-        loop (less what reading the timer cost), whose ratio is the allocation's share of the
-        time."""
-        cdef uint32_t sn = self._subnet(subnet_id), i, a, bound = 0, r
-        cdef uint32_t hashes[PREFETCH_BLOCK]
-        cdef uint8_t hw[8]
-        cdef ClientKey k
-        cdef ClientIds ids
-        cdef int status
-        cdef uint64_t start = 0, t0 = 0, in_alloc = 0
-        if window == 0:
-            raise ValueError("window must be at least 1")
-        memset(&ids, 0, sizeof(ClientIds))
-        k.subnet, k.htype, k.hwlen, k.hw, k.cid, k.cid_len = sn, 1, 6, hw, NULL, 0
-        ids.hw, ids.hwlen = hw, 6
-        if timed:
-            start = fastdhcp_ticks()
-        for i in range(count + window):
-            if i < count:
-                if i % PREFETCH_BLOCK == 0:   # as bind_many (only `window` addresses are free)
-                    self.prefetch_clients(sn, mac_start + i, min(PREFETCH_BLOCK, count - i), hashes)
-                    self.prefetch_allocations(sn, min(PREFETCH_BLOCK, count - i, window))
-                mac_word(mac_start + i, hw)
-                k.hash = hashes[i % PREFETCH_BLOCK]
-                if timed:
-                    t0 = fastdhcp_ticks()
-                a = self.offer_c(sn, &k, &ids, 0, now, &status)
-                if a == NIL:
-                    if status == AS_NO_MEMORY:
-                        raise MemoryError()
-                elif not commit or self.request_c(sn, &k, &ids, a, lifetime, now, NULL, 0) == AS_ACK:
-                    bound += 1
-                if timed:
-                    in_alloc += fastdhcp_ticks() - t0
-            if i + 1 >= window and i + 1 - window < count:   # the client `window` back leaves
-                mac_word(mac_start + i + 1 - window, hw)
-                lt_key_ready(&k)
-                r = lt_find_key(&self.t, &k)
-                if r != NIL:
-                    self.release_c(&k, self.t.rec[r].addr, now)
-            self.t.journal_len = 0
-        if timed:
-            return timed_result(bound, in_alloc, fastdhcp_ticks() - start, count)
-        return bound
-
-    def release_many(self, uint32_t subnet_id, uint32_t count, uint64_t mac_start, *, int64_t now):
-        """The synthetic clients of ``bind_many`` release their leases, natively. Returns how many
-        did."""
-        cdef uint32_t sn = self._subnet(subnet_id), i, r, released = 0
-        cdef uint8_t hw[8]
-        cdef ClientKey k
-        k.subnet, k.htype, k.hwlen, k.hw, k.cid, k.cid_len = sn, 1, 6, hw, NULL, 0
-        for i in range(count):
-            mac_word(mac_start + i, hw)
-            lt_key_ready(&k)
-            r = lt_find_key(&self.t, &k)
-            if r != NIL and self.release_c(&k, self.t.rec[r].addr, now):
-                released += 1
-            self.t.journal_len = 0
-        return released
-
-    def lookup_many(self, uint32_t subnet_id, uint32_t count, uint64_t mac_start):
-        """Find ``count`` clients' leases by client key and then by address, natively.
-        Returns how many were found both ways."""
-        cdef uint32_t sn = self._subnet(subnet_id), i, r, found = 0
-        cdef uint8_t hw[8]
-        cdef ClientKey k
-        k.subnet, k.htype, k.hwlen, k.hw, k.cid, k.cid_len = sn, 1, 6, hw, NULL, 0
-        with nogil:
-            for i in range(count):
-                mac_word(mac_start + i, hw)
-                lt_key_ready(&k)
-                r = lt_find_key(&self.t, &k)
-                if r != NIL and lt_find_addr(&self.t, self.t.rec[r].addr) == r:
-                    found += 1
-        return found
-
-def key_hash(uint32_t subnet_index, bytes hw, *, int htype=1, bytes client_id=None):
-    """The lease table's hash of a client key (tests build index collisions with it)."""
-    cdef ClientKey k
-    k.subnet, k.htype, k.hwlen, k.hw = subnet_index, htype, len(hw), hw
-    k.cid, k.cid_len = NULL, 0
-    if client_id:
-        k.cid, k.cid_len = client_id, len(client_id)
-    return lt_key_hash(&k)
-
-
-def lease_row_error(const uint8_t[:] row):
-    """Why a lease file row (without its line end) would be skipped as bad at load, or None:
-    the loader's own parser, for tools that must agree with it (the compaction)."""
-    cdef CsvLease out
-    cdef int why = csv_parse_row(&row[0] if len(row) else NULL, len(row), &out)
-    return None if why == CSV_OK else _CSV_WHY[why]
-
-
-_CSV_WHY = {CSV_BAD_COLUMNS: "not 11 or 12 columns", CSV_BAD_ADDRESS: "bad address",
-            CSV_BAD_HWADDR: "bad hwaddr", CSV_BAD_CLIENT_ID: "bad client_id",
-            CSV_BAD_NUMBER: "bad valid_lifetime, expire or subnet_id", CSV_BAD_STATE: "bad state",
-            CSV_BAD_HOSTNAME: "host name too long"}
-
 _RESV_KINDS = {"hw-address": RK_HW, "client-id": RK_CLIENT_ID, "circuit-id": RK_CIRCUIT_ID,
                "duid": RK_DUID}
 
 _OUTCOMES = {AS_ACK: "ack", AS_NAK_WRONG_SUBNET: "wrong-subnet", AS_NAK_TAKEN: "taken",
              AS_NAK_UNAVAILABLE: "unavailable", AS_NAK_RESERVED_ELSEWHERE: "reserved-elsewhere"}
-
-
-cdef class AddressPool:
-    """One bitmap pool on its own (tests and benchmarks of the allocator core)."""
-
-    cdef Pool p
-
-    def __cinit__(self, first, last):
-        cdef uint32_t a = ip_to_u32(first), b = ip_to_u32(last)
-        if b < a or <uint64_t>b - a + 1 > POOL_MAX_SIZE:
-            raise ValueError("a pool holds 1 to 2^24 addresses")
-        if pool_init(&self.p, a, b - a + 1) != 0:
-            pool_free_memory(&self.p)
-            raise MemoryError()
-
-    def __dealloc__(self):
-        pool_free_memory(&self.p)
-
-    cdef uint32_t _index(self, addr) except? 0xFFFFFFFF:
-        cdef uint32_t a = ip_to_u32(addr)
-        if a < self.p.first or a - self.p.first >= self.p.size:
-            raise ValueError(f"{u32_to_ip(a)} is not in this pool")
-        return a - self.p.first
-
-    def allocate(self):
-        """The next free address after the cursor (as an int), or None when full."""
-        cdef uint32_t i = pool_alloc_any(&self.p)
-        return None if i == POOL_NONE else self.p.first + i
-
-    def allocate_many(self, uint32_t n):
-        """Allocate n addresses in one call (benchmarks); returns how many were allocated."""
-        cdef uint32_t k, got = 0
-        with nogil:
-            for k in range(n):
-                if pool_alloc_any(&self.p) == POOL_NONE:
-                    break
-                got += 1
-        return got
-
-    def churn_many(self, uint32_t n, bint timed=False):
-        """n times: allocate-any, then release what was allocated (benchmarks of an almost full
-        pool). Returns how many allocations succeeded; with timed=True also the CPU ticks spent
-        allocating and in the whole loop (less what reading the timer cost)."""
-        cdef uint32_t k, i, got = 0
-        cdef uint64_t start = 0, t0 = 0, in_alloc = 0
-        with nogil:
-            if timed:
-                start = fastdhcp_ticks()
-            for k in range(n):
-                if timed:
-                    t0 = fastdhcp_ticks()
-                i = pool_alloc_any(&self.p)
-                if timed:
-                    in_alloc += fastdhcp_ticks() - t0
-                if i == POOL_NONE:
-                    break
-                pool_release(&self.p, i)
-                got += 1
-        if timed:
-            return timed_result(got, in_alloc, fastdhcp_ticks() - start, n)
-        return got
-
-    def allocate_specific(self, addr):
-        return pool_alloc_specific(&self.p, self._index(addr))
-
-    def release(self, addr):
-        return pool_release(&self.p, self._index(addr))
-
-    def block(self, addr):
-        pool_block(&self.p, self._index(addr))
-
-    def unblock(self, addr, bint held=False):
-        pool_unblock(&self.p, self._index(addr), held)
-
-    def is_free(self, addr):
-        return pool_is_free(&self.p, self._index(addr))
-
-    def fill(self, double fraction):
-        """Take the first ``fraction`` of the addresses (benchmarks: a pool at 90 % or 99.99 %)."""
-        cdef uint32_t n = <uint32_t>(self.p.size * fraction), i
-        with nogil:
-            for i in range(n):
-                if pool_is_free(&self.p, i):
-                    pool_take(&self.p, i)
-        return n
-
-    @property
-    def size(self):
-        return self.p.size
-
-    @property
-    def free_count(self):
-        return self.p.free_count
-
-    @property
-    def levels(self):
-        return self.p.levels
-
-    @property
-    def first(self):
-        return self.p.first

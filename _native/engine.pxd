@@ -1,0 +1,100 @@
+# The engine (engine.pyx): its limits, counters, per-subnet reply parameters, interfaces
+# and lanes.
+# Declared here, not in the part, so that no part depends on the include order.
+
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from defs cimport *
+from leases cimport *
+from commit cimport *
+
+
+cdef enum:
+    MAX_IFACES = 256
+    BROADCAST = 0xFFFFFFFF
+    TX_NONE = 0
+    TX_UDP = 1
+    TX_RAW = 2
+    JOURNAL_BUF = 1 << 20        # CSV rows of one batch; flushed early if a batch writes more
+    PREFETCH_SUBNETS = 8         # subnets per batch whose coming allocations are prefetched
+
+
+# Counters, named as Kea's statistics where Kea has one (see ENGINE_COUNTERS below).
+cdef enum:
+    C_RECEIVED = 0
+    C_DISCOVER
+    C_REQUEST
+    C_RELEASE
+    C_DECLINE
+    C_INFORM
+    C_UNKNOWN
+    C_PARSE_FAILED
+    C_OFFER_SENT
+    C_ACK_SENT
+    C_NAK_SENT
+    C_SENT
+    C_NO_SUBNET
+    C_NO_ADDRESS
+    C_NOT_FOR_US
+    C_WRONG_INTERFACE
+    C_RAW_FALLBACK
+    C_SEND_FAILED
+    C_JOURNAL_FAILED
+    C_NO_IDENTITY
+    C_COUNT
+
+
+# The BOOTP header fields a network-booting client reads (next-server -> siaddr, server-hostname
+# -> sname, boot-file-name -> file). A reservation's set fields override its subnet's.
+cdef enum:
+    BOOT_SIADDR = 1
+    BOOT_SNAME = 2
+    BOOT_FILE = 4
+    SNAME_MAX = 64               # the sname and file fields, filled to the end as Kea allows
+    FILE_MAX = 128               # (a shorter name ends at the first zero byte)
+
+
+ctypedef struct BootFields:
+    uint32_t siaddr
+    uint8_t has                  # BOOT_* bits: which fields are set
+    uint8_t sname_len
+    uint8_t file_len
+    uint8_t sname[SNAME_MAX]
+    uint8_t file[FILE_MAX]
+
+
+ctypedef struct SubnetRun:
+    uint32_t valid_lft
+    uint32_t valid_min           # a client's requested lease time (51) is clamped to these
+    uint32_t valid_max
+    uint32_t t1                  # 0: not sent (explicit renew-timer, or ...
+    uint32_t t2
+    uint16_t t1_permille         # ... a share of the lease time with calculate-tee-times)
+    uint16_t t2_permille
+    BootFields boot              # next-server, server-hostname, boot-file-name
+    uint32_t server_id           # configured 54 (0: our address on the ingress link)
+    uint32_t next_member         # shared network ring (itself when alone)
+    uint8_t authoritative
+    uint8_t echo_client_id
+    const OptionSetC* options    # merged global > shared > subnet options
+
+
+ctypedef struct IfaceRun:
+    int ifindex
+    uint32_t addr                # our address there
+    uint32_t subnet              # subnet of directly attached clients (NIL: none)
+    uint8_t mac[6]
+
+
+# What one batch needs from receive to send. With durability fsync the engine rotates through
+# LANES of them: the committer thread syncs and sends some while the next is received and decided.
+ctypedef struct Lane:
+    uint8_t* tx_kind
+    uint8_t** frames
+    uint16_t* frame_len
+    int* frame_if
+    uint8_t* frame_mac
+    uint8_t* journal_buf
+    uint32_t journal_cap         # room for every row a full batch can make (two per packet)
+    uint8_t* durable             # 1: a lease ACK, sent only once its rows are on disk
+    uint16_t* later_len          # with fsync: the replies that wait for the commit ...
+    uint16_t* later_frame_len    # ... (the others leave at once)

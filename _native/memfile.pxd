@@ -1,0 +1,37 @@
+# The Kea memfile CSV rows (memfile.pyx): row limits, parse outcomes, a parsed row.
+# Declared here, not in the part, so that no part depends on the include order.
+
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from leases cimport *
+
+
+# Worst case of one row: 15 address + 47 hwaddr + 764 client id + 255 * 5 escaped host name +
+# numbers and commas: under 2300 bytes.
+cdef enum:
+    CSV_ROW_MAX = 2304
+
+
+cdef enum:
+    CSV_OK = 0
+    CSV_BAD_COLUMNS = 1
+    CSV_BAD_ADDRESS = 2
+    CSV_BAD_HWADDR = 3
+    CSV_BAD_CLIENT_ID = 4
+    CSV_BAD_NUMBER = 5
+    CSV_BAD_STATE = 6
+    CSV_BAD_HOSTNAME = 7
+    CSV_MAX_FIELDS = 12
+
+
+ctypedef struct CsvLease:
+    uint32_t addr
+    uint32_t valid
+    uint32_t subnet_id
+    int64_t expire
+    uint8_t kea_state            # 0 default, 1 declined, 2 expired-reclaimed, 3 released
+    uint8_t hwlen
+    uint8_t cid_len
+    uint16_t host_len
+    uint8_t hw[HW_MAX]
+    uint8_t cid[255]
+    uint8_t host[HOST_MAX]
