@@ -12,6 +12,8 @@ import pathlib
 import pytest
 
 from fastdhcp import config as C
+from fastdhcp import logs
+from fastdhcp.config import values
 from fastdhcp.config import ConfigError, Problem, load_config, parse_config
 from fastdhcp.options import OptionValueError, by_name, encode_value
 
@@ -868,7 +870,7 @@ def test_reservation_warnings():
 
 
 def test_identifier_forms():
-    f = C._identifier_bytes
+    f = values._identifier_bytes
     assert f("hw-address", "AA:bb:0c:0d:0e:0f") == bytes.fromhex("aabb0c0d0e0f")
     assert f("hw-address", "aa bb 0c 0d 0e 0f") == bytes.fromhex("aabb0c0d0e0f")
     assert f("hw-address", "aabb0c0d0e0f") == bytes.fromhex("aabb0c0d0e0f")
@@ -1069,7 +1071,7 @@ def test_user_context_and_comment_are_accepted_everywhere():
 @pytest.fixture
 def restore_logging():
     yield
-    C.reset_logging()
+    logs.reset_logging()
 
 
 def test_loggers_map_onto_python_logging(tmp_path, restore_logging):
@@ -1080,7 +1082,7 @@ def test_loggers_map_onto_python_logging(tmp_path, restore_logging):
          "output_options": [{"output": str(log_file), "pattern": "%-5p [%c] %m\n"}]},
         {"name": "kea-dhcp4.leases", "severity": "DEBUG", "debuglevel": 50,
          "output-options": [{"output": str(leases_file), "pattern": "%p %m%n"}]}]})
-    C.configure_logging(config.loggers)
+    logs.configure_logging(config.loggers)
     root, leases = logging.getLogger("fastdhcp"), logging.getLogger("fastdhcp.leases")
     assert root.level == logging.WARNING
     assert leases.level == logging.DEBUG - 5
@@ -1095,7 +1097,7 @@ def test_loggers_map_onto_python_logging(tmp_path, restore_logging):
 
 
 def test_logging_defaults_to_info_on_stdout(capsys, restore_logging):
-    C.configure_logging([])
+    logs.configure_logging([])
     logging.getLogger("fastdhcp").info("hello")
     logging.getLogger("fastdhcp").debug("hidden")
     out = capsys.readouterr().out
@@ -1106,9 +1108,9 @@ def test_logging_defaults_to_info_on_stdout(capsys, restore_logging):
 
 def test_reconfiguring_logging_replaces_the_earlier_setup(tmp_path, restore_logging):
     first, second = tmp_path / "first.log", tmp_path / "second.log"
-    C.configure_logging([C.LoggerConfig(name="kea-dhcp4.leases", severity="DEBUG", output_options=[
+    logs.configure_logging([C.LoggerConfig(name="kea-dhcp4.leases", severity="DEBUG", output_options=[
         C.OutputOptionConfig(output=str(first))])])
-    C.configure_logging([C.LoggerConfig(name="kea-dhcp4", severity="ERROR", output_options=[
+    logs.configure_logging([C.LoggerConfig(name="kea-dhcp4", severity="ERROR", output_options=[
         C.OutputOptionConfig(output=str(second))])])
     leases = logging.getLogger("fastdhcp.leases")
     assert leases.handlers == [] and leases.propagate and leases.level == logging.NOTSET
@@ -1117,18 +1119,18 @@ def test_reconfiguring_logging_replaces_the_earlier_setup(tmp_path, restore_logg
         h.flush()
     assert first.read_text() == ""
     assert second.read_text().endswith("] goes to the root's file\n")
-    C.reset_logging()
+    logs.reset_logging()
     assert logging.getLogger("fastdhcp").handlers == []
 
 
 def test_logging_levels():
-    assert C.logging_level("FATAL") == logging.CRITICAL
-    assert C.logging_level("warn") == logging.WARNING
-    assert C.logging_level("DEBUG", 0) == logging.DEBUG
-    assert C.logging_level("DEBUG", 99) == logging.DEBUG - 9
-    assert C.logging_level("NONE") > logging.CRITICAL
-    assert C.python_logger_name("*") == "fastdhcp"
-    assert C.python_logger_name("kea-dhcp4.bad-packets") == "fastdhcp.bad-packets"
+    assert logs.logging_level("FATAL") == logging.CRITICAL
+    assert logs.logging_level("warn") == logging.WARNING
+    assert logs.logging_level("DEBUG", 0) == logging.DEBUG
+    assert logs.logging_level("DEBUG", 99) == logging.DEBUG - 9
+    assert logs.logging_level("NONE") > logging.CRITICAL
+    assert logs.python_logger_name("*") == "fastdhcp"
+    assert logs.python_logger_name("kea-dhcp4.bad-packets") == "fastdhcp.bad-packets"
 
 
 # --- check-config ---------------------------------------------------------------------------------

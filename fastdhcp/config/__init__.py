@@ -61,9 +61,6 @@ import sys
 from typing import Any, NamedTuple
 
 from ..errors import ConfigError, Problem
-# Kea's loggers live in fastdhcp.logs; these names stay importable from here (public API)
-from ..logs import (KeaFormatter, configure_logging, logging_level,  # noqa: F401
-                    python_logger_name, reset_logging)
 from .decode import _Decoder, _Diag, _jtype, _unusable_values
 # the model and schema names below are the package's public API (``fastdhcp.config.Subnet``...)
 from .model import (INFINITE, Config, InterfaceSpec, Interfaces, LeaseDatabase, LevelOption,
@@ -75,13 +72,12 @@ from .rules import HOOKS
 from .schema import (DEFAULT_IDENTIFIERS, IDENTIFIER_TYPES, ControlSocketConfig, Dhcp4Config,
                      LoggerConfig, OptionDataConfig, OptionDefConfig, OutputOptionConfig,
                      PoolConfig, ReservationConfig, SharedNetworkConfig, SubnetConfig)
-from .values import _identifier_bytes  # noqa: F401  (tests call it)
 
 __all__ = [
     "HOOKS", "CheckResult", "Config", "ConfigError", "Dhcp4Config", "InterfaceSpec", "Interfaces",
-    "KeaFormatter", "LeaseDatabase", "LevelOption", "OptionTable", "Params", "Pool", "Problem",
-    "Reservation", "SharedNetwork", "Subnet", "check_config", "configure_logging", "load_config",
-    "logging_level", "merge_options", "parse_config", "reset_logging", "run_check_config",
+    "LeaseDatabase", "LevelOption", "OptionTable", "Params", "Pool", "Problem", "Reservation",
+    "SharedNetwork", "Subnet", "check_config", "load_config", "merge_options", "parse_config",
+    "run_check_config",
 ]
 
 
