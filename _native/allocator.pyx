@@ -2,7 +2,7 @@
 # addresses to clients; the lease table remembers who holds what. The decisions (offer, request,
 # release, decline, reclaim) follow RFC 2131 §4.3 and Kea's allocation order: reservation, the
 # client's current or previous address (affinity), the requested address, then the next free
-# one. Included by _core.pyx; the engine calls the asg_ functions, Python calls Allocator.
+# one. Included by _core.pyx; the engine calls the Allocator's cdef methods, Python its def ones.
 
 from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memcmp, memcpy, memset

@@ -4,7 +4,7 @@
 # queued since its last round at once, while the server receives, parses and decides the next
 # ones. Batches commit in the order they were decided: the file's last row of an address must
 # be its newest.
-# Included by _core.pyx before engine.pyx.
+# Included by _core.pyx.
 
 from libc.stdlib cimport realloc
 from libc.string cimport memcpy, memset

@@ -2,7 +2,7 @@
 # Python object per packet. The decisions follow RFC 2131 §4.3 (DISCOVER, REQUEST in its four
 # client states, DECLINE, RELEASE, INFORM) and §4.1 (where the reply goes). The policy (subnets,
 # options, interfaces, relays) is compiled into the tables below by fastdhcp.policy at (re)load.
-# Included by _core.pyx after assign.pyx.
+# Included by _core.pyx.
 
 from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy, memmove, memset

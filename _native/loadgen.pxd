@@ -29,7 +29,7 @@ cdef enum:
     GC_WAIT_RENEW = 3            # REQUEST with ciaddr sent
     GC_WAIT_INFORM = 4           # INFORM sent
 
-    # Exchange kinds (EXCHANGES in fastdhcp/bench.py, same order).
+    # Exchange kinds (their names: LOADGEN_EXCHANGES in loadgen.pyx, same order).
     EX_DORA = 0
     EX_DO = 1
     EX_RENEW = 2
@@ -38,7 +38,7 @@ cdef enum:
     EX_INFORM = 5
     EX_KINDS = 6
 
-    # Latency histograms (HISTOGRAMS in fastdhcp/bench.py, same order).
+    # Latency histograms (LOADGEN_HISTOGRAMS in loadgen.pyx, same order).
     H_OFFER = 0                  # DISCOVER -> OFFER
     H_ACK = 1                    # REQUEST -> ACK of a DORA
     H_RENEW = 2                  # renewing REQUEST -> ACK
@@ -53,7 +53,7 @@ cdef enum:
     ACK_LOG_LINE = 64
 
 
-# Every counter the report shows (COUNTERS in fastdhcp/bench.py, same order).
+# Every counter the report shows (LOADGEN_COUNTERS in loadgen.pyx, same order).
 cdef enum:
     GN_SENT = 0                  # datagrams sent
     GN_SEND_FAILED = 1

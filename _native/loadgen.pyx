@@ -1,6 +1,6 @@
 # The load generator's hot loop (`fastdhcp bench`): many simulated clients whose state lives in C
 # arrays, requests written in place into batch slots, replies parsed with the server's own parser
-# and checked, everything through sendmmsg/recvmmsg. fastdhcp/bench.py drives it in slices (a
+# and checked, everything through sendmmsg/recvmmsg. fastdhcp/tools/bench.py drives it in slices (a
 # tenth of a second each) and turns its counters into the report. Included by _core.pyx.
 
 from libc.stdlib cimport calloc, free, malloc
@@ -34,8 +34,17 @@ cdef inline uint32_t hist_bucket(int64_t v) noexcept nogil:
     return <uint32_t>((e - 3) * H_SUB + ((x >> (e - 4)) & (H_SUB - 1)))
 
 
-# final: its cdef methods are called directly (and can be inlined), not through a vtable
-@cython.final
+# What Python calls the exchange kinds, histograms and counters (fastdhcp bench's report), in
+# the order of the EX_*, H_* and GN_* enums of loadgen.pxd.
+LOADGEN_EXCHANGES = ("dora", "do", "renew", "release", "decline", "inform")
+LOADGEN_HISTOGRAMS = ("discover-offer", "request-ack", "renew-ack", "inform-ack")
+LOADGEN_COUNTERS = ("sent", "send-failed", "received", "malformed", "unexpected", "wrong-type",
+                    "wrong-subnet", "wrong-server-id", "no-lease-time", "nak", "duplicates",
+                    "offers", "acks", "skipped")
+if (len(LOADGEN_EXCHANGES), len(LOADGEN_HISTOGRAMS), len(LOADGEN_COUNTERS)) != \
+        (EX_KINDS, H_KINDS, GN_COUNTERS):
+    raise ImportError("fastdhcp._core: the load generator's names and enums disagree")
+
 
 # A simulated client's MAC: the number v as six bytes, big-endian.
 cdef inline void mac_bytes(uint64_t v, uint8_t* hw) noexcept nogil:
@@ -44,8 +53,10 @@ cdef inline void mac_bytes(uint64_t v, uint8_t* hw) noexcept nogil:
         hw[5 - j] = <uint8_t>(v >> (8 * j))
 
 
+# final: its cdef methods are called directly (and can be inlined), not through a vtable
+@cython.final
 cdef class LoadGen:
-    """Simulated DHCP clients driven through one UDP socket (see fastdhcp/bench.py).
+    """Simulated DHCP clients driven through one UDP socket (see fastdhcp/tools/bench.py).
 
     Relay mode: requests carry ``giaddr`` and go to ``server``:67; broadcast mode (giaddr 0):
     they go to 255.255.255.255:67 with the broadcast flag, replies come back by broadcast."""
@@ -553,7 +564,7 @@ cdef class LoadGen:
     # ---- results -------------------------------------------------------------------------------
 
     def counters(self):
-        """Counters by index (COUNTERS in fastdhcp/bench.py) and per exchange kind."""
+        """Counters by index (LOADGEN_COUNTERS) and per exchange kind."""
         return ([self.ctr[k] for k in range(GN_COUNTERS)],
                 [self.started[k] for k in range(EX_KINDS)],
                 [self.completed[k] for k in range(EX_KINDS)],

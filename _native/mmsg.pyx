@@ -1,7 +1,7 @@
 # Batched receive and send: one recvmmsg fills up to N request slots (with the ingress interface
 # and local address from IP_PKTINFO), one sendmmsg sends every built reply to its destination.
 # The mmsghdr/iovec/control arrays are allocated once per PacketBatch and reused. Included by
-# _core.pyx before batch.pyx.
+# _core.pyx.
 
 from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy, memset

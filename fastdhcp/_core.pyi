@@ -16,6 +16,9 @@ _Address = str | int            # dotted quad or host-order integer
 
 BUILDER_OWNED: frozenset[int]        # options the reply builder writes itself (53, 54, 51, 58, 59, 61, 82)
 ENGINE_COUNTERS: tuple[str, ...]     # Engine counters by Kea statistic name, in native order
+LOADGEN_EXCHANGES: tuple[str, ...]   # LoadGen's exchange kinds, histograms and counters by name
+LOADGEN_HISTOGRAMS: tuple[str, ...]
+LOADGEN_COUNTERS: tuple[str, ...]
 NATIVE_ENUMS: dict[str, dict[str, int]]   # the shared enums with their compiled values
 
 # ---- the codec ------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The native allocator (`_native/alloc.pyx`, `leases.pyx`, `assign.pyx`) against plain Python
+"""The native allocator (`_native/pool.pyx`, `leases.pyx`, `allocator.pyx`) against plain Python
 models.
 
 Three parts:
@@ -9,7 +9,7 @@ Three parts:
      record/index growth, and backward-shift deletion in the indexes.
 Bugs found are pinned by unit tests named for the behaviour they expect, with a "BUG:" comment.
 
-The semantics `AllocModel` implements (read from the comments in assign.pyx; RFC 2131 §4.3 and
+The semantics `AllocModel` implements (read from the comments in allocator.pyx; RFC 2131 §4.3 and
 Kea's allocation order). A *client key* is (subnet, client-id) when the client sends a client id
 and the subnet matches on it (match-client-id), else (subnet, hardware address). Every address has
 at most one record; a record is OFFERED or BOUND (the client *holds* the address), RELEASED or

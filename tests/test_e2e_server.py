@@ -47,6 +47,7 @@ import fastdhcp
 from fastdhcp import reference
 from fastdhcp.leases.lease import csv_unescape
 from fastdhcp.packet import MsgType
+from replies import Reply
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -303,20 +304,6 @@ def in_netns(full_ns):
         os.close(own)
 
 
-class Reply:
-    def __init__(self, pkt, src, dst):
-        self.pkt, self.src, self.dst = pkt, src, dst   # dst: the IP destination it was sent to
-
-    def opt(self, code):
-        return self.pkt.option(code)
-
-    def opt_ip(self, code):
-        v = self.opt(code)
-        return None if v is None else socket.inet_ntoa(v[:4])
-
-    def opt_u32(self, code):
-        v = self.opt(code)
-        return None if v is None else struct.unpack("!I", v)[0]
 
 
 class ClientSock:
@@ -366,7 +353,7 @@ class ClientSock:
                 continue
             if types is not None and pkt.msg_type not in types:
                 continue
-            return Reply(pkt, src[0], dst)
+            return Reply(pkt, src=src[0], dst=dst)
 
     def ask(self, data, *, xid, types, dst="255.255.255.255", timeout=2.0, tries=2):
         """Send and wait for a reply, resending once on silence (UDP)."""

@@ -45,11 +45,11 @@ import struct
 
 import pytest
 
-from fastdhcp import reference
+from fastdhcp import Durability, reference
 from fastdhcp.config import parse_config
 from fastdhcp.packet import MsgType
 from fastdhcp.policy import Link, compile_policy
-from fastdhcp import Durability
+from replies import Reply
 
 DISCOVER, OFFER, REQUEST, ACK, NAK, INFORM = (MsgType.DHCPDISCOVER, MsgType.DHCPOFFER,
                                               MsgType.DHCPREQUEST, MsgType.DHCPACK,
@@ -121,21 +121,6 @@ def udp_socket():
     return s
 
 
-class Reply:
-    def __init__(self, data, dst, port):
-        self.pkt = reference.decode(data)
-        self.dst, self.port = dst, port       # the IP destination and port it was sent to
-
-    def opt(self, code):
-        return self.pkt.option(code)
-
-    def opt_ip(self, code):
-        v = self.opt(code)
-        return None if v is None else socket.inet_ntoa(v[:4])
-
-    def opt_u32(self, code):
-        v = self.opt(code)
-        return None if v is None else struct.unpack("!I", v)[0]
 
 
 class LoopbackServer:
@@ -189,7 +174,7 @@ class LoopbackServer:
                     break
                 to = next(socket.inet_ntoa(v[8:12]) for level, kind, v in anc
                           if level == socket.IPPROTO_IP and kind == IP_PKTINFO)
-                replies.append(Reply(data, to, s.getsockname()[1]))
+                replies.append(Reply(reference.decode(data), dst=to, port=s.getsockname()[1]))
         return replies
 
     def ask(self, datagram, **kw):

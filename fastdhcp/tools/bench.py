@@ -35,11 +35,11 @@ import sys
 import time
 from dataclasses import dataclass, field
 
-EXCHANGES = ("dora", "do", "renew", "release", "decline", "inform")     # EX_* in loadgen.pyx
-HISTOGRAMS = ("discover-offer", "request-ack", "renew-ack", "inform-ack")  # H_* in loadgen.pyx
-COUNTERS = ("sent", "send-failed", "received", "malformed", "unexpected", "wrong-type",
-            "wrong-subnet", "wrong-server-id", "no-lease-time", "nak", "duplicates", "offers",
-            "acks", "skipped")                                        # GN_* in loadgen.pyx
+# The generator's exchange kinds, latency histograms and counters by name, in its native order.
+from .._core import LOADGEN_COUNTERS as COUNTERS
+from .._core import LOADGEN_EXCHANGES as EXCHANGES
+from .._core import LOADGEN_HISTOGRAMS as HISTOGRAMS
+
 PERCENTILES = (50, 90, 99, 99.9)
 SLICE = 0.1               # seconds per native run() call: progress, limits and signals in between
 SO_BINDTODEVICE = 25

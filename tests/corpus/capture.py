@@ -3,7 +3,7 @@
 
 Run as root:  python3 tests/corpus/capture.py OUTDIR [--keep-lab]
 
-Everything happens inside network namespaces made by tests/netlab.py; nothing touches the host's
+Everything happens inside network namespaces made by fastdhcp/_lab/netlab.py; nothing touches the host's
 interfaces. Topology (all addresses RFC 5737 documentation space):
 
     c-dhclient, c-udhcpc, c-dhcpcd, c-perf  --veth-->  [bridge 192.0.2.1/24 in srv]  kea-dhcp4
@@ -35,8 +35,7 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-from fastdhcp._lab import netlab  # noqa: E402
+from fastdhcp._lab import netlab
 
 SRV_NET = "192.0.2"        # client segment, bridge in srv
 UP_NET = "198.51.100"      # srv <-> relay
