@@ -44,13 +44,10 @@ DISCOVER, OFFER, REQUEST, DECLINE, ACK, NAK, RELEASE, INFORM = (
     MsgType.DHCPACK, MsgType.DHCPNAK, MsgType.DHCPRELEASE, MsgType.DHCPINFORM)
 
 UNDER_TEST = os.environ.get("FASTDHCP_E2E_SERVER", "fastdhcp")
-# log lines that tell a test the server got somewhere (the only uses of the log as a signal)
-MARKS = {
-    "fastdhcp": {"started": "serving ", "reload_refused": "reload refused",
-                 "reloaded": "configuration reloaded"},
-    "kea": {"started": "DHCP4_STARTED", "reload_refused": "DHCP4_DYNAMIC_RECONFIGURATION_FAIL",
-            "reloaded": "DHCP4_DYNAMIC_RECONFIGURATION_SUCCESS"},
-}[UNDER_TEST]
+# log lines that tell a test the server got somewhere (the only uses of the log as a signal):
+# Kea's message IDs, which fastdhcp writes too
+MARKS = {"started": "DHCP4_STARTED", "reload_refused": "DHCP4_DYNAMIC_RECONFIGURATION_FAIL",
+         "reloaded": "DHCP4_DYNAMIC_RECONFIGURATION_SUCCESS"}
 
 
 def differs_from_kea(reason):
