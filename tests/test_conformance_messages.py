@@ -110,12 +110,17 @@ def leased(lab, topo, servers, raw):
     return proc, ack
 
 
+def declined(lab, proc, client, ack, addr, msg_id):
+    """client DECLINEs addr (None: without option 50) to the server of ack; returns the log
+    line msg_id wrote and the client's label as Kea writes it."""
+    xid = new_xid()
+    client.send(reference.decline(client.mac, xid, requested_ip=addr, server_id=ack.opt_ip(54)))
+    return wait_line(lab, proc, msg_id), client_label(1, client.mac, None, xid)
+
+
 def test_a_decline_without_option_50_is_dropped_with_keas_message(lab, topo, servers, raw):
     proc, ack = leased(lab, topo, servers, raw)
-    xid = new_xid()
-    raw.send(reference.decline(raw.mac, xid, requested_ip=None, server_id=ack.opt_ip(54)))
-    line = wait_line(lab, proc, "DHCP4_PACKET_DROP_0007")
-    label = client_label(1, raw.mac, None, xid)
+    line, label = declined(lab, proc, raw, ack, None, "DHCP4_PACKET_DROP_0007")
     assert (f"DHCP4_PACKET_DROP_0007 {label}: failed to process packet: Mandatory 'Requested IP "
             f"address' option missing in DHCPDECLINE sent from {label}") in line
     assert severity_and_logger(line) == ("DEBUG", "kea-dhcp4.bad-packets")
@@ -125,11 +130,8 @@ def test_a_decline_of_another_clients_lease_says_the_data_does_not_match(lab, to
     proc, ack = leased(lab, topo, servers, raw)
     ns, ifname, other_mac = topo.client()
     with RawClient(lab, ns, ifname, other_mac) as other:
-        xid = new_xid()
-        other.send(reference.decline(other.mac, xid, requested_ip=ack.pkt.yiaddr,
-                                     server_id=ack.opt_ip(54)))
-        line = wait_line(lab, proc, "DHCP4_DECLINE_LEASE_MISMATCH")
-    label = client_label(1, other.mac, None, xid)
+        line, label = declined(lab, proc, other, ack, ack.pkt.yiaddr,
+                               "DHCP4_DECLINE_LEASE_MISMATCH")
     assert (f"DHCP4_DECLINE_LEASE_MISMATCH Received DHCPDECLINE for addr {ack.pkt.yiaddr} from "
             f"client {label}, but the data doesn't match: received hwaddr: {other_mac}, lease "
             f"hwaddr: {raw.mac.hex(':')}, received client-id: (none), lease client-id: (none)") \
@@ -141,10 +143,7 @@ def test_a_decline_of_an_address_nobody_holds_says_no_such_lease(lab, topo, serv
     proc, ack = leased(lab, topo, servers, raw)
     free = f"{NET}.199"               # the pool's last address: nobody has it
     assert ack.pkt.yiaddr != free
-    xid = new_xid()
-    raw.send(reference.decline(raw.mac, xid, requested_ip=free, server_id=ack.opt_ip(54)))
-    line = wait_line(lab, proc, "DHCP4_DECLINE_LEASE_NOT_FOUND")
-    label = client_label(1, raw.mac, None, xid)
+    line, label = declined(lab, proc, raw, ack, free, "DHCP4_DECLINE_LEASE_NOT_FOUND")
     assert (f"DHCP4_DECLINE_LEASE_NOT_FOUND Received DHCPDECLINE for addr {free} from client "
             f"{label}, but no such lease found.") in line
     assert severity_and_logger(line) == ("WARN", "kea-dhcp4.dhcp4")
@@ -153,11 +152,7 @@ def test_a_decline_of_an_address_nobody_holds_says_no_such_lease(lab, topo, serv
 def test_a_decline_of_its_own_lease_puts_it_on_probation_with_keas_message(lab, topo, servers,
                                                                            raw):
     proc, ack = leased(lab, topo, servers, raw)
-    xid = new_xid()
-    raw.send(reference.decline(raw.mac, xid, requested_ip=ack.pkt.yiaddr,
-                               server_id=ack.opt_ip(54)))
-    line = wait_line(lab, proc, "DHCP4_DECLINE_LEASE")
-    label = client_label(1, raw.mac, None, xid)
+    line, label = declined(lab, proc, raw, ack, ack.pkt.yiaddr, "DHCP4_DECLINE_LEASE")
     assert (f"DHCP4_DECLINE_LEASE Received DHCPDECLINE for addr {ack.pkt.yiaddr} from client "
             f"{label}. The lease will be unavailable for 86400 seconds.") in line
     assert severity_and_logger(line) == ("INFO", "kea-dhcp4.leases")
