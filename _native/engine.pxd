@@ -40,6 +40,7 @@ cdef enum:
     C_SEND_FAILED
     C_JOURNAL_FAILED
     C_NO_IDENTITY
+    C_DECLINE_NO_ADDRESS
     C_COUNT
 
 
@@ -98,3 +99,29 @@ ctypedef struct Lane:
     uint8_t* durable             # 1: a lease ACK, sent only once its rows are on disk
     uint16_t* later_len          # with fsync: the replies that wait for the commit ...
     uint16_t* later_frame_len    # ... (the others leave at once)
+
+
+# What the engine tells the server's log about a packet (rare cases only: Kea logs them with a
+# message of its own). A batch keeps up to EVENTS_MAX; the rest are counted as lost. The kinds
+# are fastdhcp.EngineEvent (generated from this block).
+cdef enum:
+    EV_DECLINE_NO_ADDRESS = 1    # DECLINE without option 50 (DHCP4_PACKET_DROP_0007)
+    EV_DECLINE_NOT_FOUND = 2     # DECLINE of an address with no lease (DHCP4_DECLINE_LEASE_NOT_FOUND)
+    EV_DECLINE_MISMATCH = 3      # DECLINE of another client's lease (DHCP4_DECLINE_LEASE_MISMATCH)
+    EV_DECLINED = 4              # a lease declined: on probation (DHCP4_DECLINE_LEASE)
+    EV_MAX = 64                  # events kept per batch
+
+ctypedef struct EngineEventC:
+    uint8_t kind
+    uint8_t htype
+    uint8_t hwlen
+    uint8_t cid_len
+    uint8_t lease_hwlen
+    uint8_t lease_cid_len
+    uint32_t addr
+    uint32_t xid
+    uint32_t value               # EV_DECLINED: the probation in seconds
+    uint8_t hw[HW_MAX]
+    uint8_t lease_hw[HW_MAX]
+    uint8_t cid[CID_MAX]
+    uint8_t lease_cid[CID_MAX]

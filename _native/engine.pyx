@@ -17,7 +17,7 @@ ENGINE_COUNTERS = ("pkt4-received", "pkt4-discover-received", "pkt4-request-rece
                    "pkt4-offer-sent", "pkt4-ack-sent", "pkt4-nak-sent", "pkt4-sent",
                    "no-subnet-drop", "addresses-exhausted", "request-for-other-server",
                    "wrong-interface-drop", "raw-unavailable-broadcast", "send-failed",
-                   "lease-write-failed", "no-client-identity-drop")
+                   "lease-write-failed", "no-client-identity-drop", "decline-without-address-drop")
 if len(ENGINE_COUNTERS) != C_COUNT:     # one name per counter, or stats() misnames them
     raise ImportError(f"fastdhcp._core: {len(ENGINE_COUNTERS)} counter names for {C_COUNT} counters")
 
@@ -124,6 +124,9 @@ cdef class Engine:
     cdef AddrRange* nets
     cdef uint32_t n_nets
     cdef uint64_t counters[C_COUNT]
+    cdef EngineEventC* events              # what the server's log should hear of (take_events)
+    cdef uint32_t n_events
+    cdef uint64_t events_lost
     cdef PendingRows pending     # rows of failed commits, written first by the next
     cdef public bint raw_sockets           # dhcp-socket-type raw: unicast to chaddr via AF_PACKET
     cdef public bint allow_bootp
@@ -153,6 +156,9 @@ cdef class Engine:
         self.raw_sockets = True
         self.relay_port = 67
         self.client_port = 68
+        self.events = <EngineEventC*>calloc(EV_MAX, sizeof(EngineEventC))
+        if self.events == NULL:
+            raise MemoryError()
 
     def __dealloc__(self):
         if self.committer != NULL:
@@ -168,6 +174,7 @@ cdef class Engine:
         free(self.relays)
         free(self.nets)
         free(self.pending.data)
+        free(self.events)
 
     def take_pending_rows(self, Engine old):
         """A reload: the old engine's rows that no commit could write yet become ours (the
@@ -579,12 +586,57 @@ cdef class Engine:
             sn = self.home_subnet(p, sn, &k, &ids, p.ciaddr)
             self.alloc.release_c(&k, p.ciaddr, now)
         elif t == MT_DECLINE:
-            if p.opt[OPT_REQUESTED_ADDRESS].count:
-                sn = self.home_subnet(p, sn, &k, &ids, rd_u32(opt_value(p, OPT_REQUESTED_ADDRESS)))
-                self.alloc.decline_c(&k, rd_u32(opt_value(p, OPT_REQUESTED_ADDRESS)), now)
+            self.on_decline(p, sn, now)
         else:                                           # INFORM: options only (RFC 2131 §4.3.5)
             self.client_key(p, sn, &k, &ids)
             self.reply(i, sn, MT_ACK, 0, our_id, False, &ids)
+
+    # DECLINE (RFC 2131 §4.3.3): the address, named in option 50, goes on probation if the
+    # client holds it. What Kea logs about it is noted for the server's log.
+    cdef void on_decline(self, const DhcpPacket* p, uint32_t sn, int64_t now) noexcept:
+        cdef ClientKey k
+        cdef ClientIds ids
+        cdef uint32_t addr, r
+        if not p.opt[OPT_REQUESTED_ADDRESS].count:
+            # Table 5: 50 is a MUST in a DECLINE; Kea drops it as a failed packet
+            self.counters[C_DECLINE_NO_ADDRESS] += 1
+            self.note(EV_DECLINE_NO_ADDRESS, p, 0, NIL, 0)
+            return
+        addr = rd_u32(opt_value(p, OPT_REQUESTED_ADDRESS))
+        sn = self.home_subnet(p, sn, &k, &ids, addr)
+        if self.alloc.decline_c(&k, addr, now):
+            self.note(EV_DECLINED, p, addr, NIL, self.alloc.decline_probation)
+            return
+        r = lt_find_addr(&self.alloc.t, addr)
+        if r == NIL or self.alloc.t.rec[r].state == LS_FREE or \
+                self.alloc.t.rec[r].state == LS_RELEASED:     # Kea deletes released leases
+            self.note(EV_DECLINE_NOT_FOUND, p, addr, NIL, 0)
+        elif not lt_key_matches(&self.alloc.t, &self.alloc.t.rec[r], &k):
+            self.note(EV_DECLINE_MISMATCH, p, addr, r, 0)
+
+    # One event for the server's log: the packet's client identity (and the lease record's).
+    cdef void note(self, uint8_t kind, const DhcpPacket* p, uint32_t addr, uint32_t r,
+                   uint32_t value) noexcept:
+        cdef EngineEventC* e
+        cdef const Lease* l
+        if self.n_events == EV_MAX:
+            self.events_lost += 1
+            return
+        e = &self.events[self.n_events]
+        self.n_events += 1
+        e.kind, e.addr, e.xid, e.value = kind, addr, p.xid, value
+        e.htype, e.hwlen = p.htype, p.hlen if p.hlen <= HW_MAX else HW_MAX
+        memcpy(e.hw, p.data + HDR_CHADDR, e.hwlen)
+        e.cid_len = 0
+        if p.opt[OPT_CLIENT_ID].count:
+            e.cid_len = <uint8_t>min(p.opt[OPT_CLIENT_ID].len, CID_MAX)
+            memcpy(e.cid, opt_value(p, OPT_CLIENT_ID), e.cid_len)
+        e.lease_hwlen = e.lease_cid_len = 0
+        if r != NIL:
+            l = &self.alloc.t.rec[r]
+            e.lease_hwlen, e.lease_cid_len = l.hwlen, l.cid_len
+            memcpy(e.lease_hw, lt_hw(l), l.hwlen)
+            memcpy(e.lease_cid, lt_cid(&self.alloc.t, l), l.cid_len)
 
     # The lease time: what the client asked for (51) within [min, max], else the default.
     cdef uint32_t lease_time(self, const DhcpPacket* p, uint32_t sn) noexcept:
@@ -778,6 +830,26 @@ cdef class Engine:
                 self.counters[C_JOURNAL_FAILED] += 1
         return n
 
+    @property
+    def pending_events(self):
+        """How many events the last batches noted for the log (take_events reads them)."""
+        return self.n_events
+
+    def take_events(self):
+        """The events noted since the last call, as (kind, address, xid, htype, hw, client_id,
+        lease_hw, lease_client_id, value) with kind an EngineEvent value; and how many were lost
+        past EV_MAX per call."""
+        cdef uint32_t i
+        cdef const EngineEventC* e
+        out = []
+        for i in range(self.n_events):
+            e = &self.events[i]
+            out.append((e.kind, u32_to_ip(e.addr), e.xid, e.htype, e.hw[:e.hwlen],
+                        e.cid[:e.cid_len] if e.cid_len else None, e.lease_hw[:e.lease_hwlen],
+                        e.lease_cid[:e.lease_cid_len] if e.lease_cid_len else None, e.value))
+        lost, self.n_events, self.events_lost = self.events_lost, 0, 0
+        return out, lost
+
     def stats(self):
         """The engine's counters by (Kea) name, plus the batch's drop and quirk counts."""
         self.drain()        # first: the batches still with the committer fold their sends in
@@ -790,7 +862,7 @@ cdef class Engine:
         out["lease-rows-dropped-bytes"] = self.pending.dropped   # given up (past 64 MB)
         out["pkt4-receive-drop"] = out["pkt4-parse-failed"] + out["no-subnet-drop"] + \
             out["wrong-interface-drop"] + out["pkt4-unknown-received"] + \
-            out["no-client-identity-drop"]
+            out["no-client-identity-drop"] + out["decline-without-address-drop"]
         for b in self.batches:
             for k, v in b.counters()["drops"].items():
                 out[f"parse-drop-{k}"] = out.get(f"parse-drop-{k}", 0) + v

@@ -50,6 +50,8 @@ EXPORTS = (
            doc="Lease table states."),
     Export("Durability", "DurabilityBase", "commit.pxd", "DUR_", (),
            doc="When a batch's lease rows reach the file, before its ACKs leave."),
+    Export("EngineEvent", "EngineEventBase", "engine.pxd", "EV_", ("EV_MAX",),
+           doc="What the engine notes for the server's log (Engine.take_events)."),
 )
 
 _ENUM_START = re.compile(r"^cdef enum\b.*:\s*(#.*)?$")

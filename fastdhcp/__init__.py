@@ -3,7 +3,7 @@
 Linux only. The codec below is the native one; ``fastdhcp.reference`` is the pure-Python twin.
 """
 
-from ._enums import Durability, LeaseState
+from ._enums import Durability, EngineEvent, LeaseState
 from .packet import (BOOTP_MIN_SIZE, MAX_DATAGRAM, DropReason, MalformedPacket, MsgType,
                      Packet, Quirk)
 
@@ -21,5 +21,5 @@ def __getattr__(name):
     raise AttributeError(f"module 'fastdhcp' has no attribute {name!r}")
 
 
-__all__ = ["BOOTP_MIN_SIZE", "MAX_DATAGRAM", "DropReason", "Durability", "LeaseState", "MalformedPacket",
-           "MsgType", "Packet", "Quirk", *_NATIVE]
+__all__ = ["BOOTP_MIN_SIZE", "MAX_DATAGRAM", "DropReason", "Durability", "EngineEvent",
+           "LeaseState", "MalformedPacket", "MsgType", "Packet", "Quirk", *_NATIVE]

@@ -34,3 +34,7 @@ class DurabilityBase(enum.IntEnum):
     def named(cls, name: str):
         """The mode that ``--durability NAME`` (none, write, fsync) selects."""
         return cls[name.upper()]
+
+
+class EngineEventBase(enum.IntEnum):
+    pass

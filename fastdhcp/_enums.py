@@ -2,7 +2,7 @@
 of _native/*.pxd, their one definition: do not edit (the build rewrites it, and
 tests/test_boundary.py fails if it differs). Behaviour lives in fastdhcp/_enum_bases.py."""
 
-from ._enum_bases import DropReasonBase, DurabilityBase, LeaseStateBase, MsgTypeBase, QuirkBase
+from ._enum_bases import DropReasonBase, DurabilityBase, EngineEventBase, LeaseStateBase, MsgTypeBase, QuirkBase
 
 
 class DropReason(DropReasonBase):
@@ -77,3 +77,13 @@ class Durability(DurabilityBase):
     NONE = 0   # persist false: no lease file
     WRITE = 1  # write() before the ACKs (Kea's memfile: survives kill -9)
     FSYNC = 2  # write() + fdatasync() before the ACKs (survives power loss)
+
+
+class EngineEvent(EngineEventBase):
+    """What the engine notes for the server's log (Engine.take_events).
+    (The EV_* members of _native/engine.pxd.)"""
+
+    DECLINE_NO_ADDRESS = 1  # DECLINE without option 50 (DHCP4_PACKET_DROP_0007)
+    DECLINE_NOT_FOUND = 2   # DECLINE of an address with no lease (DHCP4_DECLINE_LEASE_NOT_FOUND)
+    DECLINE_MISMATCH = 3    # DECLINE of another client's lease (DHCP4_DECLINE_LEASE_MISMATCH)
+    DECLINED = 4            # a lease declined: on probation (DHCP4_DECLINE_LEASE)

@@ -12,9 +12,10 @@ import sys
 import threading
 import time
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .config.schema import LoggerConfig, OutputOptionConfig
+if TYPE_CHECKING:      # (the config package reads this module's names: no import cycle)
+    from .config.schema import LoggerConfig, OutputOptionConfig
 
 __all__ = ["LOGGER_ROOT", "KeaFormatter", "configure_logging", "logging_level",
            "python_logger_name", "reset_logging"]
@@ -36,6 +37,13 @@ def python_logger_name(kea_name: str) -> str:
     if kea_name in ("*", KEA_ROOT):
         return LOGGER_ROOT
     return LOGGER_ROOT + kea_name[len(KEA_ROOT):]
+
+
+def kea_logger_name(python_name: str) -> str:
+    """``fastdhcp`` -> ``kea-dhcp4``; ``fastdhcp.leases`` -> ``kea-dhcp4.leases`` (as Kea's %c)."""
+    if python_name == LOGGER_ROOT or python_name.startswith(LOGGER_ROOT + "."):
+        return KEA_ROOT + python_name[len(LOGGER_ROOT):]
+    return python_name
 
 
 def logging_level(severity: str, debuglevel: int = 0) -> int:
@@ -71,8 +79,8 @@ class KeaFormatter(logging.Formatter):
                 value = self._date(record, "%Y-%m-%d %H:%M:%S")
             elif conv == "p":
                 value = _KEA_LEVEL_NAMES.get(record.levelno, "DEBUG")
-            elif conv == "c":
-                value = record.name
+            elif conv == "c":        # Kea's name for the logger: tools parse it
+                value = kea_logger_name(record.name)
             elif conv == "i":
                 value = str(record.process)
             elif conv == "t":
@@ -132,6 +140,7 @@ def configure_logging(loggers: Iterable[LoggerConfig], *, verbose: bool = False)
     (rotated by maxsize/maxver; an unwritable path raises OSError). Without loggers, INFO and
     above go to stdout, as in Kea. ``verbose`` is kea-dhcp4 -d: DEBUG at debuglevel 99
     everywhere. Calling it again (a reload) first undoes what the earlier call set up."""
+    from .config.schema import LoggerConfig, OutputOptionConfig
     with _INSTALL_LOCK:
         _reset_locked()
         entries = [lg for lg in loggers if lg is not None]

@@ -29,13 +29,15 @@ import time
 
 import uvloop
 
+from . import __version__
 from . import config as config_mod
 from . import logs
 from .leases import lfc
 from ._core import Allocator
-from ._enums import Durability
+from ._enums import Durability, EngineEvent
 from .config import DEFAULT_LEASE_FILE
 from .errors import Problem
+from .messages import Sampler, client_id_text, client_label, hw_text, kea_log
 from .leases.memfile import load_lease_file, open_lease_file
 from .policy import compile_policy, discover_links
 
@@ -44,6 +46,19 @@ log = logging.getLogger("fastdhcp.server")
 IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)
 BATCHES_PER_WAKEUP = 64         # then yield to the loop (timers, signals) before reading on
 RECLAIM_INTERVAL = 1.0          # seconds between expiry passes
+
+
+_EVENT_MESSAGES = {
+    EngineEvent.DECLINE_NO_ADDRESS: "DHCP4_PACKET_DROP_0007",
+    EngineEvent.DECLINE_NOT_FOUND: "DHCP4_DECLINE_LEASE_NOT_FOUND",
+    EngineEvent.DECLINE_MISMATCH: "DHCP4_DECLINE_LEASE_MISMATCH",
+    EngineEvent.DECLINED: "DHCP4_DECLINE_LEASE",
+}
+
+
+def one_line(e: Exception) -> str:
+    """An error as one log line's reason (a ConfigError's problems joined by '; ')."""
+    return "; ".join(str(e).splitlines()) or type(e).__name__
 
 
 class Server:
@@ -68,6 +83,7 @@ class Server:
         # must not kill the server, their default action: a reload asked for is done once
         # serving, a stats request is dropped.
         self.reload_pending = False
+        self.sampler = Sampler()      # Kea messages about packets: at most 20 per ID per 10 s
         signal.signal(signal.SIGHUP, lambda *_: setattr(self, "reload_pending", True))
         signal.signal(signal.SIGUSR1, signal.SIG_IGN)
         self._load_leases(self.engine)      # the leases first: nothing is answered without them
@@ -140,8 +156,33 @@ class Server:
         now = int(time.time())
         engine = self.engine
         for _ in range(BATCHES_PER_WAKEUP):
-            if engine.process(fd, raw_fd, self.lease_fd, now) < engine.batch.capacity:
+            got = engine.process(fd, raw_fd, self.lease_fd, now)
+            if engine.pending_events:
+                self._log_events(engine)
+            if got < engine.batch.capacity:
                 break
+
+    def _log_events(self, engine) -> None:
+        """What the engine noted about the last batches, as Kea logs it (sampled per ID)."""
+        events, lost = engine.take_events()
+        for kind, addr, xid, htype, hw, cid, lease_hw, lease_cid, value in events:
+            msg_id = _EVENT_MESSAGES[EngineEvent(kind)]
+            if not self.sampler.allow(msg_id):
+                continue
+            label = client_label(htype, hw, cid, xid)
+            if kind == EngineEvent.DECLINE_NO_ADDRESS:
+                kea_log(msg_id, label, "Mandatory 'Requested IP address' option missing in "
+                        f"DHCPDECLINE sent from {label}")
+            elif kind == EngineEvent.DECLINE_MISMATCH:
+                kea_log(msg_id, addr, label, hw_text(htype, hw, with_type=False),
+                        hw_text(htype, lease_hw, with_type=False) if lease_hw else "(none)",
+                        client_id_text(cid), client_id_text(lease_cid))
+            elif kind == EngineEvent.DECLINED:
+                kea_log(msg_id, addr, label, value)
+            else:
+                kea_log(msg_id, addr, label)
+        if lost:
+            log.warning("%d engine events not logged (more than a batch keeps)", lost)
 
     def _reclaim(self) -> None:
         try:
@@ -194,12 +235,15 @@ class Server:
     def reload(self) -> None:
         """Re-read the configuration; keep serving the old one if the new one is bad."""
         self.reload_pending = False
+        kea_log("DHCP4_DYNAMIC_RECONFIGURATION", self.config_path)
         try:
             new_config = config_mod.load_config(self.config_path)
             self._check_lease_database(new_config)
             links = discover_links(new_config)
             engine = self._engine(new_config, links)
         except Exception as e:  # noqa: BLE001 - any failure keeps the running config
+            kea_log("DHCP4_CONFIG_LOAD_FAIL", self.config_path, one_line(e))
+            kea_log("DHCP4_DYNAMIC_RECONFIGURATION_FAIL", self.config_path)
             log.error("reload refused, the running configuration stays: %s", e)
             return
         # carry the leases over natively: the new tables start from what the old ones hold
@@ -216,6 +260,7 @@ class Server:
         if new_config.lease_database.lfc_interval != interval:
             self._arm_compaction()
         log.info("configuration reloaded: %s", new_config.summary())
+        kea_log("DHCP4_DYNAMIC_RECONFIGURATION_SUCCESS", self.config_path)
 
     def _park(self, new_config, now: int) -> None:
         """Keep the leases of subnets that new_config does not have (from the running tables
@@ -275,8 +320,10 @@ class Server:
         log.info("serving %s on %s (port %d, %s sockets)", self.config.summary(),
                  ", ".join(l.name for l in self.links) or "no interfaces", self.port,
                  "raw" if self.raw else "udp")
+        kea_log("DHCP4_STARTED", f"{__version__} (fastdhcp)")
         why = await self.stopping
         log.info("stopping (%s)", why)
+        kea_log("DHCP4_SHUTDOWN")
         loop.remove_reader(self.sock.fileno())
         self.close()
 
@@ -295,6 +342,11 @@ def run(config_path: str, *, port: int = 67, durability: str = "fsync") -> int:
     try:
         cfg = config_mod.load_config(config_path)
     except config_mod.ConfigError as e:
+        # Kea's two lines first (logging as Kea's defaults have it: stdout, INFO), then every
+        # problem with its JSON path
+        logs.configure_logging([])
+        kea_log("DHCP4_CONFIG_LOAD_FAIL", config_path, one_line(e))
+        kea_log("DHCP4_INIT_FAIL", f"configuration error using file '{config_path}': {one_line(e)}")
         print(f"fastdhcp serve: configuration refused:\n{e}", flush=True)
         return 1
     logs.configure_logging(cfg.loggers)

@@ -1092,7 +1092,7 @@ def test_loggers_map_onto_python_logging(tmp_path, restore_logging):
     leases.log(logging.DEBUG - 5, "trace")
     for h in root.handlers + leases.handlers:
         h.flush()
-    assert log_file.read_text() == "WARN  [fastdhcp] shown 1\nERROR [fastdhcp.alloc] child\n"
+    assert log_file.read_text() == "WARN  [kea-dhcp4] shown 1\nERROR [kea-dhcp4.alloc] child\n"
     assert leases_file.read_text() == "DEBUG trace\n\n"
 
 
@@ -1101,7 +1101,7 @@ def test_logging_defaults_to_info_on_stdout(capsys, restore_logging):
     logging.getLogger("fastdhcp").info("hello")
     logging.getLogger("fastdhcp").debug("hidden")
     out = capsys.readouterr().out
-    assert out.endswith(" INFO  [fastdhcp/" + out.split("[fastdhcp/")[1].split("]")[0]
+    assert out.endswith(" INFO  [kea-dhcp4/" + out.split("[kea-dhcp4/")[1].split("]")[0]
                         + "] hello\n")
     assert "hidden" not in out
 

@@ -1,0 +1,108 @@
+"""Kea's log messages, as kea-dhcp4 2.2 writes them: the message ID, its text with the
+arguments filled in, at Kea's severity, on Kea's logger. Operators grep for these IDs and their
+tools parse the texts, so they are part of the interface (Kea's src/bin/dhcp4/dhcp4_messages.mes).
+
+    kea_log("DHCP4_DYNAMIC_RECONFIGURATION_SUCCESS", path)
+
+writes ``DHCP4_DYNAMIC_RECONFIGURATION_SUCCESS dynamic server reconfiguration succeeded with
+file: PATH`` at INFO on ``kea-dhcp4.dhcp4`` (the Python logger ``fastdhcp.dhcp4``). fastdhcp's
+own lines (without an ID) say more where it knows more; these stand beside them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import NamedTuple
+
+from .logs import logging_level, python_logger_name
+
+DBGLVL_PKT_HANDLING = 15     # Kea's debug level of per-packet drop messages
+
+
+class Message(NamedTuple):
+    severity: str            # Kea's: FATAL, ERROR, WARN, INFO, DEBUG
+    logger: str              # Kea's logger name
+    text: str                # with %1, %2 ... for the arguments, as in the .mes file
+    debuglevel: int = 0
+
+
+MESSAGES = {
+    "DHCP4_STARTED": Message("INFO", "kea-dhcp4.dhcp4", "Kea DHCPv4 server version %1 started"),
+    "DHCP4_SHUTDOWN": Message("INFO", "kea-dhcp4.dhcp4", "server shutdown"),
+    "DHCP4_CONFIG_LOAD_FAIL": Message("ERROR", "kea-dhcp4.dhcp4",
+                                      "configuration error using file: %1, reason: %2"),
+    "DHCP4_INIT_FAIL": Message("ERROR", "kea-dhcp4.dhcp4", "failed to initialize Kea server: %1"),
+    "DHCP4_DYNAMIC_RECONFIGURATION": Message(
+        "INFO", "kea-dhcp4.dhcp4", "initiate server reconfiguration using file: %1, after "
+        "receiving SIGHUP signal or config-reload command"),
+    "DHCP4_DYNAMIC_RECONFIGURATION_SUCCESS": Message(
+        "INFO", "kea-dhcp4.dhcp4", "dynamic server reconfiguration succeeded with file: %1"),
+    "DHCP4_DYNAMIC_RECONFIGURATION_FAIL": Message(
+        "FATAL", "kea-dhcp4.dhcp4", "dynamic server reconfiguration failed with file: %1"),
+    "DHCP4_DECLINE_LEASE": Message(
+        "INFO", "kea-dhcp4.leases", "Received DHCPDECLINE for addr %1 from client %2. The lease "
+        "will be unavailable for %3 seconds."),
+    "DHCP4_DECLINE_LEASE_NOT_FOUND": Message(
+        "WARN", "kea-dhcp4.dhcp4", "Received DHCPDECLINE for addr %1 from client %2, but no "
+        "such lease found."),
+    "DHCP4_DECLINE_LEASE_MISMATCH": Message(
+        "WARN", "kea-dhcp4.dhcp4", "Received DHCPDECLINE for addr %1 from client %2, but the "
+        "data doesn't match: received hwaddr: %3, lease hwaddr: %4, received client-id: %5, "
+        "lease client-id: %6"),
+    "DHCP4_PACKET_DROP_0007": Message("DEBUG", "kea-dhcp4.bad-packets",
+                                      "%1: failed to process packet: %2", DBGLVL_PKT_HANDLING),
+}
+
+
+def kea_text(msg_id: str, *args) -> str:
+    """``ID text`` with the arguments in place of %1, %2 ..., as Kea's log line shows it."""
+    text = MESSAGES[msg_id].text
+    for n in range(len(args), 0, -1):          # %10 before %1
+        text = text.replace(f"%{n}", str(args[n - 1]))
+    return f"{msg_id} {text}"
+
+
+def kea_log(msg_id: str, *args) -> None:
+    m = MESSAGES[msg_id]
+    logging.getLogger(python_logger_name(m.logger)).log(
+        logging_level(m.severity, m.debuglevel), "%s", kea_text(msg_id, *args))
+
+
+# ---- how Kea names a client in its messages (Pkt4::getLabel) -----------------------------------
+
+def hw_text(htype: int, hw: bytes, *, with_type: bool = True) -> str:
+    """Kea's HWAddr::toText: ``hwtype=1 02:00:00:00:00:01`` (without the type for lease data)."""
+    text = ":".join(f"{b:02x}" for b in hw)
+    return f"hwtype={htype} {text}" if with_type else text
+
+
+def client_id_text(cid: bytes | None) -> str:
+    return ":".join(f"{b:02x}" for b in cid) if cid else "(none)"
+
+
+def client_label(htype: int, hw: bytes, cid: bytes | None, xid: int) -> str:
+    """Kea's packet label: ``[hwtype=1 02:..], cid=[01:02..], tid=0x1a2b``."""
+    cid_part = ":".join(f"{b:02x}" for b in cid) if cid else "no info"
+    return f"[{hw_text(htype, hw)}], cid=[{cid_part}], tid=0x{xid:x}"
+
+
+class Sampler:
+    """At most ``limit`` lines per message ID per ``interval`` seconds (a flood of bad packets
+    must not become a flood of log lines); what it held back is said once the interval ends."""
+
+    def __init__(self, limit: int = 20, interval: float = 10.0, clock=time.monotonic):
+        self.limit, self.interval, self.clock = limit, interval, clock
+        self.window: dict[str, tuple[float, int]] = {}
+
+    def allow(self, msg_id: str) -> bool:
+        now = self.clock()
+        start, n = self.window.get(msg_id, (now, 0))
+        if now - start >= self.interval:
+            if n > self.limit:
+                logging.getLogger("fastdhcp.server").warning(
+                    "%d %s messages not logged in the last %.0f s", n - self.limit, msg_id,
+                    now - start)
+            start, n = now, 0
+        self.window[msg_id] = (start, n + 1)
+        return n < self.limit
