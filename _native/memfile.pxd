@@ -5,6 +5,23 @@ from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from leases cimport *
 
 
+cdef enum:  # the characters of a Kea CSV row (ASCII)
+    CH_NL = 10                   # '\n' ends a row; '\r' before it is tolerated
+    CH_CR = 13
+    CH_SPACE = 32                # below it: control characters, escaped in text columns
+    CH_HASH = 35                 # '#', '&', 'x': Kea's "&#x2c" escape
+    CH_AMP = 38
+    CH_COMMA = 44                # the column separator
+    CH_DOT = 46                  # dotted-quad addresses
+    CH_0 = 48
+    CH_9 = 57
+    CH_COLON = 58                # between the bytes of hwaddr and client_id
+    CH_UPPER_A = 65
+    CH_LOWER_A = 97
+    CH_LOWER_X = 120
+    CH_DEL = 127
+
+
 # Worst case of one row: 15 address + 47 hwaddr + 764 client id + 255 * 5 escaped host name +
 # numbers and commas: under 2300 bytes.
 cdef enum:

@@ -21,10 +21,10 @@ cdef uint32_t csv_u64(uint8_t* out, uint32_t pos, uint64_t v) noexcept nogil:
     cdef uint8_t tmp[24]
     cdef int n = 0
     if v == 0:
-        out[pos] = 48
+        out[pos] = CH_0
         return pos + 1
     while v:
-        tmp[n] = <uint8_t>(48 + v % 10)
+        tmp[n] = <uint8_t>(CH_0 + v % 10)
         v //= 10
         n += 1
     while n:
@@ -39,7 +39,7 @@ cdef uint32_t csv_addr(uint8_t* out, uint32_t pos, uint32_t a) noexcept nogil:
     for s in range(24, -8, -8):
         pos = csv_u64(out, pos, (a >> s) & 255)
         if s:
-            out[pos] = 46
+            out[pos] = CH_DOT
             pos += 1
     return pos
 
@@ -49,7 +49,7 @@ cdef uint32_t csv_hex(uint8_t* out, uint32_t pos, const uint8_t* p, uint32_t n) 
     cdef uint32_t i
     for i in range(n):
         if i:
-            out[pos] = 58
+            out[pos] = CH_COLON
             pos += 1
         out[pos] = <uint8_t>digits[p[i] >> 4]
         out[pos + 1] = <uint8_t>digits[p[i] & 15]
@@ -64,17 +64,17 @@ cdef uint32_t lt_csv_row(const LeaseTable* t, const JournalRecord* j, uint32_t s
     cdef bint gone = j.op == JR_DELETE or l.state == LS_RELEASED
     cdef const uint8_t* host
     pos = csv_addr(out, pos, l.addr)
-    out[pos] = 44
+    out[pos] = CH_COMMA
     pos = csv_hex(out, pos + 1, lt_hw(l), l.hwlen)
-    out[pos] = 44
+    out[pos] = CH_COMMA
     pos = csv_hex(out, pos + 1, lt_cid(t, l), l.cid_len)
-    out[pos] = 44
+    out[pos] = CH_COMMA
     pos = csv_u64(out, pos + 1, 0 if gone else l.valid_lft)
-    out[pos] = 44
+    out[pos] = CH_COMMA
     pos = csv_u64(out, pos + 1, <uint64_t>l.expire if l.expire > 0 else 0)
-    out[pos] = 44
+    out[pos] = CH_COMMA
     pos = csv_u64(out, pos + 1, subnet_id)
-    out[pos] = 44
+    out[pos] = CH_COMMA
     pos = csv_put(out, pos + 1, b"1," if l.flags & LF_FQDN_FWD else b"0,")
     pos = csv_put(out, pos, b"1," if l.flags & LF_FQDN_REV else b"0,")
     host = lt_host(t, l)
@@ -83,24 +83,24 @@ cdef uint32_t lt_csv_row(const LeaseTable* t, const JournalRecord* j, uint32_t s
         # back. A control byte (a client's host name option may carry any) is escaped too, or
         # a line break would end the row and the rest be read back as a lease of the client's
         # making; and "&", so that a name which itself reads "&#x2c" comes back as it was.
-        if host[i] == 44 or host[i] == 38 or host[i] < 32 or host[i] == 127:
+        if host[i] == CH_COMMA or host[i] == CH_AMP or host[i] < CH_SPACE or host[i] == CH_DEL:
             pos = csv_put(out, pos, b"&#x")
             pos = csv_hex(out, pos, &host[i], 1)
         else:
             out[pos] = host[i]
             pos += 1
-    out[pos] = 44
+    out[pos] = CH_COMMA
     pos += 1
     if gone or l.state == LS_BOUND or l.state == LS_OFFERED:
-        out[pos] = 48             # 0: default
+        out[pos] = CH_0           # 0: default
     elif l.state == LS_DECLINED:
-        out[pos] = 49             # 1: declined
+        out[pos] = CH_0 + 1       # 1: declined
     else:
-        out[pos] = 50             # 2: expired-reclaimed
-    out[pos + 1] = 44
-    out[pos + 2] = 44             # user_context: empty
+        out[pos] = CH_0 + 2       # 2: expired-reclaimed
+    out[pos + 1] = CH_COMMA
+    out[pos + 2] = CH_COMMA       # user_context: empty
     pos = csv_u64(out, pos + 3, pool_in_subnet)
-    out[pos] = 10
+    out[pos] = CH_NL
     return pos + 1
 
 
@@ -112,14 +112,14 @@ cdef uint32_t lt_csv_row(const LeaseTable* t, const JournalRecord* j, uint32_t s
 cdef bint csv_addr_parse(const uint8_t* p, uint32_t n, uint32_t* out) noexcept nogil:
     cdef uint32_t v = 0, part = 0, dots = 0, digits = 0, i
     for i in range(n):
-        if p[i] == 46:
+        if p[i] == CH_DOT:
             if digits == 0 or dots == 3:
                 return False
             v = (v << 8) | part
             part = digits = 0
             dots += 1
-        elif 48 <= p[i] <= 57 and digits < 3:
-            part = part * 10 + (p[i] - 48)
+        elif CH_0 <= p[i] <= CH_9 and digits < 3:
+            part = part * 10 + (p[i] - CH_0)
             digits += 1
             if part > 255:
                 return False
@@ -137,9 +137,9 @@ cdef bint csv_uint_parse(const uint8_t* p, uint32_t n, uint64_t limit, uint64_t*
     if n == 0 or n > 20:
         return False
     for i in range(n):
-        if not 48 <= p[i] <= 57:
+        if not CH_0 <= p[i] <= CH_9:
             return False
-        v = v * 10 + (p[i] - 48)
+        v = v * 10 + (p[i] - CH_0)
         if v > limit:
             return False
     out[0] = v
@@ -147,12 +147,12 @@ cdef bint csv_uint_parse(const uint8_t* p, uint32_t n, uint64_t limit, uint64_t*
 
 
 cdef inline int csv_nibble(uint8_t c) noexcept nogil:
-    if 48 <= c <= 57:
-        return c - 48
-    if 97 <= c <= 102:
-        return c - 87
-    if 65 <= c <= 70:
-        return c - 55
+    if CH_0 <= c <= CH_9:
+        return c - CH_0
+    if CH_LOWER_A <= c <= CH_LOWER_A + 5:
+        return c - CH_LOWER_A + 10
+    if CH_UPPER_A <= c <= CH_UPPER_A + 5:
+        return c - CH_UPPER_A + 10
     return -1
 
 
@@ -162,7 +162,7 @@ cdef bint csv_hex_parse(const uint8_t* p, uint32_t n, uint8_t* out, uint32_t roo
     cdef uint32_t i = 0, k = 0
     cdef int hi, lo
     while i < n:
-        if p[i] == 58:
+        if p[i] == CH_COLON:
             i += 1
             continue
         if i + 1 >= n or k >= room:
@@ -184,7 +184,7 @@ cdef int csv_parse_row(const uint8_t* p, uint32_t n, CsvLease* out) noexcept nog
     cdef uint64_t v
     cdef const uint8_t* h
     for i in range(n + 1):
-        if i == n or p[i] == 44:
+        if i == n or p[i] == CH_COMMA:
             if nf == CSV_MAX_FIELDS:
                 return CSV_BAD_COLUMNS
             start[nf] = s
@@ -219,7 +219,7 @@ cdef int csv_parse_row(const uint8_t* p, uint32_t n, CsvLease* out) noexcept nog
     while k < flen[8]:
         if out.host_len >= HOST_MAX:
             return CSV_BAD_HOSTNAME
-        if k + 5 <= flen[8] and h[k] == 38 and h[k + 1] == 35 and h[k + 2] == 120 and \
+        if k + 5 <= flen[8] and h[k] == CH_AMP and h[k + 1] == CH_HASH and h[k + 2] == CH_LOWER_X and \
                 csv_nibble(h[k + 3]) >= 0 and csv_nibble(h[k + 4]) >= 0:      # "&#x2c"
             out.host[out.host_len] = <uint8_t>(csv_nibble(h[k + 3]) * 16 + csv_nibble(h[k + 4]))
             k += 5
@@ -263,18 +263,18 @@ cdef dict memfile_load(Allocator a, const uint8_t[::1] data, int64_t now, uint32
     torn = False
     try:
         for k in range(n):
-            if base[k] == 10:
+            if base[k] == CH_NL:
                 rows += 1
         if lt_reserve(&a.t, a.t.count + rows) != 0:
             raise MemoryError()
         while pos < n:
             end = pos
-            while end < n and base[end] != 10:
+            while end < n and base[end] != CH_NL:
                 end += 1
             if end == n:
                 torn = True                   # no newline: the write was cut short
                 break
-            if end > pos and base[end - 1] == 13:
+            if end > pos and base[end - 1] == CH_CR:
                 why = csv_parse_row(base + pos, <uint32_t>(end - pos - 1), &row)
             else:
                 why = csv_parse_row(base + pos, <uint32_t>(end - pos), &row)
