@@ -576,7 +576,7 @@ cdef class Engine:
         # the configured one, else the address the message was sent to, and for a broadcast
         # the interface's configured address (as Kea's appendServerID: the socket's address)
         our_id = self.override_id(p) or self.runs[sn].server_id or \
-            (ing.local if ing.local == ing.addr else self.ifaces[iface].addr)
+            (ing.local if ing.local and ing.local == ing.addr else self.ifaces[iface].addr)
         if t == MT_DISCOVER:
             sn = self.home_subnet(p, sn, &k, &ids, self.requested(p))
             addr = self.offer_in_network(p, &sn, &k, &ids, self.requested(p), now)
