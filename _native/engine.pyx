@@ -17,7 +17,8 @@ ENGINE_COUNTERS = ("pkt4-received", "pkt4-discover-received", "pkt4-request-rece
                    "pkt4-offer-sent", "pkt4-ack-sent", "pkt4-nak-sent", "pkt4-sent",
                    "no-subnet-drop", "addresses-exhausted", "request-for-other-server",
                    "wrong-interface-drop", "raw-unavailable-broadcast", "send-failed",
-                   "lease-write-failed", "no-client-identity-drop", "decline-without-address-drop")
+                   "lease-write-failed", "no-client-identity-drop", "decline-without-address-drop",
+                   "inform-no-address-drop", "discover-with-server-id-drop")
 if len(ENGINE_COUNTERS) != C_COUNT:     # one name per counter, or stats() misnames them
     raise ImportError(f"fastdhcp._core: {len(ENGINE_COUNTERS)} counter names for {C_COUNT} counters")
 
@@ -130,6 +131,7 @@ cdef class Engine:
     cdef PendingRows pending     # rows of failed commits, written first by the next
     cdef public bint raw_sockets           # dhcp-socket-type raw: unicast to chaddr via AF_PACKET
     cdef public bint allow_bootp
+    cdef public bint ignore_rai_link_selection     # compatibility: RAI sub-option 5 is not read
     # Where replies go: a relay's server port (RFC 2131 §4.1: 67) and the client port (68), as
     # kea-dhcp4's -p/-P change them; tests without root point them at unprivileged ports.
     cdef public uint16_t relay_port
@@ -434,11 +436,12 @@ cdef class Engine:
     cdef uint32_t select_subnet(self, const DhcpPacket* p, const Endpoint* ing, uint32_t iface) noexcept:
         cdef uint32_t sel = 0, k, sn
         cdef const uint8_t* rai
-        if p.n_relay:
+        if p.n_relay and not self.ignore_rai_link_selection:
             rai = opt_value(p, OPT_RELAY_AGENT_INFO)
             for k in range(p.n_relay):
                 if p.relay[k].code == RAI_LINK_SELECTION and p.relay[k].len == 4:
                     sel = rd_u32(rai + p.relay[k].off)
+                    break                   # the first one, as Kea's getOption finds it
         if sel == 0 and p.opt[OPT_SUBNET_SELECTION].count:
             sel = rd_u32(opt_value(p, OPT_SUBNET_SELECTION))
         if sel:
@@ -532,10 +535,9 @@ cdef class Engine:
         cdef const DhcpPacket* p = &b.pkts[i]
         cdef const Endpoint* ing = &b.ingress[i]
         cdef uint32_t iface = self.iface_of(ing.ifindex)
-        cdef uint32_t sn, addr, m, our_id, asked_id
+        cdef uint32_t sn, addr, our_id
         cdef ClientKey k
         cdef ClientIds ids
-        cdef int status
         cdef uint8_t t = p.msg_type
         if t == MT_DISCOVER:
             self.counters[C_DISCOVER] += 1
@@ -558,35 +560,47 @@ cdef class Engine:
         if iface == NIL:
             self.counters[C_WRONG_INTERFACE] += 1      # not a link we were configured to serve
             return
+        if t == MT_DISCOVER:
+            if p.opt[OPT_SERVER_ID].count:
+                # RFC 2131 Table 5: a DISCOVER MUST NOT name a server; Kea's sanity check
+                # (server id FORBIDDEN) drops it
+                self.counters[C_SERVER_ID_IN_DISCOVER] += 1
+                return
+            # RFC 2131 Table 5: ciaddr is 0 in a DISCOVER; a client in INIT has no address, so
+            # one it puts there (255.255.255.255 from some ROMs) neither selects the subnet nor
+            # receives the OFFER (§4.1), and the OFFER's ciaddr is 0 (Table 3)
+            b.pkts[i].ciaddr = 0
+        elif t == MT_INFORM and p.giaddr == 0 and p.ciaddr == 0 and b.src[i].addr == 0:
+            # RFC 2131 §4.3.5 answers an INFORM at ciaddr: from 0.0.0.0 with no ciaddr there is
+            # no address to answer (Kea's acceptDirectRequest drops it too)
+            self.counters[C_INFORM_NO_ADDRESS] += 1
+            return
         sn = self.select_subnet(p, ing, iface)
         if sn == NIL:
             self.counters[C_NO_SUBNET] += 1
             return
-        # RFC 5107: a relay's server-identifier-override names the address we answer as
-        our_id = self.override_id(p) or self.runs[sn].server_id or ing.local or self.ifaces[iface].addr
+        # RFC 5107: a relay's server-identifier-override names the address we answer as; else
+        # the configured one, else the address the message was sent to, and for a broadcast
+        # the interface's configured address (as Kea's appendServerID: the socket's address)
+        our_id = self.override_id(p) or self.runs[sn].server_id or \
+            (ing.local if ing.local and ing.local == ing.addr else self.ifaces[iface].addr)
         if t == MT_DISCOVER:
             sn = self.home_subnet(p, sn, &k, &ids, self.requested(p))
-            m = sn
-            while True:                                 # shared network: try each member
-                self.client_key(p, m, &k, &ids)
-                addr = self.alloc.offer_c(m, &k, &ids, self.requested(p), now, &status)
-                if addr != NIL:
-                    break
-                m = self.runs[m].next_member
-                if m == sn:
-                    self.counters[C_NO_ADDRESS] += 1
-                    return
-            self.reply(i, m, MT_OFFER, addr, our_id, True, &ids)
+            addr = self.offer_in_network(p, &sn, &k, &ids, self.requested(p), now)
+            if addr != NIL:
+                self.reply(i, sn, MT_OFFER, addr, our_id, True, &ids)
         elif t == MT_REQUEST:
             self.on_request(i, p, sn, our_id, now)
         elif (t == MT_RELEASE or t == MT_DECLINE) and p.opt[OPT_SERVER_ID].count and \
-                rd_u32(opt_value(p, OPT_SERVER_ID)) != our_id:
+                not self.is_our_id(rd_u32(opt_value(p, OPT_SERVER_ID)), our_id):
             self.counters[C_NOT_FOR_US] += 1            # RFC 2131 Table 5: meant for another server
         elif t == MT_RELEASE:
             sn = self.home_subnet(p, sn, &k, &ids, p.ciaddr)
             self.alloc.release_c(&k, p.ciaddr, now)
         elif t == MT_DECLINE:
             self.on_decline(p, sn, now)
+        elif p.opt[OPT_SERVER_ID].count and not self.is_our_id(rd_u32(opt_value(p, OPT_SERVER_ID)), our_id):
+            self.counters[C_NOT_FOR_US] += 1            # INFORM for another server (Kea: dropped)
         else:                                           # INFORM: options only (RFC 2131 §4.3.5)
             self.client_key(p, sn, &k, &ids)
             self.reply(i, sn, MT_ACK, 0, our_id, False, &ids)
@@ -638,6 +652,35 @@ cdef class Engine:
             memcpy(e.lease_hw, lt_hw(l), l.hwlen)
             memcpy(e.lease_cid, lt_cid(&self.alloc.t, l), l.cid_len)
 
+    # Kea's acceptServerId: the identifier we answer as here, or our address on any link we
+    # serve (a client may name the interface it first reached us on).
+    cdef bint is_our_id(self, uint32_t asked, uint32_t our_id) noexcept:
+        cdef uint32_t k
+        if asked == our_id:
+            return True
+        for k in range(self.n_ifaces):
+            if self.ifaces[k].addr == asked:
+                return True
+        return False
+
+    # An address for the client in subnet sn[0] or, in a shared network, in the next member that
+    # has one (Kea's allocation engine walks the network the same way); sn[0] becomes that
+    # member. NIL (counted) when every member's pools are exhausted.
+    cdef uint32_t offer_in_network(self, const DhcpPacket* p, uint32_t* sn, ClientKey* k,
+                                   ClientIds* ids, uint32_t requested, int64_t now) noexcept:
+        cdef uint32_t m = sn[0], addr
+        cdef int status
+        while True:
+            self.client_key(p, m, k, ids)
+            addr = self.alloc.offer_c(m, k, ids, requested, now, &status)
+            if addr != NIL:
+                sn[0] = m
+                return addr
+            m = self.runs[m].next_member
+            if m == sn[0]:
+                self.counters[C_NO_ADDRESS] += 1
+                return NIL
+
     # The lease time: what the client asked for (51) within [min, max], else the default.
     cdef uint32_t lease_time(self, const DhcpPacket* p, uint32_t sn) noexcept:
         cdef const SubnetRun* r = &self.runs[sn]
@@ -659,47 +702,65 @@ cdef class Engine:
         cdef int st
         cdef const uint8_t* host = NULL
         cdef uint16_t host_len = 0
-        cdef bint selecting = p.opt[OPT_SERVER_ID].count != 0
-        if selecting:
+        if p.opt[OPT_SERVER_ID].count:                  # SELECTING
             asked = rd_u32(opt_value(p, OPT_SERVER_ID))
             # (a client that renews with option 54 but no 50, against §4.3.2, names its address
             # in ciaddr, as Kea takes it)
             addr = self.requested(p) or p.ciaddr
             sn = self.home_subnet(p, sn, &k, &ids, addr)
-            if asked != our_id:
+            if not self.is_our_id(asked, our_id):
                 # The client chose another server's offer: let ours lapse now (RFC 2131 §4.3.2).
                 mine = lt_find_key(&self.alloc.t, &k)
                 if mine != NIL and self.alloc.t.rec[mine].state == LS_OFFERED:
                     self.alloc.release_c(&k, self.alloc.t.rec[mine].addr, now)
                 self.counters[C_NOT_FOR_US] += 1
                 return
-            if addr == 0:
-                return                                  # malformed SELECTING request
         elif p.ciaddr:                                  # RENEWING or REBINDING
             addr = p.ciaddr
             sn = self.home_subnet(p, sn, &k, &ids, addr)
         elif p.opt[OPT_REQUESTED_ADDRESS].count:        # INIT-REBOOT
             addr = rd_u32(opt_value(p, OPT_REQUESTED_ADDRESS))
             sn = self.home_subnet(p, sn, &k, &ids, addr)
+            # §4.3.2, as Kea's assignLease reads it: a client we have no lease of (an offer held
+            # for it is none: Kea keeps no record of an offer) gets silence from a
+            # non-authoritative server, a NAK from an authoritative one; one whose idea of its
+            # address is not ours, a NAK
+            mine = lt_find_key(&self.alloc.t, &k)
+            if mine != NIL and self.alloc.t.rec[mine].state != LS_BOUND and \
+                    self.alloc.t.rec[mine].state != LS_EXPIRED:
+                mine = NIL
+            if mine == NIL and not self.runs[sn].authoritative:
+                # (fastdhcp still NAKs an address of another network: docs/kea-differences.md)
+                if subnet_has(&self.alloc.subnets[sn], addr):
+                    return
+            elif mine == NIL or self.alloc.t.rec[mine].addr != addr:
+                self.reply(i, sn, MT_NAK, 0, our_id, False, NULL)
+                return
             if not subnet_has(&self.alloc.subnets[sn], addr):
                 self.reply(i, sn, MT_NAK, 0, our_id, False, NULL)  # wrong link: NAK
                 return
-            # §4.3.2, as Kea reads it: a client we have no record of gets silence, or a NAK
-            # from an authoritative server; one whose idea of its address is not ours, a NAK
-            mine = lt_find_key(&self.alloc.t, &k)
-            if mine == NIL and not self.runs[sn].authoritative:
-                return
-            if mine == NIL or self.alloc.t.rec[mine].addr != addr:
-                self.reply(i, sn, MT_NAK, 0, our_id, False, NULL)
-                return
         else:
-            return
+            addr = 0
+            sn = self.home_subnet(p, sn, &k, &ids, 0)
+        if addr == 0:
+            # Neither 50 nor ciaddr (a client that skipped the DISCOVER): RFC 2131 §4.3.2 names
+            # no such state; Kea's allocation engine (requestLease4 without a hint) gives the
+            # client its reservation, its lease or a free address, as for a DISCOVER, and binds
+            # it. The same choice here: offer (held for this client only), then bind.
+            addr = self.offer_in_network(p, &sn, &k, &ids, 0, now)
+            if addr == NIL:
+                return
         if p.opt[OPT_HOST_NAME].count:
             host = opt_value(p, OPT_HOST_NAME)
             host_len = p.opt[OPT_HOST_NAME].len
         st = self.alloc.request_c(sn, &k, &ids, addr, self.lease_time(p, sn), now, host, host_len)
         if st == AS_ACK:
             self.reply(i, sn, MT_ACK, addr, our_id, True, &ids)
+        elif st == AS_NAK_UNAVAILABLE and self.alloc._pool_at(addr) == NIL and \
+                not self.alloc.is_reserved(addr):
+            # in the subnet, outside every pool, not reserved for this client: not an address
+            # we know, so Kea (unknown_requested_addr_) stays silent rather than NAK it
+            return
         elif st != AS_NO_MEMORY:
             self.reply(i, sn, MT_NAK, 0, our_id, False, NULL)
 
@@ -862,7 +923,9 @@ cdef class Engine:
         out["lease-rows-dropped-bytes"] = self.pending.dropped   # given up (past 64 MB)
         out["pkt4-receive-drop"] = out["pkt4-parse-failed"] + out["no-subnet-drop"] + \
             out["wrong-interface-drop"] + out["pkt4-unknown-received"] + \
-            out["no-client-identity-drop"] + out["decline-without-address-drop"]
+            out["no-client-identity-drop"] + out["request-for-other-server"] + \
+            out["inform-no-address-drop"] + out["discover-with-server-id-drop"] + \
+            out["decline-without-address-drop"]
         for b in self.batches:
             for k, v in b.counters()["drops"].items():
                 out[f"parse-drop-{k}"] = out.get(f"parse-drop-{k}", 0) + v

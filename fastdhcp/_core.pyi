@@ -102,6 +102,7 @@ class Engine:
     durability: int                  # fastdhcp.Durability
     raw_sockets: bool
     allow_bootp: bool
+    ignore_rai_link_selection: bool
     relay_port: int
     client_port: int
     def __init__(self, alloc: Allocator, batch_size: int = 64) -> None: ...

@@ -128,6 +128,10 @@ def compile_policy(config: Config, links: list[Link], *, batch_size: int = 64) -
 
     engine = Engine(alloc, batch_size)
     engine.raw_sockets = config.interfaces.dhcp_socket_type == "raw"
+    # (Kea 2.4's compatibility flag: the relay's link-selection sub-option is not read)
+    engine.ignore_rai_link_selection = config.compatibility.ignore_rai_link_selection
+    # allow_bootp stays off: Kea answers BOOTP only with its bootp hook library, which the
+    # configuration refuses (config.checks.check_hooks), and drops a message without 53
     networks = {}
     for s in config.subnets:
         networks.setdefault(s.shared_network, []).append(s.id)

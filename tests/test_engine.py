@@ -431,10 +431,6 @@ def test_selecting_another_servers_offer_lets_ours_lapse(servers):
     assert srv.offer(b).pkt.yiaddr == offer.pkt.yiaddr     # RFC 2131 §4.3.2: released at once
 
 
-def test_selecting_without_an_address_is_ignored(servers):
-    srv = servers.start()
-    assert srv.ask(reference.request(new_mac(), new_xid(), server_id=SRV)) is None
-    assert srv.stats()["pkt4-sent"] == 0
 
 
 def test_selecting_an_address_held_by_another_client_is_naked(servers):
@@ -694,7 +690,12 @@ def test_a_configured_server_identifier_is_used(servers):
     mac = new_mac()
     offer, ack = srv.dora(mac)
     assert offer.opt_ip(54) == "127.0.0.9" and ack.pkt.msg_type == ACK
+    # our interface's address is ours too (Kea's acceptServerId: any socket's address); an
+    # address that is neither is another server's
     r = srv.ask(reference.request(mac, new_xid(), server_id=SRV, requested_ip=ack.pkt.yiaddr))
+    assert r.pkt.msg_type == ACK and r.opt_ip(54) == "127.0.0.9"
+    r = srv.ask(reference.request(mac, new_xid(), server_id=FOREIGN_SERVER,
+                                  requested_ip=ack.pkt.yiaddr))
     assert r is None and srv.stats()["request-for-other-server"] == 1
 
 
