@@ -499,7 +499,7 @@ class RawClient:
             if types is not None and pkt.msg_type not in types:
                 continue
             return RawReply(pkt, eth_dst=eth_dst, eth_src=eth_src, src=ip_src, dst=ip_dst,
-                            sport=sport, port=dport, checksums_ok=ok)
+                            sport=sport, port=dport, checksums_ok=ok, ttl=frame[22])
 
     def ask(self, data, *, xid, types, timeout=2.0, tries=2, **where):
         """Send (as send() takes it) and wait for a reply, resending once on silence."""
