@@ -780,7 +780,9 @@ cdef class Engine:
         cdef uint32_t pool
         cdef uint8_t* out = b.tx_slot(i)
         cdef Endpoint* to = &b.reply_dst[i]
-        cdef uint32_t iface
+        cdef uint32_t iface, src
+        cdef const Endpoint* ing
+        cdef bint raw, to_ciaddr
         lead[0], lead[1] = OPT_SERVER_ID, 4
         wr_u32(lead + 2, server_id)
         if with_lease:
@@ -838,7 +840,12 @@ cdef class Engine:
             self.cur.durable[i] = with_lease
         else:
             self.counters[C_NAK_SENT] += 1
-        # where it goes
+        # Where it goes (RFC 2131 §4.1, as Kea's adjustRemoteAddr): to the relay; to ciaddr; by
+        # broadcast (a NAK, the flag, or no address to send to); else to yiaddr. On a directly
+        # attached link a unicast leaves as a frame to chaddr through the AF_PACKET socket, as
+        # Kea's raw sockets send it: it needs no ARP, so it reaches a client that answers none
+        # (one without an address yet; RENEWING or REBINDING with ARP unanswered), and the kernel
+        # keeps no neighbour entry per client (past gc_thresh3 it would drop replies).
         to.ifindex = 0
         to.local = 0
         self.cur.tx_kind[i] = TX_UDP
@@ -847,25 +854,31 @@ cdef class Engine:
                 wr_u16(out + HDR_FLAGS, rd_u16(out + HDR_FLAGS) | FLAG_BROADCAST)
             to.addr, to.port = p.giaddr, self.relay_port
             return
-        if p.ciaddr and msg_type != MT_NAK:             # the client has an address
+        ing = &b.ingress[i]
+        iface = self.iface_of(ing.ifindex)
+        raw = self.raw_sockets and iface != NIL and p.htype == 1 and p.hlen == 6
+        to_ciaddr = p.ciaddr != 0 and msg_type != MT_NAK    # §4.1: a NAK is broadcast
+        if to_ciaddr and not raw:        # dhcp-socket-type udp: the kernel's path (routing, ARP)
             to.addr, to.port = p.ciaddr, self.client_port
             return
-        iface = self.iface_of(b.ingress[i].ifindex)
-        to.ifindex = b.ingress[i].ifindex
+        to.ifindex = ing.ifindex
         to.local = self.ifaces[iface].addr if iface != NIL else 0
-        if msg_type == MT_NAK or (p.flags & FLAG_BROADCAST) or yiaddr == 0:
+        if not to_ciaddr and (msg_type == MT_NAK or (p.flags & FLAG_BROADCAST) or yiaddr == 0):
             to.addr, to.port = BROADCAST, self.client_port
             return
-        if not self.raw_sockets or iface == NIL or p.htype != 1 or p.hlen != 6:
-            to.addr, to.port = BROADCAST, self.client_port            # no raw socket: broadcast instead
+        if not raw:                                     # no raw socket: broadcast instead
+            to.addr, to.port = BROADCAST, self.client_port
             self.counters[C_RAW_FALLBACK] += 1
             return
-        # unicast to yiaddr at chaddr: the client cannot answer ARP yet
+        # from the address the query was unicast to, else our address on the link (Kea: the
+        # query's local address; for a broadcast, its socket's)
+        src = ing.addr if ing.addr == ing.local and ing.addr else self.ifaces[iface].addr
         self.cur.tx_kind[i] = TX_RAW
-        self.cur.frames[i] = wire_frame(out, b.tx_len[i], self.ifaces[iface].mac, p.data + HDR_CHADDR,
-                                    self.ifaces[iface].addr, yiaddr)
+        self.cur.frames[i] = wire_frame(out, b.tx_len[i], self.ifaces[iface].mac,
+                                        p.data + HDR_CHADDR, src,
+                                        p.ciaddr if to_ciaddr else yiaddr, self.client_port)
         self.cur.frame_len[i] = b.tx_len[i] + FRAME_HEADERS
-        self.cur.frame_if[i] = b.ingress[i].ifindex
+        self.cur.frame_if[i] = ing.ifindex
         memcpy(self.cur.frame_mac + 6 * i, p.data + HDR_CHADDR, 6)
         b.tx_len[i] = 0                                  # not through the UDP socket
 

@@ -110,9 +110,11 @@ cdef uint16_t wire_build_reply(const DhcpPacket* req, uint8_t* out, uint8_t msg_
     return pos
 
 
-# ---- raw frames: a reply to a client that has no address yet (RFC 2131 §4.1) ---------------------
-# It cannot answer ARP, so the reply goes straight to its hardware address: Ethernet + IPv4 + UDP
-# headers are written into the headroom before the DHCP payload, checksums included.
+# ---- raw frames: a unicast reply on a directly attached link (RFC 2131 §4.1) ----------------------
+# To yiaddr (a client without an address cannot answer ARP) or to ciaddr (one whose ARP nobody
+# answers, and no neighbour entry per client): Ethernet + IPv4 + UDP headers are written into the
+# headroom before the DHCP payload, checksums included, as Kea's raw sockets write them
+# (protocol_util.cc writeIpUdpHeader: TOS low delay, DF, TTL 128, UDP checksum computed).
 
 cdef inline uint32_t wire_sum(const uint8_t* p, uint32_t n, uint32_t acc) noexcept nogil:
     cdef uint32_t i = 0
@@ -130,9 +132,10 @@ cdef inline uint16_t wire_fold(uint32_t acc) noexcept nogil:
     return <uint16_t>(~acc & 0xFFFF)
 
 
-# Write the 42 header bytes in front of payload[0:n]; returns the frame start (payload - 42).
+# Write the 42 header bytes in front of payload[0:n] (from port 67 to dst_port); returns the frame
+# start (payload - 42).
 cdef uint8_t* wire_frame(uint8_t* payload, uint16_t n, const uint8_t* src_mac, const uint8_t* dst_mac,
-                         uint32_t src_ip, uint32_t dst_ip) noexcept nogil:
+                         uint32_t src_ip, uint32_t dst_ip, uint16_t dst_port) noexcept nogil:
     cdef uint8_t* f = payload - FRAME_HEADERS
     cdef uint8_t* ip = f + 14
     cdef uint8_t* udp = f + 34
@@ -143,18 +146,18 @@ cdef uint8_t* wire_frame(uint8_t* payload, uint16_t n, const uint8_t* src_mac, c
     f[12] = 0x08                 # IPv4
     f[13] = 0x00
     ip[0] = 0x45                 # version 4, 20-byte header
-    ip[1] = 0x10                 # DSCP/TOS: low delay, as DHCP servers commonly mark
+    ip[1] = 0x10                 # TOS low delay, as Kea marks it
     wr_u16(ip + 2, udp_len + 20)
     wr_u16(ip + 4, 0)            # identification
     wr_u16(ip + 6, 0x4000)       # don't fragment
-    ip[8] = 64                   # TTL
+    ip[8] = 128                  # TTL, as Kea's
     ip[9] = 17                   # UDP
     wr_u16(ip + 10, 0)
     wr_u32(ip + 12, src_ip)
     wr_u32(ip + 16, dst_ip)
     wr_u16(ip + 10, wire_fold(wire_sum(ip, 20, 0)))
     wr_u16(udp, 67)
-    wr_u16(udp + 2, 68)
+    wr_u16(udp + 2, dst_port)
     wr_u16(udp + 4, udp_len)
     wr_u16(udp + 6, 0)
     # UDP checksum over the pseudo-header (addresses, protocol, length), header and payload

@@ -4,8 +4,8 @@ One UDP socket on port 67 (IP_PKTINFO tells the ingress interface; SO_BROADCAST 
 replies) is registered with ``loop.add_reader``; each wake-up runs Engine.process, which does a
 whole batch natively (recvmmsg -> parse -> decide -> build -> lease rows -> sendmmsg), until the
 socket is drained or the budget is spent, so other work (timers, signals) still gets its turn.
-With ``dhcp-socket-type: raw`` an AF_PACKET socket (send-only) carries replies to clients that
-have no address yet. SIGHUP reloads the configuration; a bad one is refused and the old one keeps
+With ``dhcp-socket-type: raw`` an AF_PACKET socket (send-only) carries the unicast replies on
+directly attached links (to yiaddr or ciaddr, as frames to chaddr: no ARP, no neighbour entry). SIGHUP reloads the configuration; a bad one is refused and the old one keeps
 serving. SIGTERM and SIGINT stop cleanly.
 
 Durability (``--durability``; Kea's config has no such knob): ``fsync`` (default) makes each
@@ -115,7 +115,7 @@ class Server:
             return socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
         except PermissionError:
             log.warning("no AF_PACKET socket (needs CAP_NET_RAW): replies to clients without an "
-                        "address will be broadcast instead")
+                        "address will be broadcast instead, replies to ciaddr wait for ARP")
             self.engine.raw_sockets = False
             return None
 

@@ -449,6 +449,22 @@ def parse_udp_frame(frame: bytes):
             ip_ok and udp_ok)
 
 
+def raw_reply(frame: bytes):
+    """The server's reply (a BOOTREPLY to port 68) in frame as a RawReply, or None."""
+    parsed = parse_udp_frame(frame)
+    if parsed is None or parsed[5] != 68:
+        return None
+    eth_dst, eth_src, ip_src, ip_dst, sport, dport, payload, ok = parsed
+    try:
+        pkt = fastdhcp.decode(payload)
+    except fastdhcp.MalformedPacket:
+        return None
+    if pkt.op != 2:
+        return None
+    return RawReply(pkt, eth_dst=eth_dst, eth_src=eth_src, src=ip_src, dst=ip_dst, sport=sport,
+                    port=dport, checksums_ok=ok, ttl=frame[22])
+
+
 class RawClient:
     """A DHCP client that talks through an AF_PACKET socket on its link, as a PXE ROM or a client
     still without an address does: frames from 0.0.0.0 (or from the address it says it has,
@@ -486,22 +502,12 @@ class RawClient:
             if left <= 0 or not select.select([self.s], [], [], left)[0]:
                 return None
             frame, where = self.s.recvfrom(65535)
-            if where[2] == PACKET_OUTGOING:
+            r = raw_reply(frame) if where[2] != PACKET_OUTGOING else None
+            if r is None or (xid is not None and r.pkt.xid != xid):
                 continue
-            parsed = parse_udp_frame(frame)
-            if parsed is None or parsed[5] != 68:
+            if types is not None and r.pkt.msg_type not in types:
                 continue
-            eth_dst, eth_src, ip_src, ip_dst, sport, dport, payload, ok = parsed
-            try:
-                pkt = fastdhcp.decode(payload)
-            except fastdhcp.MalformedPacket:
-                continue
-            if pkt.op != 2 or (xid is not None and pkt.xid != xid):
-                continue
-            if types is not None and pkt.msg_type not in types:
-                continue
-            return RawReply(pkt, eth_dst=eth_dst, eth_src=eth_src, src=ip_src, dst=ip_dst,
-                            sport=sport, port=dport, checksums_ok=ok)
+            return r
 
     def ask(self, data, *, xid, types, timeout=2.0, tries=2, **where):
         """Send (as send() takes it) and wait for a reply, resending once on silence."""

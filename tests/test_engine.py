@@ -354,6 +354,24 @@ def test_a_client_with_an_address_is_answered_at_ciaddr_client_port(servers):
     assert (r.dst, r.port) == (ack.pkt.yiaddr, srv.engine.client_port)
 
 
+def test_with_raw_sockets_a_reply_to_ciaddr_is_a_frame_to_chaddr(servers):
+    # RENEWING (unicast) and REBINDING (broadcast) with ciaddr, and a DISCOVER with a bogus
+    # ciaddr: as Kea's raw sockets, no kernel path (ARP); as above, no UDP socket shows it
+    srv = servers.start()
+    mac = new_mac()
+    ip = srv.bound(mac).pkt.yiaddr
+    srv.engine.raw_sockets = True
+    before = srv.stats()
+    assert srv.ask(reference.request(mac, new_xid(), ciaddr=ip)) is None
+    assert srv.ask(reference.request(mac, new_xid(), ciaddr=ip), dst="255.255.255.255") is None
+    assert srv.ask(reference.discover(new_mac(), new_xid(), ciaddr="192.0.2.250")) is None
+    after = srv.stats()
+    made = {k: after[k] - before[k] for k in ("pkt4-ack-sent", "pkt4-offer-sent", "pkt4-sent",
+                                              "raw-unavailable-broadcast")}
+    assert made == {"pkt4-ack-sent": 2, "pkt4-offer-sent": 1, "pkt4-sent": 0,
+                    "raw-unavailable-broadcast": 0}
+
+
 def test_a_nak_is_broadcast_even_to_a_client_with_ciaddr(servers):
     srv = servers.start(authoritative=True)
     srv.bound(new_mac())
