@@ -111,6 +111,7 @@ cdef enum:
     EV_DECLINE_NOT_FOUND = 2     # DECLINE of an address with no lease (DHCP4_DECLINE_LEASE_NOT_FOUND)
     EV_DECLINE_MISMATCH = 3      # DECLINE of another client's lease (DHCP4_DECLINE_LEASE_MISMATCH)
     EV_DECLINED = 4              # a lease declined: on probation (DHCP4_DECLINE_LEASE)
+    EV_NO_SUBNET_NAK = 5         # a REQUEST NAKed for want of a subnet (DHCP4_PACKET_NAK_0001)
     EV_MAX = 64                  # events kept per batch
 
 ctypedef struct EngineEventC:

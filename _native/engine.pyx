@@ -126,6 +126,7 @@ cdef class Engine:
     cdef uint32_t n_nets
     cdef uint64_t counters[C_COUNT]
     cdef EngineEventC* events              # what the server's log should hear of (take_events)
+    cdef SubnetRun nowhere                 # the reply parameters of a NAK that has no subnet
     cdef uint32_t n_events
     cdef uint64_t events_lost
     cdef PendingRows pending     # rows of failed commits, written first by the next
@@ -159,6 +160,7 @@ cdef class Engine:
         self.relay_port = 67
         self.client_port = 68
         self.events = <EngineEventC*>calloc(EV_MAX, sizeof(EngineEventC))
+        self.nowhere.echo_client_id = 1
         if self.events == NULL:
             raise MemoryError()
 
@@ -209,6 +211,7 @@ cdef class Engine:
         r.server_id = ip_to_u32(server_id)
         r.authoritative = authoritative
         r.echo_client_id = echo_client_id
+        self.nowhere.echo_client_id = echo_client_id    # global in Kea: every subnet has it
         r.options = &(<OptionSet>options).c
         members = sorted([sn] + [self.alloc._subnet(i) for i in shared_with])
         r.next_member = members[(members.index(sn) + 1) % len(members)]
@@ -576,14 +579,21 @@ cdef class Engine:
             self.counters[C_INFORM_NO_ADDRESS] += 1
             return
         sn = self.select_subnet(p, ing, iface)
-        if sn == NIL:
-            self.counters[C_NO_SUBNET] += 1
-            return
         # RFC 5107: a relay's server-identifier-override names the address we answer as; else
         # the configured one, else the address the message was sent to, and for a broadcast
         # the interface's configured address (as Kea's appendServerID: the socket's address)
-        our_id = self.override_id(p) or self.runs[sn].server_id or \
+        our_id = self.override_id(p) or (self.runs[sn].server_id if sn != NIL else 0) or \
             (ing.local if ing.local and ing.local == ing.addr else self.ifaces[iface].addr)
+        if sn == NIL:
+            if t == MT_REQUEST and not (p.opt[OPT_SERVER_ID].count and
+                                        not self.is_our_id(rd_u32(opt_value(p, OPT_SERVER_ID)), our_id)):
+                # Kea NAKs a REQUEST it has no subnet for (assignLease): the client is on a
+                # link it must not keep an address of, and hears so (RFC 2131 §4.3.2)
+                self.reply(i, NIL, MT_NAK, 0, our_id, False, NULL)
+                self.note(EV_NO_SUBNET_NAK, p, b.src[i].addr, NIL, 0)
+            else:
+                self.counters[C_NO_SUBNET] += 1
+            return
         if t == MT_DISCOVER:
             sn = self.home_subnet(p, sn, &k, &ids, self.requested(p))
             addr = self.offer_in_network(p, &sn, &k, &ids, self.requested(p), now)
@@ -769,7 +779,7 @@ cdef class Engine:
                     bint with_lease, const ClientIds* ids) noexcept:
         cdef PacketBatch b = self.batch
         cdef const DhcpPacket* p = &b.pkts[i]
-        cdef const SubnetRun* run = &self.runs[sn]
+        cdef const SubnetRun* run = &self.runs[sn] if sn != NIL else &self.nowhere
         cdef uint8_t lead[24]
         cdef uint16_t n = 6, skipped = 0
         cdef uint32_t valid, t1, t2, slot

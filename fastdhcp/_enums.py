@@ -87,3 +87,4 @@ class EngineEvent(EngineEventBase):
     DECLINE_NOT_FOUND = 2   # DECLINE of an address with no lease (DHCP4_DECLINE_LEASE_NOT_FOUND)
     DECLINE_MISMATCH = 3    # DECLINE of another client's lease (DHCP4_DECLINE_LEASE_MISMATCH)
     DECLINED = 4            # a lease declined: on probation (DHCP4_DECLINE_LEASE)
+    NO_SUBNET_NAK = 5       # a REQUEST NAKed for want of a subnet (DHCP4_PACKET_NAK_0001)

@@ -50,6 +50,9 @@ MESSAGES = {
         "WARN", "kea-dhcp4.dhcp4", "Received DHCPDECLINE for addr %1 from client %2, but the "
         "data doesn't match: received hwaddr: %3, lease hwaddr: %4, received client-id: %5, "
         "lease client-id: %6"),
+    "DHCP4_PACKET_NAK_0001": Message("ERROR", "kea-dhcp4.bad-packets",
+                                     "%1: failed to select a subnet for incoming packet, src %2, "
+                                     "type %3"),
     "DHCP4_PACKET_DROP_0007": Message("DEBUG", "kea-dhcp4.bad-packets",
                                       "%1: failed to process packet: %2", DBGLVL_PKT_HANDLING),
 }

@@ -53,6 +53,7 @@ _EVENT_MESSAGES = {
     EngineEvent.DECLINE_NOT_FOUND: "DHCP4_DECLINE_LEASE_NOT_FOUND",
     EngineEvent.DECLINE_MISMATCH: "DHCP4_DECLINE_LEASE_MISMATCH",
     EngineEvent.DECLINED: "DHCP4_DECLINE_LEASE",
+    EngineEvent.NO_SUBNET_NAK: "DHCP4_PACKET_NAK_0001",
 }
 
 
@@ -179,6 +180,8 @@ class Server:
                         client_id_text(cid), client_id_text(lease_cid))
             elif kind == EngineEvent.DECLINED:
                 kea_log(msg_id, addr, label, value)
+            elif kind == EngineEvent.NO_SUBNET_NAK:     # addr: the packet's source
+                kea_log(msg_id, label, addr, "DHCPREQUEST")
             else:
                 kea_log(msg_id, addr, label)
         if lost:

@@ -13,7 +13,7 @@ import socket
 import pytest
 
 from e2e import (ACK, NAK, NET, OFFER, RELAY_NET, SRV_IP, UP_NET, ClientSock, RawClient,
-                 differs_from_kea, in_pool, mac_bytes, new_xid, rows_for, subnet)
+                 differs_from_kea, in_pool, mac_bytes, new_xid, rows_for, subnet, wait_log)
 from e2e import servers, topo  # noqa: F401  (fixtures)
 from fastdhcp import reference
 from fastdhcp._lab import netlab
@@ -114,6 +114,24 @@ def test_a_relayed_request_without_an_address_is_acked_under_the_relays_override
     assert in_pool(ack.pkt.yiaddr, f"{RELAY_NET}.100", f"{RELAY_NET}.199")
     assert ack.opt(82) == b"".join(bytes((c, len(v))) + v for c, v in subs)   # RFC 3046 §2.2
     assert ack.pkt.giaddr == RELAY_IP
+
+
+def test_a_relayed_request_from_a_link_without_a_subnet_is_naked(lab, topo, servers):
+    # Kea's assignLease: no subnet for the client's link, so whatever it holds is wrong there
+    r = topo.relay_side()
+    proc = servers.start(interfaces=[topo.bridge, r["up"].if_a])   # no subnet for that link
+    mac = mac_bytes(topo.new_mac())
+    with ClientSock(r["rly"], r["up"].if_b, port=67) as relay:
+        xid = new_xid()
+        nak = relay.ask(reference.request(mac, xid, ciaddr=f"{RELAY_NET}.150", giaddr=RELAY_IP),
+                        xid=xid, types={ACK, NAK}, dst=f"{UP_NET}.1")
+        assert nak is not None and nak.pkt.msg_type == NAK
+        assert nak.pkt.yiaddr == "0.0.0.0" and nak.pkt.giaddr == RELAY_IP
+        wait_log(lab, proc, "DHCP4_PACKET_NAK_0001 [hwtype=1 ")   # ERROR on kea-dhcp4.bad-packets
+        # a DISCOVER from there gets nothing (Kea: no address, no OFFER)
+        xid = new_xid()
+        assert relay.ask(reference.discover(mac, xid, giaddr=RELAY_IP), xid=xid, types=None,
+                         dst=f"{UP_NET}.1", timeout=1.5) is None
 
 
 # =================================================================================================
