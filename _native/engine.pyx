@@ -790,7 +790,7 @@ cdef class Engine:
         cdef uint32_t pool
         cdef uint8_t* out = b.tx_slot(i)
         cdef Endpoint* to = &b.reply_dst[i]
-        cdef uint32_t iface, src
+        cdef uint32_t iface, src, dest
         cdef const Endpoint* ing
         cdef bint raw, to_ciaddr
         lead[0], lead[1] = OPT_SERVER_ID, 4
@@ -860,16 +860,21 @@ cdef class Engine:
         to.local = 0
         self.cur.tx_kind[i] = TX_UDP
         if p.giaddr:                                    # through the relay
-            if msg_type == MT_NAK:     # RFC 2131 §4.3.2: the relay must broadcast it to the client
+            # the relay must broadcast a NAK (RFC 2131 §4.3.2), and an INFORM's ACK when the
+            # client gave no ciaddr to unicast it to (as Kea's adjustRemoteAddr sets the flag)
+            if msg_type == MT_NAK or (p.msg_type == MT_INFORM and p.ciaddr == 0):
                 wr_u16(out + HDR_FLAGS, rd_u16(out + HDR_FLAGS) | FLAG_BROADCAST)
             to.addr, to.port = p.giaddr, self.relay_port
             return
         ing = &b.ingress[i]
         iface = self.iface_of(ing.ifindex)
         raw = self.raw_sockets and iface != NIL and p.htype == 1 and p.hlen == 6
-        to_ciaddr = p.ciaddr != 0 and msg_type != MT_NAK    # §4.1: a NAK is broadcast
+        # the client's own address: ciaddr; an INFORM without one is answered at its source
+        # address (§4.3.5 answers an INFORM by unicast; Kea's adjustRemoteAddr does the same)
+        dest = p.ciaddr if p.ciaddr or p.msg_type != MT_INFORM else b.src[i].addr
+        to_ciaddr = dest != 0 and msg_type != MT_NAK        # §4.1: a NAK is broadcast
         if to_ciaddr and not raw:        # dhcp-socket-type udp: the kernel's path (routing, ARP)
-            to.addr, to.port = p.ciaddr, self.client_port
+            to.addr, to.port = dest, self.client_port
             return
         to.ifindex = ing.ifindex
         to.local = self.ifaces[iface].addr if iface != NIL else 0
@@ -886,7 +891,7 @@ cdef class Engine:
         self.cur.tx_kind[i] = TX_RAW
         self.cur.frames[i] = wire_frame(out, b.tx_len[i], self.ifaces[iface].mac,
                                         p.data + HDR_CHADDR, src,
-                                        p.ciaddr if to_ciaddr else yiaddr, self.client_port)
+                                        dest if to_ciaddr else yiaddr, self.client_port)
         self.cur.frame_len[i] = b.tx_len[i] + FRAME_HEADERS
         self.cur.frame_if[i] = ing.ifindex
         memcpy(self.cur.frame_mac + 6 * i, p.data + HDR_CHADDR, 6)

@@ -79,6 +79,32 @@ def test_an_inform_from_nowhere_without_ciaddr_is_not_answered(servers, raw):
     assert raw.recv(xid, None, 0.5) is None, "the INFORM without an address was answered"
 
 
+def test_an_inform_without_ciaddr_from_an_address_is_answered_at_that_address(servers, raw):
+    # RFC 2131 §4.3.5 answers an INFORM by unicast; with ciaddr 0 Kea answers the source address
+    servers.start()
+    source = f"{NET}.60"                        # an address the client configured by hand
+    xid = new_xid()
+    ack = raw.ask(reference.inform(raw.mac, xid, "0.0.0.0"), xid=xid, types={ACK},
+                  src_ip=source)
+    assert ack is not None, "no ACK for an INFORM from a configured address"
+    assert ack.eth_dst == raw.mac and ack.dst == source and ack.checksums_ok
+    assert ack.opt(51) is None                              # options only, no lease
+
+
+def test_a_relayed_inform_without_ciaddr_asks_the_relay_to_broadcast(topo, servers):
+    r = topo.relay_side()
+    servers.start(subnets=[subnet(1, NET, "100 - 199", interface=topo.bridge),
+                           subnet(2, RELAY_NET, "100 - 199")],
+                  interfaces=[topo.bridge, r["up"].if_a])
+    mac = mac_bytes(topo.new_mac())
+    with ClientSock(r["rly"], r["up"].if_b, port=67) as relay:
+        xid = new_xid()
+        ack = relay.ask(reference.inform(mac, xid, "0.0.0.0", giaddr=RELAY_IP), xid=xid,
+                        types={ACK}, dst=f"{UP_NET}.1")
+    assert ack is not None and ack.pkt.giaddr == RELAY_IP
+    assert ack.pkt.flags & 0x8000, "the relay cannot unicast to a client that gave no address"
+
+
 # =================================================================================================
 # item 6: a REQUEST without 50 and without ciaddr
 # =================================================================================================
