@@ -17,7 +17,7 @@ ENGINE_COUNTERS = ("pkt4-received", "pkt4-discover-received", "pkt4-request-rece
                    "pkt4-offer-sent", "pkt4-ack-sent", "pkt4-nak-sent", "pkt4-sent",
                    "no-subnet-drop", "addresses-exhausted", "request-for-other-server",
                    "wrong-interface-drop", "raw-unavailable-broadcast", "send-failed",
-                   "lease-write-failed", "no-client-identity-drop")
+                   "lease-write-failed", "no-client-identity-drop", "v4-lease-reuses")
 if len(ENGINE_COUNTERS) != C_COUNT:     # one name per counter, or stats() misnames them
     raise ImportError(f"fastdhcp._core: {len(ENGINE_COUNTERS)} counter names for {C_COUNT} counters")
 
@@ -124,6 +124,7 @@ cdef class Engine:
     cdef AddrRange* nets
     cdef uint32_t n_nets
     cdef uint64_t counters[C_COUNT]
+    cdef uint32_t reuse_lft      # set just before reply(): the cached lease's remaining time (0: none)
     cdef PendingRows pending     # rows of failed commits, written first by the next
     cdef public bint raw_sockets           # dhcp-socket-type raw: unicast to chaddr via AF_PACKET
     cdef public bint allow_bootp
@@ -194,8 +195,8 @@ cdef class Engine:
         r.valid_max = max_lifetime if max_lifetime is not None else valid_lifetime
         r.t1 = t1 or 0
         r.t2 = t2 or 0
-        r.t1_permille = round((t1_percent or 0) * 1000)
-        r.t2_permille = round((t2_percent or 0) * 1000)
+        r.t1_share = t1_percent or 0.0
+        r.t2_share = t2_percent or 0.0
         set_boot(&r.boot, next_server, server_hostname or None, boot_file_name or None)
         r.server_id = ip_to_u32(server_id)
         r.authoritative = authoritative
@@ -569,6 +570,9 @@ cdef class Engine:
                 if m == sn:
                     self.counters[C_NO_ADDRESS] += 1
                     return
+            self.reuse_lft = self.alloc.offer_reuse(
+                m, &k, addr, self.lease_time(p, m), opt_value(p, OPT_HOST_NAME),
+                p.opt[OPT_HOST_NAME].len if p.opt[OPT_HOST_NAME].count else 0, now)
             self.reply(i, m, MT_OFFER, addr, our_id, True, &ids)
         elif t == MT_REQUEST:
             self.on_request(i, p, sn, our_id, now)
@@ -647,6 +651,7 @@ cdef class Engine:
             host_len = p.opt[OPT_HOST_NAME].len
         st = self.alloc.request_c(sn, &k, &ids, addr, self.lease_time(p, sn), now, host, host_len)
         if st == AS_ACK:
+            self.reuse_lft = self.alloc.reused_lft
             self.reply(i, sn, MT_ACK, addr, our_id, True, &ids)
         elif st != AS_NO_MEMORY:
             self.reply(i, sn, MT_NAK, 0, our_id, False, NULL)
@@ -668,12 +673,18 @@ cdef class Engine:
         cdef uint8_t* out = b.tx_slot(i)
         cdef Endpoint* to = &b.reply_dst[i]
         cdef uint32_t iface
+        cdef uint32_t reused = self.reuse_lft
+        self.reuse_lft = 0
         lead[0], lead[1] = OPT_SERVER_ID, 4
         wr_u32(lead + 2, server_id)
         if with_lease:
             valid = self.lease_time(p, sn)
-            t1 = run.t1 if run.t1 else <uint32_t>((<uint64_t>valid * run.t1_permille) // 1000)
-            t2 = run.t2 if run.t2 else <uint32_t>((<uint64_t>valid * run.t2_permille) // 1000)
+            if reused:       # Kea's lease caching: what is left of the lease, T1/T2 from that
+                valid = reused
+                self.counters[C_LEASE_REUSES] += 1
+            # (Kea: round(percent * lifetime), half away from zero)
+            t1 = run.t1 if run.t1 else <uint32_t>(run.t1_share * valid + 0.5)
+            t2 = run.t2 if run.t2 else <uint32_t>(run.t2_share * valid + 0.5)
             if t2 >= valid:          # Kea: T2 only below the lease time, T1 only below T2
                 t2 = 0
             if t1 >= (t2 if t2 else valid):
