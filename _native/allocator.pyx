@@ -427,6 +427,7 @@ cdef class Allocator:
                 wrapped = True             # allocation wraps round to the start: so do we
                 i = 0
                 continue
+            prefetch_w(&pool.offered[0][i >> 6], 1)     # the offer's mark, set then cleared
             e = dir_at(&self.t.by_addr, pool.first + i)
             if e != NULL and e[0] != 0:    # a stale record: it, and its key slot
                 prefetch_w(&self.t.rec[dir_rec(e[0])], 1)
