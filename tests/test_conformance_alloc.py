@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from e2e import (ACK, NAK, NET, SRV_IP, RawClient, lease_rows, new_xid, rows_for, subnet)
+from e2e import ACK, NAK, NET, SRV_IP, RawClient, new_xid, rows_for, subnet
 from e2e import servers, topo  # noqa: F401  (fixtures)
 from fastdhcp import reference
 from fastdhcp._lab import netlab
@@ -117,43 +117,28 @@ def test_a_declined_address_is_offered_after_its_probation(servers, topo, client
 
 # ---- lease caching -----------------------------------------------------------------------------
 
+def renewed_after(lab, topo, proc, c, seconds):
+    """DORA, then a renewal `seconds` later: (its ACK, rows the renewal added to the file)."""
+    ip = c.dora()[1].pkt.yiaddr
+    rows = len(rows_for(proc.lease_path, ip))
+    time.sleep(seconds)
+    r = renew(lab, topo, c, ip)
+    assert r is not None and r.pkt.msg_type == ACK
+    time.sleep(0.3)
+    return r, len(rows_for(proc.lease_path, ip)) - rows
+
+
 def test_a_renewal_within_the_cache_threshold_reuses_the_lease(lab, servers, topo, clients):
     proc = servers.start(subnets=[subnet(1, NET, "100 - 199", interface=topo.bridge,
                                          **{"cache-threshold": 0.5})])
-    c = clients()
-    _, ack = c.dora()
-    ip = ack.pkt.yiaddr
-    rows = len(rows_for(proc.lease_path, ip))
-    time.sleep(2.2)
-    r = renew(lab, topo, c, ip)
-    assert r is not None and r.pkt.msg_type == ACK
+    r, added = renewed_after(lab, topo, proc, clients(), 2.2)
     assert 595 <= r.opt_u32(51) <= 598                     # what is left of 600
     assert r.opt_u32(58) == 300 and r.opt_u32(59) == 500
-    time.sleep(0.3)
-    assert len(rows_for(proc.lease_path, ip)) == rows      # no new row
+    assert added == 0                                      # no new row
 
 
-def test_a_renewal_past_cache_max_age_is_written(lab, servers, topo, clients):
-    proc = servers.start(cache_max_age=1)
-    c = clients()
-    _, ack = c.dora()
-    ip = ack.pkt.yiaddr
-    rows = len(rows_for(proc.lease_path, ip))
-    time.sleep(2.2)
-    r = renew(lab, topo, c, ip)
-    assert r.pkt.msg_type == ACK and r.opt_u32(51) == 600
-    time.sleep(0.3)
-    assert len(rows_for(proc.lease_path, ip)) == rows + 1
-
-
-def test_without_caching_every_renewal_is_written(lab, servers, topo, clients):
-    proc = servers.start()
-    c = clients()
-    _, ack = c.dora()
-    ip = ack.pkt.yiaddr
-    rows = len(rows_for(proc.lease_path, ip))
-    time.sleep(1.1)
-    r = renew(lab, topo, c, ip)
-    assert r.pkt.msg_type == ACK and r.opt_u32(51) == 600
-    time.sleep(0.3)
-    assert len(lease_rows(proc.lease_path)) and len(rows_for(proc.lease_path, ip)) == rows + 1
+@pytest.mark.parametrize("cache", [{"cache_max_age": 1}, {}], ids=["past-cache-max-age", "no-caching"])
+def test_a_renewal_not_cached_is_written(lab, servers, topo, clients, cache):
+    proc = servers.start(**cache)
+    r, added = renewed_after(lab, topo, proc, clients(), 2.2)
+    assert r.opt_u32(51) == 600 and added == 1
