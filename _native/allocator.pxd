@@ -18,6 +18,13 @@ cdef enum:
     GLOBAL_SCOPE = 0xFFFFFFFE    # the "subnet" of global reservations
 
 
+# Lease caching parameters a subnet has (Kea 1.9.6+: set or inherited, else unspecified).
+cdef enum:
+    CACHE_THRESHOLD = 1
+    CACHE_MAX_AGE = 2
+    LFT_INFINITY = 0xFFFFFFFF    # Kea's Lease::INFINITY_LFT
+
+
 # Outcomes of a request.
 cdef enum:
     AS_ACK = 0
@@ -39,6 +46,11 @@ ctypedef struct SubnetC:
     uint8_t match_client_id
     uint8_t resv_global          # reservations-global: global reservations apply here
     uint8_t resv_in_subnet       # reservations-in-subnet: the subnet's own reservations apply
+    uint8_t offer_strict         # offer-lifetime configured: an offer holds its address for
+    uint32_t offer_lft           # offer_lft seconds (else a soft hold: the Allocator's default)
+    uint8_t cache_flags          # CACHE_*: lease caching (cache-threshold, cache-max-age) is set
+    uint32_t cache_max_age
+    double cache_threshold
     uint64_t total
     uint64_t assigned            # bound leases
     uint64_t declined

@@ -63,8 +63,9 @@ cdef class Allocator:
     cdef uint8_t id_order[RK_KINDS]   # host-reservation-identifiers, in lookup order
     cdef uint8_t n_id_order
     cdef dict subnet_index       # id -> index (Python edge only)
-    cdef public uint32_t offer_lifetime
+    cdef public uint32_t offer_lifetime   # the soft hold of subnets without offer-lifetime
     cdef public uint32_t decline_probation
+    cdef readonly uint32_t reused_lft     # the last request's: a cached lease's remaining time
 
     def __cinit__(self, uint32_t capacity=1024, uint32_t offer_lifetime=60,
                   uint32_t decline_probation=86400):
@@ -105,9 +106,16 @@ cdef class Allocator:
         self.n_id_order = len(codes)
 
     def add_subnet(self, uint32_t subnet_id, str prefix, pools=(), bint match_client_id=True,
-                   bint reservations_global=False, bint reservations_in_subnet=True):
+                   bint reservations_global=False, bint reservations_in_subnet=True,
+                   offer_lifetime=None, cache_threshold=None, cache_max_age=None):
         """Add a subnet ``prefix`` ("10.0.0.0/8") with pools given as (first, last) addresses.
-        A pool larger than 2^24 addresses is split into several. Pools must not overlap."""
+        A pool larger than 2^24 addresses is split into several. Pools must not overlap.
+        ``offer_lifetime`` (Kea 2.6's offer-lifetime, seconds): an offer holds its address that
+        long against everyone; unset or 0, an offer holds it for the Allocator's offer_lifetime
+        only while other addresses are free (Kea 2.2 holds nothing for an offer).
+        ``cache_threshold`` and ``cache_max_age``: Kea's lease caching, None when unspecified."""
+        if cache_threshold is not None and not 0.0 < cache_threshold < 1.0:
+            raise ValueError(f"cache-threshold {cache_threshold} must be greater than 0.0 and less than 1.0")
         if subnet_id == 0 or subnet_id in self.subnet_index:
             raise ValueError(f"subnet id {subnet_id} is zero or already used")
         net_s, _, plen_s = prefix.partition("/")
@@ -139,6 +147,14 @@ cdef class Allocator:
         s.match_client_id = match_client_id
         s.resv_global = reservations_global
         s.resv_in_subnet = reservations_in_subnet
+        s.offer_strict = bool(offer_lifetime)
+        s.offer_lft = offer_lifetime or 0
+        if cache_threshold is not None:
+            s.cache_flags |= CACHE_THRESHOLD
+            s.cache_threshold = cache_threshold
+        if cache_max_age is not None:
+            s.cache_flags |= CACHE_MAX_AGE
+            s.cache_max_age = cache_max_age
         for a, n in pieces:
             self._add_pool(a, n, self.n_subnets)
             s.total += n
@@ -411,6 +427,7 @@ cdef class Allocator:
                 wrapped = True             # allocation wraps round to the start: so do we
                 i = 0
                 continue
+            prefetch_w(&pool.offered[0][i >> 6], 1)     # the offer's mark, set then cleared
             e = dir_at(&self.t.by_addr, pool.first + i)
             if e != NULL and e[0] != 0:    # a stale record: it, and its key slot
                 prefetch_w(&self.t.rec[dir_rec(e[0])], 1)
@@ -445,6 +462,7 @@ cdef class Allocator:
                 self.account(l, -1, 0)
             p = self._pool_at(l.addr)
             if p != NIL:
+                pool_offer_unmark(&self.pools[p], l.addr - self.pools[p].first)
                 pool_release(&self.pools[p], l.addr - self.pools[p].first)
 
     cdef inline void account(self, const Lease* l, int assigned, int declined) noexcept nogil:
@@ -462,7 +480,7 @@ cdef class Allocator:
     cdef uint32_t offer_c(self, uint32_t sn, const ClientKey* k, const ClientIds* ids,
                           uint32_t requested, int64_t now, int* status) noexcept:
         cdef SubnetC* s = &self.subnets[sn]
-        cdef uint32_t mine = lt_find_key(&self.t, k), target = NIL, addr, stale = NIL
+        cdef uint32_t mine = lt_find_key(&self.t, k), target = NIL, addr, stale = NIL, p
         cdef uint32_t resv = self.resv_addr(sn, ids, NULL)
         cdef uint8_t st
         status[0] = AS_ACK
@@ -480,6 +498,8 @@ cdef class Allocator:
         while target == NIL:
             target = self.alloc_any(s)
             if target == NIL:
+                if self.make_room(s, now):
+                    continue
                 status[0] = AS_NO_ADDRESS
                 return NIL
             stale = lt_find_addr(&self.t, target)
@@ -491,9 +511,114 @@ cdef class Allocator:
         if mine == NIL:
             status[0] = AS_NO_MEMORY
             return NIL
-        if self.t.rec[mine].state != LS_BOUND:      # held (again) for offer_lifetime; bound stays bound
-            lt_set_state(&self.t, mine, LS_OFFERED, now + self.offer_lifetime)
+        if self.t.rec[mine].state != LS_BOUND:      # held (again) for a while; bound stays bound
+            lt_set_state(&self.t, mine, LS_OFFERED,
+                         now + (s.offer_lft if s.offer_strict else self.offer_lifetime))
+            p = self._pool_at(target)
+            if p != NIL and not pool_is_blocked(&self.pools[p], target - self.pools[p].first):
+                pool_offer_mark(&self.pools[p], target - self.pools[p].first)   # (a reserved one
+                # is its client's alone: no other client could take it over)
         return target
+
+    # Nothing is free in the subnet's pools: make an address free, if any can be, and say so.
+    # What has lapsed (leases and offers past their time, probations ended) is reclaimed now
+    # rather than at the next expiry pass: Kea 2.2 reuses an expired lease it comes to. Then,
+    # unless the subnet has offer-lifetime, another client's mere offer gives way: the hold
+    # decides between concurrent clients while there is a choice, and never withholds the last
+    # addresses (nor lets a flood of DISCOVERs take the pool). Bounded: the expiry pass walks
+    # only the seconds since the last one, and each offered mark looked at is taken or cleared.
+    cdef bint make_room(self, SubnetC* s, int64_t now) noexcept:
+        cdef uint32_t k, p, i, r
+        cdef Pool* pool
+        if self.reclaim_c(now):
+            return True        # (perhaps in another subnet: the caller tries, and asks again)
+        if s.offer_strict:
+            return False
+        for k in range(s.n_pools):
+            p = s.first_pool + (s.next_pool + k) % s.n_pools
+            pool = &self.pools[p]
+            while pool.offered_count:
+                i = pool_next_offered(pool)
+                r = lt_find_addr(&self.t, pool.first + i)
+                if r != NIL and self.t.rec[r].state == LS_OFFERED:
+                    self.give_back(r)          # unmarked, and free again unless blocked
+                    lt_delete(&self.t, r)
+                    return True
+                pool_offer_unmark(pool, i)     # (a mark without its offer: cleared)
+        return False
+
+    # Another client's record r of an address a client asks for gives way when it has lapsed
+    # (the expiry pass has not come round to it yet: reclaimed now) or is a mere offer under a
+    # soft hold (Kea 2.2 holds nothing for an offer: the first REQUEST wins), unless the address
+    # is out of the pools or blocked (reserved: its client's alone). Returns the address's record
+    # after that (NIL: none).
+    cdef uint32_t give_way(self, uint32_t r, uint32_t addr, int64_t now) noexcept:
+        cdef Lease* l = &self.t.rec[r]
+        cdef uint32_t p = self._pool_at(addr)
+        if l.state != LS_OFFERED and l.state != LS_BOUND and l.state != LS_DECLINED:
+            return r
+        if l.expire <= now:
+            self.reclaim_c(now)
+        elif l.state == LS_OFFERED and not self.subnets[l.subnet].offer_strict and p != NIL and \
+                not pool_is_blocked(&self.pools[p], addr - self.pools[p].first):
+            self.give_back(r)
+            lt_delete(&self.t, r)
+        return lt_find_addr(&self.t, addr)
+
+    # Kea's lease caching (AllocEngine::setLeaseReusable, after updateLease4Information found
+    # nothing to change): the remaining lifetime of the client's bound lease r when a renewal
+    # (or a DISCOVER) for `lifetime` seconds may reuse it unchanged, else 0. Nothing may have
+    # changed but the time: the hardware address, client id and host name are the same and the
+    # lifetime is not shorter. An infinite lease is always reused; else the lease's age (since it
+    # was last written) must be below its lifetime, within cache-max-age, and within
+    # cache-threshold of the new lifetime; with neither set, nothing is reused.
+    cdef uint32_t reusable(self, uint32_t sn, uint32_t r, const ClientKey* k, uint32_t lifetime,
+                           const uint8_t* host, uint16_t host_len, int64_t now) noexcept nogil:
+        cdef const SubnetC* s = &self.subnets[sn]
+        cdef const Lease* l = &self.t.rec[r]
+        cdef int64_t cltt, age
+        cdef uint32_t max_age = 0
+        if (s.cache_flags == 0 and lifetime != LFT_INFINITY) or l.state != LS_BOUND:
+            return 0
+        if host_len > HOST_MAX:
+            host_len = HOST_MAX
+        if l.htype != k.htype or l.hwlen != k.hwlen or l.cid_len != k.cid_len or \
+                l.host_len != host_len or lifetime < l.valid_lft or \
+                (l.hwlen and memcmp(lt_hw(l), k.hw, l.hwlen) != 0) or \
+                (l.cid_len and memcmp(lt_cid(&self.t, l), k.cid, l.cid_len) != 0) or \
+                (host_len and memcmp(lt_host(&self.t, l), host, host_len) != 0):
+            return 0
+        if lifetime == LFT_INFINITY:
+            return LFT_INFINITY
+        cltt = l.expire - l.valid_lft
+        if now < cltt:
+            return 0                           # time went backwards
+        age = now - cltt
+        if age >= l.valid_lft:
+            return 0                           # expired
+        if s.cache_flags & CACHE_MAX_AGE:
+            max_age = s.cache_max_age
+            if max_age == 0 or age > max_age:
+                return 0
+        if s.cache_flags & CACHE_THRESHOLD:
+            max_age = <uint32_t>(lifetime * s.cache_threshold)
+            if age > max_age:
+                return 0
+        if max_age == 0:
+            return 0
+        return <uint32_t>(l.valid_lft - age)
+
+    # What a DISCOVER's OFFER of `addr` carries as its lifetime when it is the client's cached
+    # bound lease (Kea runs the same reuse test for an offer): its remaining time, else 0.
+    cdef uint32_t offer_reuse(self, uint32_t sn, const ClientKey* k, uint32_t addr, uint32_t lifetime,
+                              const uint8_t* host, uint16_t host_len, int64_t now) noexcept nogil:
+        cdef uint32_t mine
+        if self.subnets[sn].cache_flags == 0 and lifetime != LFT_INFINITY:
+            return 0
+        mine = lt_find_key(&self.t, k)
+        if mine == NIL or self.t.rec[mine].addr != addr:
+            return 0
+        return self.reusable(sn, mine, k, lifetime, host, host_len, now)
 
     cdef int request_c(self, uint32_t sn, const ClientKey* k, const ClientIds* ids, uint32_t addr,
                        uint32_t lifetime, int64_t now, const uint8_t* host, uint16_t host_len) noexcept:
@@ -502,6 +627,7 @@ cdef class Allocator:
         cdef uint32_t resv = self.resv_addr(sn, ids, NULL)
         cdef uint32_t p
         cdef bint was_bound
+        self.reused_lft = 0
         if not subnet_has(s, addr):
             return AS_NAK_WRONG_SUBNET
         if resv != NIL and resv != addr:
@@ -510,18 +636,26 @@ cdef class Allocator:
             resv = NIL       # someone else still holds it: the dynamic address offered stands
         r = lt_find_addr(&self.t, addr)
         if self.held_by_other(r, mine):
-            return AS_NAK_TAKEN
+            r = self.give_way(r, addr, now)
+            if self.held_by_other(r, mine):
+                return AS_NAK_TAKEN
         p = self._pool_at(addr)
         if resv == NIL and (p == NIL or self.pool_subnet[p] != sn):
             return AS_NAK_UNAVAILABLE
         if not self.claim_at(addr, r, p, mine, resv != NIL):
             return AS_NAK_UNAVAILABLE
+        if r == mine and r != NIL and self.t.rec[r].state == LS_BOUND:
+            self.reused_lft = self.reusable(sn, r, k, lifetime, host, host_len, now)
+            if self.reused_lft:
+                return AS_ACK                  # a cached lease: nothing changes, no row
         mine = self.bind_record(mine, addr, k, NIL)
         if mine == NIL or not lt_set_host(&self.t, mine, host, host_len):
             return AS_NO_MEMORY
         was_bound = self.t.rec[mine].state == LS_BOUND
         self.t.rec[mine].valid_lft = lifetime
         lt_set_state(&self.t, mine, LS_BOUND, now + lifetime)
+        if p != NIL:
+            pool_offer_unmark(&self.pools[p], addr - self.pools[p].first)
         if not was_bound:
             self.account(&self.t.rec[mine], 1, 0)
         if not lt_journal(&self.t, mine, JR_UPSERT):
@@ -848,6 +982,8 @@ cdef class Allocator:
             pool_block(&self.pools[p], a - self.pools[p].first)
         self.t.rec[r].valid_lft = valid
         lt_set_state(&self.t, r, st, expire)
+        if st == LS_OFFERED and p != NIL and not pool_is_blocked(&self.pools[p], a - self.pools[p].first):
+            pool_offer_mark(&self.pools[p], a - self.pools[p].first)
         if st == LS_BOUND:
             self.account(&self.t.rec[r], 1, 0)
         elif st == LS_DECLINED:

@@ -43,6 +43,7 @@ cdef enum:
     C_DECLINE_NO_ADDRESS
     C_INFORM_NO_ADDRESS
     C_SERVER_ID_IN_DISCOVER
+    C_LEASE_REUSES               # Kea 2.4's v4-lease-reuses: replies carrying a cached lease
     C_COUNT
 
 
@@ -71,8 +72,8 @@ ctypedef struct SubnetRun:
     uint32_t valid_max
     uint32_t t1                  # 0: not sent (explicit renew-timer, or ...
     uint32_t t2
-    uint16_t t1_permille         # ... a share of the lease time with calculate-tee-times)
-    uint16_t t2_permille
+    double t1_share              # ... a share of the lease time with calculate-tee-times,
+    double t2_share              # rounded as Kea rounds it)
     BootFields boot              # next-server, server-hostname, boot-file-name
     uint32_t server_id           # configured 54 (0: our address on the ingress link)
     uint32_t next_member         # shared network ring (itself when alone)

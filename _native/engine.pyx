@@ -18,7 +18,7 @@ ENGINE_COUNTERS = ("pkt4-received", "pkt4-discover-received", "pkt4-request-rece
                    "no-subnet-drop", "addresses-exhausted", "request-for-other-server",
                    "wrong-interface-drop", "raw-unavailable-broadcast", "send-failed",
                    "lease-write-failed", "no-client-identity-drop", "decline-without-address-drop",
-                   "inform-no-address-drop", "discover-with-server-id-drop")
+                   "inform-no-address-drop", "discover-with-server-id-drop", "v4-lease-reuses")
 if len(ENGINE_COUNTERS) != C_COUNT:     # one name per counter, or stats() misnames them
     raise ImportError(f"fastdhcp._core: {len(ENGINE_COUNTERS)} counter names for {C_COUNT} counters")
 
@@ -129,6 +129,7 @@ cdef class Engine:
     cdef SubnetRun nowhere                 # the reply parameters of a NAK that has no subnet
     cdef uint32_t n_events
     cdef uint64_t events_lost
+    cdef uint32_t reuse_lft      # set just before reply(): the cached lease's remaining time (0: none)
     cdef PendingRows pending     # rows of failed commits, written first by the next
     cdef public bint raw_sockets           # dhcp-socket-type raw: unicast to chaddr via AF_PACKET
     cdef public bint allow_bootp
@@ -205,8 +206,8 @@ cdef class Engine:
         r.valid_max = max_lifetime if max_lifetime is not None else valid_lifetime
         r.t1 = t1 or 0
         r.t2 = t2 or 0
-        r.t1_permille = round((t1_percent or 0) * 1000)
-        r.t2_permille = round((t2_percent or 0) * 1000)
+        r.t1_share = t1_percent or 0.0
+        r.t2_share = t2_percent or 0.0
         set_boot(&r.boot, next_server, server_hostname or None, boot_file_name or None)
         r.server_id = ip_to_u32(server_id)
         r.authoritative = authoritative
@@ -598,6 +599,9 @@ cdef class Engine:
             sn = self.home_subnet(p, sn, &k, &ids, self.requested(p))
             addr = self.offer_in_network(p, &sn, &k, &ids, self.requested(p), now)
             if addr != NIL:
+                self.reuse_lft = self.alloc.offer_reuse(
+                    sn, &k, addr, self.lease_time(p, sn), opt_value(p, OPT_HOST_NAME),
+                    p.opt[OPT_HOST_NAME].len if p.opt[OPT_HOST_NAME].count else 0, now)
                 self.reply(i, sn, MT_OFFER, addr, our_id, True, &ids)
         elif t == MT_REQUEST:
             self.on_request(i, p, sn, our_id, now)
@@ -765,6 +769,7 @@ cdef class Engine:
             host_len = p.opt[OPT_HOST_NAME].len
         st = self.alloc.request_c(sn, &k, &ids, addr, self.lease_time(p, sn), now, host, host_len)
         if st == AS_ACK:
+            self.reuse_lft = self.alloc.reused_lft
             self.reply(i, sn, MT_ACK, addr, our_id, True, &ids)
         elif st == AS_NAK_UNAVAILABLE and self.alloc._pool_at(addr) == NIL and \
                 not self.alloc.is_reserved(addr):
@@ -793,12 +798,18 @@ cdef class Engine:
         cdef uint32_t iface, src, dest
         cdef const Endpoint* ing
         cdef bint raw, to_ciaddr
+        cdef uint32_t reused = self.reuse_lft
+        self.reuse_lft = 0
         lead[0], lead[1] = OPT_SERVER_ID, 4
         wr_u32(lead + 2, server_id)
         if with_lease:
             valid = self.lease_time(p, sn)
-            t1 = run.t1 if run.t1 else <uint32_t>((<uint64_t>valid * run.t1_permille) // 1000)
-            t2 = run.t2 if run.t2 else <uint32_t>((<uint64_t>valid * run.t2_permille) // 1000)
+            if reused:       # Kea's lease caching: what is left of the lease, T1/T2 from that
+                valid = reused
+                self.counters[C_LEASE_REUSES] += 1
+            # (Kea: round(percent * lifetime), half away from zero)
+            t1 = run.t1 if run.t1 else <uint32_t>(run.t1_share * valid + 0.5)
+            t2 = run.t2 if run.t2 else <uint32_t>(run.t2_share * valid + 0.5)
             if t2 >= valid:          # Kea: T2 only below the lease time, T1 only below T2
                 t2 = 0
             if t1 >= (t2 if t2 else valid):

@@ -19,3 +19,9 @@ ctypedef struct Pool:
     uint32_t nbits[POOL_MAX_LEVELS]
     uint64_t* bits[POOL_MAX_LEVELS]
     uint64_t* blocked            # 1 = unavailable (reserved, declined, excluded): never freed by release
+    # Addresses held by an offer only (1 = offered), shaped as `bits`: when nothing is free, the
+    # next offered one after offer_cursor is found as fast as a free one (an offer is a
+    # tie-breaker between concurrent clients, not a lease: it must not make an address unavailable)
+    uint64_t* offered[POOL_MAX_LEVELS]
+    uint32_t offered_count
+    uint32_t offer_cursor

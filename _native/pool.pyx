@@ -1,6 +1,7 @@
 # Hierarchical free-address bitmap over a contiguous range of up to 2^24 addresses (a /8).
 # Level 0 has one bit per address (1 = free); each level above has one bit per word of the level
-# below (1 = that word has a free bit). Finding the next free address from any point is a climb of
+# below (1 = that word has a free bit). A second bitmap of the same shape marks the addresses held
+# only by an offer. Finding the next free address from any point is a climb of
 # at most `levels` words and a descent of as many, with count-trailing-zeros at each: no scan,
 # whatever the pool size or fill. Included by _core.pyx.
 
@@ -35,7 +36,8 @@ cdef int pool_init(Pool* p, uint32_t first, uint32_t size) noexcept nogil:
         words = (n + 63) >> 6
         p.nbits[lv] = n
         p.bits[lv] = <uint64_t*>calloc(words, sizeof(uint64_t))
-        if p.bits[lv] == NULL:
+        p.offered[lv] = <uint64_t*>calloc(words, sizeof(uint64_t))
+        if p.bits[lv] == NULL or p.offered[lv] == NULL:
             return -1
         pool_fill_level(p.bits[lv], n)
         lv += 1
@@ -51,7 +53,9 @@ cdef void pool_free_memory(Pool* p) noexcept nogil:
     cdef uint32_t lv
     for lv in range(POOL_MAX_LEVELS):
         free(p.bits[lv])
+        free(p.offered[lv])
         p.bits[lv] = NULL
+        p.offered[lv] = NULL
     free(p.blocked)
     p.blocked = NULL
 
@@ -64,13 +68,13 @@ cdef inline bint pool_is_blocked(const Pool* p, uint32_t i) noexcept nogil:
     return (p.blocked[i >> 6] >> (i & 63)) & 1
 
 
-# Clear bit i (address taken); a word that becomes empty clears its bit one level up, and so on.
-cdef void pool_take(Pool* p, uint32_t i) noexcept nogil:
+# Clear bit i of a hierarchical bitmap (bits: the free one or the offered one); a word that
+# becomes empty clears its bit one level up, and so on.
+cdef inline void pool_bit_clear(const Pool* p, uint64_t** bits, uint32_t i) noexcept nogil:
     cdef uint32_t lv = 0
     cdef uint64_t* w
-    p.free_count -= 1
     while lv < p.levels:
-        w = &p.bits[lv][i >> 6]
+        w = &bits[lv][i >> 6]
         w[0] &= ~((<uint64_t>1) << (i & 63))
         if w[0] != 0:
             return
@@ -78,14 +82,13 @@ cdef void pool_take(Pool* p, uint32_t i) noexcept nogil:
         lv += 1
 
 
-# Set bit i (address free); a word that was empty sets its bit one level up, and so on.
-cdef void pool_put(Pool* p, uint32_t i) noexcept nogil:
+# Set bit i; a word that was empty sets its bit one level up, and so on.
+cdef inline void pool_bit_set(const Pool* p, uint64_t** bits, uint32_t i) noexcept nogil:
     cdef uint32_t lv = 0
     cdef uint64_t* w
     cdef uint64_t before
-    p.free_count += 1
     while lv < p.levels:
-        w = &p.bits[lv][i >> 6]
+        w = &bits[lv][i >> 6]
         before = w[0]
         w[0] = before | ((<uint64_t>1) << (i & 63))
         if before != 0:
@@ -94,15 +97,15 @@ cdef void pool_put(Pool* p, uint32_t i) noexcept nogil:
         lv += 1
 
 
-# The first free index >= i, or POOL_NONE: climb while the rest of the word is empty, then
+# The first set index >= i, or POOL_NONE: climb while the rest of the word is empty, then
 # descend by ctz. At most 2 * levels word reads.
-cdef uint32_t pool_find_from(const Pool* p, uint32_t i) noexcept nogil:
+cdef uint32_t pool_bit_find(const Pool* p, uint64_t** bits, uint32_t i) noexcept nogil:
     cdef uint32_t lv = 0
     cdef uint64_t word
     while True:
         if lv >= p.levels or i >= p.nbits[lv]:
             return POOL_NONE
-        word = p.bits[lv][i >> 6] & pool_mask_from(i)
+        word = bits[lv][i >> 6] & pool_mask_from(i)
         if word:
             i = (i & ~(<uint32_t>63)) + <uint32_t>__builtin_ctzll(word)
             break
@@ -110,7 +113,51 @@ cdef uint32_t pool_find_from(const Pool* p, uint32_t i) noexcept nogil:
         lv += 1
     while lv > 0:
         lv -= 1
-        i = (i << 6) + <uint32_t>__builtin_ctzll(p.bits[lv][i])
+        i = (i << 6) + <uint32_t>__builtin_ctzll(bits[lv][i])
+    return i
+
+
+# Address i taken out of the free set.
+cdef inline void pool_take(Pool* p, uint32_t i) noexcept nogil:
+    p.free_count -= 1
+    pool_bit_clear(p, p.bits, i)
+
+
+# Address i back in the free set.
+cdef inline void pool_put(Pool* p, uint32_t i) noexcept nogil:
+    p.free_count += 1
+    pool_bit_set(p, p.bits, i)
+
+
+# The first free index >= i, or POOL_NONE.
+cdef inline uint32_t pool_find_from(const Pool* p, uint32_t i) noexcept nogil:
+    return pool_bit_find(p, p.bits, i)
+
+
+# Mark (or unmark) address i as held by an offer only; both are idempotent, so the allocator
+# calls them wherever a record may enter or leave the offered state.
+cdef inline void pool_offer_mark(Pool* p, uint32_t i) noexcept nogil:
+    if not (p.offered[0][i >> 6] >> (i & 63)) & 1:
+        p.offered_count += 1
+        pool_bit_set(p, p.offered, i)
+
+
+cdef inline void pool_offer_unmark(Pool* p, uint32_t i) noexcept nogil:
+    if (p.offered[0][i >> 6] >> (i & 63)) & 1:
+        p.offered_count -= 1
+        pool_bit_clear(p, p.offered, i)
+
+
+# The next offered address after the offer cursor (wrapping once), or POOL_NONE; the cursor
+# moves past it, so that successive calls go round the offers instead of taking one back and forth.
+cdef uint32_t pool_next_offered(Pool* p) noexcept nogil:
+    cdef uint32_t i
+    if p.offered_count == 0:
+        return POOL_NONE
+    i = pool_bit_find(p, p.offered, p.offer_cursor)
+    if i == POOL_NONE:
+        i = pool_bit_find(p, p.offered, 0)
+    p.offer_cursor = i + 1 if i + 1 < p.size else 0
     return i
 
 

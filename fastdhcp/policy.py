@@ -18,7 +18,9 @@ log = logging.getLogger("fastdhcp.policy")
 
 # Kea sends these whenever they are configured, requested or not (its "required options").
 ALWAYS_WHEN_SET = {1, 3, 6, 15}
-OFFER_HOLD_DEFAULT = 30   # seconds an offered address is held when offer-lifetime is 0
+# Seconds an offer holds its address when offer-lifetime is 0 (Kea 2.2 has none): a soft hold
+# that keeps concurrent clients apart while other addresses are free, never more.
+OFFER_HOLD_DEFAULT = 30
 SIOCGIFADDR = 0x8915
 # Kea's host-reservation-identifiers, as Allocator.add_reservation names them.
 RESERVATION_KINDS = {"hw-address": "hw_address", "client-id": "client_id",
@@ -100,14 +102,15 @@ def subnet_of_link(config: Config, link: Link) -> Subnet | None:
 
 def compile_policy(config: Config, links: list[Link], *, batch_size: int = 64) -> Engine:
     """Build the Allocator and the Engine for ``config`` serving ``links``."""
-    g = config.globals
-    alloc = Allocator(offer_lifetime=g.offer_lifetime or OFFER_HOLD_DEFAULT,
+    alloc = Allocator(offer_lifetime=OFFER_HOLD_DEFAULT,
                       decline_probation=config.decline_probation_period)
     for s in config.subnets:
         alloc.add_subnet(s.id, s.prefix, [(p.first, p.last) for p in s.pools],
                          match_client_id=s.match_client_id,
                          reservations_global=s.reservations_global,
-                         reservations_in_subnet=s.reservations_in_subnet)
+                         reservations_in_subnet=s.reservations_in_subnet,
+                         offer_lifetime=s.offer_lifetime or None,
+                         cache_threshold=s.cache_threshold, cache_max_age=s.cache_max_age)
     alloc.set_identifier_order(config.host_reservation_identifiers)
     own = {link.address for link in links}
     resv_extras = []      # (ordinal, subnet or None for a global one, reservation)

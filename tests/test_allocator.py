@@ -165,12 +165,16 @@ class Rec:
 
 
 class AllocModel:
-    def __init__(self, subnets: list[Subnet], offer_lifetime: int, probation: int):
+    def __init__(self, subnets: list[Subnet], offer_lifetime: int, probation: int, *,
+                 strict: bool = False, cache: dict | None = None):
         self.subnets = {s.id: s for s in subnets}
         self.offer_lifetime = offer_lifetime
+        self.strict = strict and offer_lifetime > 0   # offer-lifetime set: offers hold firmly
+        self.cache = cache or {}      # cache_threshold / cache_max_age, as add_subnet takes them
         self.probation = probation
         self.records: dict[int, Rec] = {}
         self.cursor = {(s.id, k): 0 for s in subnets for k in range(len(s.pools))}
+        self.offer_cursor = {(s.id, k): 0 for s in subnets for k in range(len(s.pools))}
         self.next_pool = {s.id: 0 for s in subnets}
         self.journal: list[tuple] = []
         self.touched: set[int] = set()
@@ -270,14 +274,88 @@ class AllocModel:
             target, how = mine, "previous"
         if target is None and requested is not None and self.is_free(s, requested):
             target, how = requested, "requested"
-        if target is None:
+        while target is None:
             target, how = self.next_free(s, self.unavailable()), "next-free"
-        if target is None:
-            return None, "exhausted"
+            if target is None and not self.make_room(s, now):
+                return None, "exhausted"
         rec = self._move(client, s, key, mine, target)
         if rec.state != BOUND:
             rec.state, rec.expire = OFFERED, now + self.offer_lifetime
         return target, how
+
+    def make_room(self, s: Subnet, now: int) -> bool:
+        """Nothing free: reclaim what has lapsed; else (soft holds) another client's offer, the
+        next after the pool's offer cursor, gives way."""
+        if self.reclaim(now):
+            return True
+        if self.strict:
+            return False
+        n = len(s.pools)
+        for k in range(n):
+            pi = (self.next_pool[s.id] + k) % n
+            first, last = s.pools[pi]
+            size = last - first + 1
+            offered = sorted(a - first for a, r in self.records.items()
+                             if first <= a <= last and r.state == OFFERED
+                             and a not in self.reserved_or_excluded())
+            if not offered:
+                continue
+            c = self.offer_cursor[(s.id, pi)]
+            i = next((i for i in offered if i >= c), offered[0])
+            self.offer_cursor[(s.id, pi)] = (i + 1) % size
+            del self.records[first + i]
+            self.touched.add(first + i)
+            return True
+        return False
+
+    def reserved_or_excluded(self) -> set[int]:
+        out = set()
+        for s in self.subnets.values():
+            out.update(s.reservations.values())
+            out.update(s.excluded)
+        return out
+
+    def give_way(self, addr: int, key, now: int):
+        """Another client's record of an address asked for: lapsed, it is reclaimed (with all
+        that has lapsed); a mere offer under a soft hold goes."""
+        r = self.records.get(addr)
+        if r is None or r.key == key or r.state not in OCCUPIES:
+            return
+        if r.expire <= now:
+            self.reclaim(now)
+        elif r.state == OFFERED and not self.strict and \
+                self.subnets[r.subnet].pool_index(addr) is not None and \
+                addr not in self.reserved_or_excluded():
+            del self.records[addr]
+            self.touched.add(addr)
+
+    def reusable(self, rec: Rec, client: Client, key, lifetime: int, host: str, now: int) -> int:
+        """Kea's setLeaseReusable: the remaining lifetime of a cached lease, else 0."""
+        threshold, max_age_cfg = self.cache.get("cache_threshold"), self.cache.get("cache_max_age")
+        if rec.state != BOUND:
+            return 0
+        cid = client.cid if key[1] == "cid" else b""
+        if rec.hw != client.hw or rec.cid != cid or rec.host.encode() != host.encode()[:255] \
+                or lifetime < rec.valid:
+            return 0
+        if lifetime == 0xFFFFFFFF:
+            return lifetime
+        cltt = rec.expire - rec.valid
+        if now < cltt:
+            return 0
+        age = now - cltt
+        if age >= rec.valid:
+            return 0
+        max_age = 0
+        if max_age_cfg is not None:
+            max_age = max_age_cfg
+            if max_age == 0 or age > max_age:
+                return 0
+        if threshold is not None:
+            max_age = int(lifetime * threshold)
+            if age > max_age:
+                return 0
+        return 0 if max_age == 0 else rec.valid - age
 
     def offer_fresh(self, clients: list[Client], sid: int, now: int, lifetime: int | None):
         """offer (and request, when `lifetime` is given) for new clients without reservations:
@@ -287,6 +365,9 @@ class AllocModel:
         out = []
         for client in clients:
             target = self.next_free(s, taken)
+            while target is None and self.make_room(s, now):
+                taken = self.unavailable()
+                target = self.next_free(s, taken)
             out.append(target)
             if target is None:
                 continue
@@ -300,6 +381,7 @@ class AllocModel:
         return out
 
     def request(self, client: Client, sid: int, addr: int, lifetime: int, host: str, now: int):
+        self.reused = 0
         s = self.subnets[sid]
         key = self.key(client, s)
         mine = self.record_of(key)
@@ -311,12 +393,19 @@ class AllocModel:
                 return "reserved-elsewhere"
             resv = None     # another client still holds it: a dynamic address may be bound
         if self.occupied_by_other(addr, key):
+            self.give_way(addr, key, now)
+            mine = self.record_of(key)
+        if self.occupied_by_other(addr, key):
             return "taken"
         if resv is None and s.pool_index(addr) is None:
             return "unavailable"
         holds_it = mine == addr and self.records[addr].state in HOLDS
         if not (resv == addr or holds_it or self.is_free(s, addr)):
             return "unavailable"
+        self.reused = self.reusable(self.records[addr], client, key, lifetime, host, now) \
+            if holds_it else 0
+        if self.reused:
+            return "ack"           # a cached lease: nothing changes, no row
         rec = self._move(client, s, key, mine, addr)
         rec.state, rec.expire, rec.valid = BOUND, now + lifetime, lifetime
         rec.host = host.encode()[:255].decode()
@@ -425,6 +514,10 @@ class AllocatorMachine(RuleBasedStateMachine):
             s.reservations = {}
         event(f"layout: {self.layout}")
         offer_lifetime = data.draw(st.sampled_from([0, 1, 60]), label="offer_lifetime")
+        strict = data.draw(st.booleans(), label="offer-lifetime configured (firm holds)")
+        cache = data.draw(st.sampled_from([{}, {"cache_threshold": 0.25}, {"cache_max_age": 100},
+                                           {"cache_threshold": 0.5, "cache_max_age": 40},
+                                           {"cache_max_age": 0}]), label="lease caching")
         probation = data.draw(st.sampled_from([0, 300, 86400]), label="decline_probation")
         # reservations: some of the reservable clients, in-pool or out-of-pool, distinct addresses
         used: set[int] = set()
@@ -442,7 +535,7 @@ class AllocatorMachine(RuleBasedStateMachine):
                 s.reservations[(kind, IDENT[kind](client))] = addr
                 note(f"{name} has a reservation by {kind} for {dq(addr)} in subnet {s.id}")
         self.subnets = subnets
-        self.model = AllocModel(subnets, offer_lifetime, probation)
+        self.model = AllocModel(subnets, offer_lifetime, probation, strict=strict, cache=cache)
         self.alloc = self.configured(_core.Allocator(offer_lifetime=offer_lifetime,
                                                      decline_probation=probation))
         self.now = NOW0
@@ -462,7 +555,9 @@ class AllocatorMachine(RuleBasedStateMachine):
     def configured(self, alloc):
         for s in self.subnets:
             alloc.add_subnet(s.id, s.prefix, [(dq(a), dq(b)) for a, b in s.pools],
-                             match_client_id=s.match_client_id)
+                             match_client_id=s.match_client_id,
+                             offer_lifetime=self.model.offer_lifetime if self.model.strict else None,
+                             **self.model.cache)
             for a in s.excluded:
                 alloc.exclude(dq(a))
             for (kind, ident), addr in s.reservations.items():
@@ -544,6 +639,9 @@ class AllocatorMachine(RuleBasedStateMachine):
                                  circuit_id=client.circuit, lifetime=lifetime, now=self.now,
                                  hostname=host)
         assert got == expected, f"{client.name} REQUEST {dq(addr)}: {got}, model {expected}"
+        assert self.alloc.reused_lft == self.model.reused, "the cached lease's remaining time"
+        if self.model.reused:
+            event("request: cached lease reused")
 
     def do_release(self, client: Client, s: Subnet, addr: int):
         expected = self.model.release(client, s.id, addr, self.now)
@@ -627,7 +725,8 @@ class AllocatorMachine(RuleBasedStateMachine):
             if a is not None and bind:
                 assert self.alloc.request(s.id, c.hw, a, lifetime=3600, now=self.now) == "ack"
         assert got == expected
-        assert (None in got) == (n > free), "exhaustion exactly when the pools are full"
+        if n <= free:
+            assert None not in got, "exhaustion while addresses are free"
         event(f"flood: {self.layout} {'ran full' if n > free else 'not full'}")
 
     @rule(dt=st.sampled_from([1, 29, 30, 59, 60, 61, 299, 300, 301, 3599, 3600, 65_535, 65_536,
@@ -1036,9 +1135,10 @@ def test_load_declined_blocks_its_address_until_probation_ends():
     assert a.stats(1) == {"total-addresses": 2, "assigned-addresses": 0,
                           "declined-addresses": 1, "free-addresses": 1}
     assert a.offer(1, mac(1), now=NOW0) == "10.0.0.11"
-    assert a.offer(1, mac(2), now=NOW0) is None
+    assert a.request(1, mac(1), "10.0.0.11", lifetime=60, now=NOW0) == "ack"
+    assert a.offer(1, mac(2), now=NOW0) is None        # (a mere offer would have given way)
     assert a.request(1, mac(2), "10.0.0.10", lifetime=60, now=NOW0) == "taken"
-    assert a.reclaim(NOW0 + 299) == 1                  # only mac(1)'s offer lapses
+    assert a.reclaim(NOW0 + 299) == 1                  # only mac(1)'s lease lapses
     assert a.lease("10.0.0.10").state == DECLINED
     assert a.reclaim(NOW0 + 300) == 1
     assert a.lease("10.0.0.10") is None
@@ -1283,7 +1383,7 @@ def test_reserved_in_pool_address_stays_reserved_after_its_probation():
     assert a.reclaim(NOW0 + 101) == 1
     assert a.stats(1)["free-addresses"] == 1
     assert a.offer(1, B, now=NOW0 + 102) == "10.0.0.11"
-    assert a.offer(1, mac(3), now=NOW0 + 102) is None
+    assert a.offer(1, mac(3), now=NOW0 + 102) == "10.0.0.11"   # B's mere offer gives way
     assert a.offer(1, A, now=NOW0 + 102) == "10.0.0.10"
 
 
@@ -1365,9 +1465,8 @@ def test_global_duid_and_addressless_reservations():
     cid = b"\xff\x00\x00\x00\x07" + duid                          # type 255, IAID, DUID
     assert a.offer(1, mac(4), client_id=cid, now=NOW0) == "10.0.0.201"
     assert a.offer(1, mac(5), client_id=b"\x01" + duid, now=NOW0) == "10.0.0.12"  # not a DUID
-    for n in range(6, 13):      # the globally reserved in-pool address is never given away
-        assert a.offer(1, mac(n), now=NOW0) not in (None, "10.0.0.15")
-    assert a.offer(1, mac(13), now=NOW0) is None
+    for n in range(6, 14):      # the globally reserved in-pool address is never given away
+        assert a.offer(1, mac(n), now=NOW0) not in (None, "10.0.0.15")   # (13: an offer gives way)
     # without duid in host-reservation-identifiers the DUID reservation does not match
     a.set_identifier_order(["hw-address", "client-id"])
     a.release(1, mac(12), "10.0.0.20", now=NOW0)

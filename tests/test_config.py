@@ -956,9 +956,6 @@ def test_unsupported_features_when_empty_or_off_are_fine():
 
 
 @pytest.mark.parametrize("dhcp4, path, fragment", [
-    ({"subnet4": [subnet(**{"cache-threshold": 0.25})]}, "Dhcp4.subnet4[0].cache-threshold",
-     "lease caching"),
-    ({"cache-max-age": 600}, "Dhcp4.cache-max-age", "lease caching"),
     ({"subnet4": [subnet(**{"4o6-interface": "eth9"})]}, "Dhcp4.subnet4[0].4o6-interface",
      "DHCPv4-over-DHCPv6"),
     ({"dhcp4o6-port": 6767}, "Dhcp4.dhcp4o6-port", "DHCPv4-over-DHCPv6"),

@@ -439,10 +439,10 @@ def test_a_renewal_naming_the_server_without_50_is_taken_by_its_ciaddr(servers):
 # =================================================================================================
 
 def test_selecting_another_servers_offer_lets_ours_lapse(servers):
-    srv = servers.start(subnets=[direct("100 - 100")])
+    srv = servers.start(subnets=[direct("100 - 100")], offer_lifetime=60)
     a, b = new_mac(), new_mac()
     offer = srv.offer(a)
-    assert srv.offer(b) is None                       # the only address is held for a
+    assert srv.offer(b) is None                       # offer-lifetime: held for a
     r = srv.ask(reference.request(a, new_xid(), server_id=FOREIGN_SERVER,
                                   requested_ip=offer.pkt.yiaddr))
     assert r is None and srv.stats()["request-for-other-server"] == 1

@@ -83,6 +83,10 @@ def check_scope(diag: _Diag, chain: Sequence[_Scope], path: str) -> None:
                                         f"(no effect while calculate-tee-times is false)")
 
     cfg = here.cfg
+    # Kea's BaseNetworkParser::parseCacheParams, at every level
+    if cfg.cache_threshold is not None and not 0.0 < cfg.cache_threshold < 1.0:
+        diag.error(at("cache-threshold"), f"cache-threshold {cfg.cache_threshold} is invalid, "
+                                          f"it must be greater than 0.0 and less than 1.0")
     if here.path != "Dhcp4" and cfg.offer_lifetime is not None:
         diag.error(f"{path}.offer-lifetime", "offer-lifetime is a global parameter in "
                                              "fastdhcp (Kea 2.2 has none)")

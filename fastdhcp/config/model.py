@@ -106,6 +106,8 @@ class Params(msgspec.Struct, kw_only=True, frozen=True):
     t1_percent: float
     t2_percent: float
     offer_lifetime: int
+    cache_threshold: float | None     # lease caching (Kea 1.9.6+): None when unspecified
+    cache_max_age: int | None
     match_client_id: bool
     authoritative: bool
     next_server: int

@@ -48,13 +48,9 @@ _CLASSES_WHY = ("client classification is not supported by fastdhcp: a class-res
 _EXTRA_CLASSES_WHY = ("client classification is not supported: classes listed here have no "
                       "definitions to evaluate (ignored)")
 _DDNS_WHY = "DNS update parameters have no effect while DNS updates are off"
-_CACHE_WHY = ("lease caching (cache-threshold, cache-max-age) is not implemented: every renewal "
-              "extends the lease (ignored)")
 _4O6_WHY = "DHCPv4-over-DHCPv6 is not supported (ignored)"
 
 _SCOPE_RULES: dict[str, Rule] = {
-    "cache-threshold": Rule(WARNING, _CACHE_WHY),
-    "cache-max-age": Rule(WARNING, _CACHE_WHY),
     "require-client-classes": Rule(WARNING, _EXTRA_CLASSES_WHY, _nonempty),
     "evaluate-additional-classes": Rule(WARNING, _EXTRA_CLASSES_WHY, _nonempty),
     "ddns-": Rule(ACCEPT, _DDNS_WHY),         # a prefix: every ddns-* parameter

@@ -13,6 +13,7 @@ from .values import _parse_ip
 
 _INHERITED = ("valid_lifetime", "min_valid_lifetime", "max_valid_lifetime", "renew_timer",
               "rebind_timer", "calculate_tee_times", "t1_percent", "t2_percent", "offer_lifetime",
+              "cache_threshold", "cache_max_age",
               "match_client_id", "authoritative", "next_server", "server_hostname",
               "boot_file_name", "reservations_global", "reservations_in_subnet",
               "reservations_out_of_pool", "store_extended_info", "allocator",
@@ -23,6 +24,7 @@ _DEFAULTS: dict[str, Any] = {
     "valid_lifetime": 7200, "min_valid_lifetime": None, "max_valid_lifetime": None,
     "renew_timer": None, "rebind_timer": None, "calculate_tee_times": False,
     "t1_percent": 0.5, "t2_percent": 0.875, "offer_lifetime": 0, "match_client_id": True,
+    "cache_threshold": None, "cache_max_age": None,      # Kea: unspecified, no caching
     "authoritative": False, "next_server": "0.0.0.0", "server_hostname": "",
     "boot_file_name": "", "reservations_global": False, "reservations_in_subnet": True,
     "reservations_out_of_pool": False, "store_extended_info": False, "allocator": "iterative",
