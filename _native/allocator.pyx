@@ -530,7 +530,9 @@ cdef class Allocator:
     cdef bint make_room(self, SubnetC* s, int64_t now) noexcept:
         cdef uint32_t k, p, i, r
         cdef Pool* pool
-        if self.reclaim_c(now):
+        # what lapsed before this second (Kea's Lease::expired: expire < now); the timer's pass
+        # takes the rest
+        if self.reclaim_c(now - 1):
             return True        # (perhaps in another subnet: the caller tries, and asks again)
         if s.offer_strict:
             return False
@@ -557,8 +559,8 @@ cdef class Allocator:
         cdef uint32_t p = self._pool_at(addr)
         if l.state != LS_OFFERED and l.state != LS_BOUND and l.state != LS_DECLINED:
             return r
-        if l.expire <= now:
-            self.reclaim_c(now)
+        if l.expire < now:              # lapsed, as Kea's Lease::expired has it
+            self.reclaim_c(now - 1)
         elif l.state == LS_OFFERED and not self.subnets[l.subnet].offer_strict and p != NIL and \
                 not pool_is_blocked(&self.pools[p], addr - self.pools[p].first):
             self.give_back(r)

@@ -285,8 +285,9 @@ class AllocModel:
 
     def make_room(self, s: Subnet, now: int) -> bool:
         """Nothing free: reclaim what has lapsed; else (soft holds) another client's offer, the
-        next after the pool's offer cursor, gives way."""
-        if self.reclaim(now):
+        next after the pool's offer cursor, gives way. Lapsed is Kea's expire < now: the timer's
+        pass (reclaim) takes expire <= now."""
+        if self.reclaim(now - 1):
             return True
         if self.strict:
             return False
@@ -321,8 +322,8 @@ class AllocModel:
         r = self.records.get(addr)
         if r is None or r.key == key or r.state not in OCCUPIES:
             return
-        if r.expire <= now:
-            self.reclaim(now)
+        if r.expire < now:
+            self.reclaim(now - 1)
         elif r.state == OFFERED and not self.strict and \
                 self.subnets[r.subnet].pool_index(addr) is not None and \
                 addr not in self.reserved_or_excluded():

@@ -69,16 +69,17 @@ def test_offer_lifetime_holds_an_offer_firmly(servers):
     a, b = new_mac(), new_mac()
     offer_a = srv.offer(a)
     assert srv.offer(b) is None
-    assert srv.offer(b, now=NOW + 19) is None
-    assert srv.offer(b, now=NOW + 20).pkt.yiaddr == offer_a.pkt.yiaddr   # the hold has lapsed
+    assert srv.offer(b, now=NOW + 20) is None
+    # lapsed once its second has passed (Kea's Lease::expired: expire < now)
+    assert srv.offer(b, now=NOW + 21).pkt.yiaddr == offer_a.pkt.yiaddr
 
 
 def test_an_expired_lease_is_offered_before_the_expiry_pass(servers):
     srv = servers.start(subnets=one_address(), valid_lifetime=60, renew_timer=20, rebind_timer=40)
     a, b = new_mac(), new_mac()
     ip = srv.bound(a).pkt.yiaddr
-    assert srv.offer(b, now=NOW + 59) is None
-    assert srv.offer(b, now=NOW + 60).pkt.yiaddr == ip     # no reclaim has run
+    assert srv.offer(b, now=NOW + 60) is None              # expire < now: not yet
+    assert srv.offer(b, now=NOW + 61).pkt.yiaddr == ip     # no reclaim has run
     assert srv.lease(ip).hwaddr == b
 
 
@@ -87,8 +88,8 @@ def test_a_declined_address_is_offered_after_its_probation(servers):
     a, b = new_mac(), new_mac()
     ip = srv.bound(a).pkt.yiaddr
     srv.ask(reference.decline(a, new_xid(), ip, SRV))
-    assert srv.offer(b, now=NOW + 29) is None
-    assert srv.offer(b, now=NOW + 30).pkt.yiaddr == ip
+    assert srv.offer(b, now=NOW + 30) is None
+    assert srv.offer(b, now=NOW + 31).pkt.yiaddr == ip
 
 
 def test_a_discover_flood_does_not_take_the_pool(servers):
