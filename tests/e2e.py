@@ -531,3 +531,11 @@ class RawClient:
                                 requested_ip=offer.pkt.yiaddr)
         return offer, self.ask(req, xid=xid, types={MsgType.DHCPACK, MsgType.DHCPNAK},
                                timeout=timeout)
+
+
+@pytest.fixture
+def raw(lab, topo):
+    """A raw-frame client on a fresh namespace of the client link."""
+    ns, ifname, mac = topo.client()
+    with RawClient(lab, ns, ifname, mac) as client:
+        yield client

@@ -8,21 +8,10 @@ from __future__ import annotations
 
 import os
 
-import pytest
-
-from e2e import RawClient
-from e2e import servers, topo  # noqa: F401  (fixtures)
+from e2e import raw, servers, topo  # noqa: F401  (fixtures)
 from fastdhcp._lab import netlab
 
 lab = netlab.lab_fixture(scope="module", keep_dir=bool(os.environ.get("FASTDHCP_E2E_KEEP")))
-
-
-@pytest.fixture
-def raw(lab, topo):
-    """A raw-frame client on a fresh namespace of the client link."""
-    ns, ifname, mac = topo.client()
-    with RawClient(lab, ns, ifname, mac) as client:
-        yield client
 
 
 def test_a_raw_client_without_arp_gets_its_lease_as_frames_to_its_mac(servers, raw):

@@ -12,9 +12,9 @@ import socket
 
 import pytest
 
-from e2e import (ACK, NAK, NET, OFFER, RELAY_NET, SRV_IP, UP_NET, ClientSock, RawClient,
+from e2e import (ACK, NAK, NET, OFFER, RELAY_NET, SRV_IP, UP_NET, ClientSock,
                  differs_from_kea, in_pool, mac_bytes, new_xid, rows_for, subnet, wait_log)
-from e2e import servers, topo  # noqa: F401  (fixtures)
+from e2e import raw, servers, topo  # noqa: F401  (fixtures)
 from fastdhcp import reference
 from fastdhcp._lab import netlab
 
@@ -25,12 +25,13 @@ OUT_OF_POOL = f"{NET}.50"        # in the client subnet, outside its pool
 RELAY_IP = f"{RELAY_NET}.1"      # the relay's giaddr (subnet 2)
 
 
-@pytest.fixture
-def raw(lab, topo):
-    """A raw-frame client on a fresh namespace of the client link."""
-    ns, ifname, mac = topo.client()
-    with RawClient(lab, ns, ifname, mac) as client:
-        yield client
+def relayed_server(topo, servers):
+    """A server for the client link (subnet 1) and the relay's (subnet 2); the relay side."""
+    r = topo.relay_side()
+    servers.start(subnets=[subnet(1, NET, "100 - 199", interface=topo.bridge),
+                           subnet(2, RELAY_NET, "100 - 199")],
+                  interfaces=[topo.bridge, r["up"].if_a])
+    return r
 
 
 def silent(raw, data, xid, timeout=1.5):
@@ -92,10 +93,7 @@ def test_an_inform_without_ciaddr_from_an_address_is_answered_at_that_address(se
 
 
 def test_a_relayed_inform_without_ciaddr_asks_the_relay_to_broadcast(topo, servers):
-    r = topo.relay_side()
-    servers.start(subnets=[subnet(1, NET, "100 - 199", interface=topo.bridge),
-                           subnet(2, RELAY_NET, "100 - 199")],
-                  interfaces=[topo.bridge, r["up"].if_a])
+    r = relayed_server(topo, servers)
     mac = mac_bytes(topo.new_mac())
     with ClientSock(r["rly"], r["up"].if_b, port=67) as relay:
         xid = new_xid()
@@ -120,10 +118,7 @@ def test_a_request_naming_us_without_an_address_is_allocated(lab, servers, raw):
 
 
 def test_a_relayed_request_without_an_address_is_acked_under_the_relays_override(topo, servers):
-    r = topo.relay_side()
-    servers.start(subnets=[subnet(1, NET, "100 - 199", interface=topo.bridge),
-                           subnet(2, RELAY_NET, "100 - 199")],
-                  interfaces=[topo.bridge, r["up"].if_a])
+    r = relayed_server(topo, servers)
     mac = mac_bytes(topo.new_mac())
     with ClientSock(r["rly"], r["up"].if_b, port=67) as relay:
         # the relay's address as server identifier: another server's, ignored

@@ -11,11 +11,9 @@ import re
 import signal
 import time
 
-import pytest
-
 from e2e import (ACK, NET, RawClient, new_xid, server_config, server_log, subnet, wait_log,
                  write_json)
-from e2e import servers, topo  # noqa: F401  (fixtures)
+from e2e import raw, servers, topo  # noqa: F401  (fixtures)
 from fastdhcp import reference
 from fastdhcp._lab import netlab
 from fastdhcp.messages import client_label
@@ -43,13 +41,6 @@ def severity_and_logger(line: str) -> tuple[str, str]:
 def wait_line(lab, proc, msg_id, timeout=10.0):
     wait_log(lab, proc, f" {msg_id} ", timeout=timeout)
     return kea_line(server_log(proc), msg_id)
-
-
-@pytest.fixture
-def raw(lab, topo):
-    ns, ifname, mac = topo.client()
-    with RawClient(lab, ns, ifname, mac) as client:
-        yield client
 
 
 def test_a_configuration_refused_at_start_says_what_kea_says(lab, topo, servers):

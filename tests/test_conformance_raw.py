@@ -17,9 +17,9 @@ import time
 
 import pytest
 
-from e2e import (ACK, BROADCAST_MAC, ETH_P_IP, NAK, NET, OFFER, SRV_IP, UNDER_TEST, RawClient,
+from e2e import (ACK, BROADCAST_MAC, ETH_P_IP, NAK, NET, OFFER, SRV_IP, UNDER_TEST,
                  in_netns, new_xid, raw_reply, server_config, udp_frame)
-from e2e import servers, topo  # noqa: F401  (fixtures)
+from e2e import raw, servers, topo  # noqa: F401  (fixtures)
 from fastdhcp import reference
 from fastdhcp._lab import netlab
 
@@ -30,14 +30,6 @@ lab = netlab.lab_fixture(scope="module", keep_dir=bool(os.environ.get("FASTDHCP_
 SRV_MAC = bytes.fromhex("02fde0000001")        # the server's bridge (tests/e2e.py Topo)
 BOGUS_CIADDR = f"{NET}.250"                    # in the subnet, outside the pool, nobody's
 KEA_TTL = 128                                  # Kea's raw frames (protocol_util.cc)
-
-
-@pytest.fixture
-def raw(lab, topo):
-    """A raw-frame client on a fresh namespace of the client link."""
-    ns, ifname, mac = topo.client()
-    with RawClient(lab, ns, ifname, mac) as client:
-        yield client
 
 
 def assert_frame_to(reply, client, ip):
