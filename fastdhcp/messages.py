@@ -55,6 +55,17 @@ MESSAGES = {
                                      "type %3"),
     "DHCP4_PACKET_DROP_0007": Message("DEBUG", "kea-dhcp4.bad-packets",
                                       "%1: failed to process packet: %2", DBGLVL_PKT_HANDLING),
+    # the control channel (Kea's src/lib/config/config_messages.mes, logger "commands")
+    "COMMAND_RECEIVED": Message("INFO", "kea-dhcp4.commands", "Received command '%1'"),
+    "COMMAND_PROCESS_ERROR1": Message("WARN", "kea-dhcp4.commands",
+                                      "Error while processing command: %1"),
+    "COMMAND_PROCESS_ERROR2": Message("WARN", "kea-dhcp4.commands",
+                                      "Error while processing command: %1"),
+    "COMMAND_SOCKET_CONNECTION_TIMEOUT": Message(
+        "INFO", "kea-dhcp4.commands", "Timeout occurred for connection over socket %1"),
+    "COMMAND_ACCEPTOR_START": Message(
+        "INFO", "kea-dhcp4.commands", "Starting to accept connections via unix domain socket "
+        "bound to %1"),
 }
 
 

@@ -37,6 +37,7 @@ from ._core import Allocator
 from ._enums import Durability, EngineEvent
 from .config import DEFAULT_LEASE_FILE
 from .errors import Problem
+from .control.channel import ControlChannel
 from .messages import Sampler, client_id_text, client_label, hw_text, kea_log
 from .leases.memfile import load_lease_file, open_lease_file
 from .policy import compile_policy, discover_links
@@ -91,6 +92,14 @@ class Server:
         self.sock = self._udp_socket()
         self.raw = self._raw_socket() if self.engine.raw_sockets else None
         self.stopping: asyncio.Future | None = None
+        self.exit_value = 0
+        self.started = self.reloaded = time.time()
+        # dhcp-disable: datagrams are read and dropped, as Kea drops them, until dhcp-enable or
+        # max-period (then the handle that re-enables)
+        self.disabled = False
+        self.disabled_drops = 0
+        self.enable_timer: asyncio.TimerHandle | None = None
+        self.control = ControlChannel(self)
 
     def _engine(self, config, links):
         engine = compile_policy(config, links, batch_size=self.batch_size)
@@ -120,14 +129,14 @@ class Server:
             self.engine.raw_sockets = False
             return None
 
-    def _lease_path(self) -> str | None:
+    def lease_path(self) -> str | None:
         db = self.config.lease_database
         if not db.persist or self.durability == "none":
             return None
         return db.name or DEFAULT_LEASE_FILE
 
     def _load_leases(self, engine) -> None:
-        path = self._lease_path()
+        path = self.lease_path()
         if path is None:
             return
         t0 = time.monotonic()
@@ -154,6 +163,9 @@ class Server:
 
     def _on_readable(self) -> None:
         fd, raw_fd = self.sock.fileno(), self.raw.fileno() if self.raw else -1
+        if self.disabled:
+            self._drop_while_disabled(fd)
+            return
         now = int(time.time())
         engine = self.engine
         for _ in range(BATCHES_PER_WAKEUP):
@@ -161,6 +173,14 @@ class Server:
             if engine.pending_events:
                 self._log_events(engine)
             if got < engine.batch.capacity:
+                break
+
+    def _drop_while_disabled(self, fd: int) -> None:
+        batch = self.engine.batch
+        for _ in range(BATCHES_PER_WAKEUP):
+            got = batch.receive(fd)          # (recvmmsg: nothing per datagram in Python)
+            self.disabled_drops += got
+            if got < batch.capacity:
                 break
 
     def _log_events(self, engine) -> None:
@@ -214,7 +234,7 @@ class Server:
             self._arm_compaction()
 
     def _start_compaction(self) -> None:
-        path = self._lease_path()
+        path = self.lease_path()
         if path is None or (self.lfc_proc is not None and self.lfc_proc.poll() is None):
             return                                  # the previous compaction still runs
         self.engine.drain()                         # every committed row in the old file
@@ -236,19 +256,31 @@ class Server:
         log.info("lease file compaction started (pid %d)", self.lfc_proc.pid)
 
     def reload(self) -> None:
-        """Re-read the configuration; keep serving the old one if the new one is bad."""
+        """SIGHUP: re-read the configuration; keep serving the old one if the new one is bad."""
+        asyncio.get_running_loop().create_task(self.reload_from_file())
+
+    async def reload_from_file(self) -> tuple[bool, str]:
+        """SIGHUP and config-reload: ``(True, "")``, or ``(False, why)`` with the old
+        configuration still serving."""
         self.reload_pending = False
         kea_log("DHCP4_DYNAMIC_RECONFIGURATION", self.config_path)
         try:
             new_config = config_mod.load_config(self.config_path)
-            self._check_lease_database(new_config)
-            links = discover_links(new_config)
-            engine = self._engine(new_config, links)
+            await self.apply_config(new_config)
         except Exception as e:  # noqa: BLE001 - any failure keeps the running config
             kea_log("DHCP4_CONFIG_LOAD_FAIL", self.config_path, one_line(e))
             kea_log("DHCP4_DYNAMIC_RECONFIGURATION_FAIL", self.config_path)
             log.error("reload refused, the running configuration stays: %s", e)
-            return
+            return False, str(e)
+        kea_log("DHCP4_DYNAMIC_RECONFIGURATION_SUCCESS", self.config_path)
+        return True, ""
+
+    async def apply_config(self, new_config) -> None:
+        """Serve ``new_config`` from the next batch on (a reload, config-set), its leases carried
+        over; raises (ConfigError, OSError) with the running configuration untouched."""
+        self._check_lease_database(new_config)
+        links = discover_links(new_config)
+        engine = self._engine(new_config, links)
         # carry the leases over natively: the new tables start from what the old ones hold
         self.engine.drain()
         now = int(time.time())
@@ -262,8 +294,45 @@ class Server:
         self.config, self.links, self.engine = new_config, links, engine
         if new_config.lease_database.lfc_interval != interval:
             self._arm_compaction()
-        log.info("configuration reloaded: %s", new_config.summary())
-        kea_log("DHCP4_DYNAMIC_RECONFIGURATION_SUCCESS", self.config_path)
+        self.reloaded = time.time()
+        logs.configure_logging(new_config.loggers)
+        await self.control.apply(new_config.control_sockets)
+        log.info("configuration applied: %s", new_config.summary())
+
+    def running_config_document(self) -> dict:
+        """The configuration as config-get and config-write give it."""
+        return self.config.raw
+
+    # ---- what the control channel asks of the server ------------------------------------------
+
+    def disable_service(self, max_period: int | None = None) -> None:
+        self.disabled = True
+        if self.enable_timer is not None:
+            self.enable_timer.cancel()
+            self.enable_timer = None
+        if max_period:
+            self.enable_timer = asyncio.get_running_loop().call_later(max_period,
+                                                                      self.enable_service)
+        log.warning("DHCP service disabled%s", f" for {max_period} s" if max_period else "")
+
+    def enable_service(self) -> None:
+        if self.enable_timer is not None:
+            self.enable_timer.cancel()
+            self.enable_timer = None
+        if self.disabled:
+            log.info("DHCP service enabled (%d datagrams dropped while disabled)",
+                     self.disabled_drops)
+        self.disabled = False
+
+    def reclaim_now(self) -> None:
+        self.engine.reclaim(int(time.time()), self.lease_fd)
+
+    def request_shutdown(self, exit_value: int = 0) -> None:
+        """shutdown: stop once the answer has left (the loop's next turn)."""
+        self.exit_value = exit_value
+        if self.stopping is not None and not self.stopping.done():
+            asyncio.get_running_loop().call_later(0.05, lambda: self.stopping.done() or
+                                                  self.stopping.set_result("shutdown command"))
 
     def _park(self, new_config, now: int) -> None:
         """Keep the leases of subnets that new_config does not have (from the running tables
@@ -308,7 +377,7 @@ class Server:
                 out[f"subnet[{s.id}].{k}"] = v
         return out
 
-    async def serve(self) -> None:
+    async def serve(self) -> int:
         loop = asyncio.get_running_loop()
         self.stopping = loop.create_future()
         loop.add_reader(self.sock.fileno(), self._on_readable)
@@ -320,6 +389,7 @@ class Server:
         self._arm_compaction()
         if self.reload_pending:              # a SIGHUP came while the leases were loading
             loop.call_soon(self.reload)
+        await self.control.apply(self.config.control_sockets)
         log.info("serving %s on %s (port %d, %s sockets)", self.config.summary(),
                  ", ".join(l.name for l in self.links) or "no interfaces", self.port,
                  "raw" if self.raw else "udp")
@@ -328,7 +398,9 @@ class Server:
         log.info("stopping (%s)", why)
         kea_log("DHCP4_SHUTDOWN")
         loop.remove_reader(self.sock.fileno())
+        self.control.close()
         self.close()
+        return self.exit_value
 
     def close(self) -> None:
         self.engine.drain()          # the last batch's leases on disk and its replies sent
@@ -354,5 +426,4 @@ def run(config_path: str, *, port: int = 67, durability: str = "fsync") -> int:
         return 1
     logs.configure_logging(cfg.loggers)
     server = Server(config_path, port=port, durability=durability)
-    uvloop.run(server.serve())
-    return 0
+    return uvloop.run(server.serve())

@@ -151,8 +151,12 @@ class Servers:
         wait_log(self.lab, proc, MARKS["started"], timeout=20)
         return proc
 
-    def launch(self, cfg=None, *, name=None, lease_path=None, config_path=None, **kw):
-        """As start, without waiting for the server to serve (it may refuse to start)."""
+    def launch(self, cfg=None, *, name=None, lease_path=None, config_path=None, kind=None,
+               **kw):
+        """As start, without waiting for the server to serve (it may refuse to start).
+        ``kind``: "kea" or "fastdhcp" (a differential test runs both); the one under test by
+        default."""
+        kind = kind or UNDER_TEST
         lab = self.lab
         name = name or f"srv{next(self._n)}"
         lease_path = lease_path or lab.path(f"{name}-leases4.csv")
@@ -161,7 +165,7 @@ class Servers:
         config_path = config_path or lab.path(f"{name}.json")
         write_json(config_path, cfg)
         env = dict(os.environ, PYTHONPATH=REPO + os.pathsep + os.environ.get("PYTHONPATH", ""))
-        if UNDER_TEST == "kea":   # pid and lock files in the lab dir, not /run/kea
+        if kind == "kea":   # pid and lock files in the lab dir, not /run/kea
             env.update(KEA_PIDFILE_DIR=lab.path(name), KEA_LOCKFILE_DIR=lab.path(name))
             os.makedirs(lab.path(name), exist_ok=True)
             argv = ["kea-dhcp4", "-c", config_path]
@@ -237,6 +241,41 @@ def wait_log(lab, proc, text, timeout=10.0, start=0):
     lab.wait_for(seen, timeout, interval=0.05, what=f"{text!r} in the server log")
 
 
+KEA_HOOKS = "/usr/lib/x86_64-linux-gnu/kea/hooks"
+CONTROL_HOOKS = [{"library": f"{KEA_HOOKS}/libdhcp_lease_cmds.so"},
+                 {"library": f"{KEA_HOOKS}/libdhcp_stat_cmds.so"}]   # built into fastdhcp
+
+
+def control_config(topo, lease_path, socket_path, **kw):
+    """server_config with Kea 2.2's unix control socket and the lease and statistics hooks
+    (Kea loads them; fastdhcp has them built in and takes the entries silently)."""
+    cfg = server_config(topo, lease_path, **kw)
+    cfg["Dhcp4"]["control-socket"] = {"socket-type": "unix", "socket-name": socket_path}
+    cfg["Dhcp4"].setdefault("hooks-libraries", CONTROL_HOOKS)
+    return cfg
+
+
+def control(socket_path, command, arguments=None, *, timeout=10.0, raw=None):
+    """One command over a unix control socket, as Kea's tools send it; the decoded answer.
+    ``raw``: send these bytes instead of a command built from ``command`` and ``arguments``."""
+    if raw is None:
+        doc = {"command": command}
+        if arguments is not None:
+            doc["arguments"] = arguments
+        raw = json.dumps(doc).encode()
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(socket_path)
+        s.sendall(raw)
+        parts = []
+        while True:
+            chunk = s.recv(1 << 16)
+            if not chunk:
+                break
+            parts.append(chunk)
+    return json.loads(b"".join(parts))
+
+
 def lease_rows(path):
     """The lease file's rows as dicts (Kea memfile CSV, header first)."""
     with open(path, newline="") as f:
@@ -285,9 +324,20 @@ def in_netns(full_ns):
         os.close(own)
 
 
+class _SocketClient:
+    """A test client that holds one socket ``self.s``: closed by ``close`` or by ``with``."""
+
+    def close(self):
+        self.s.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
-class ClientSock:
+class ClientSock(_SocketClient):
     """A UDP socket on port 68 (by default) inside a client namespace, bound to its interface,
     that sends crafted messages and receives the replies (with their IP destination)."""
 
@@ -300,15 +350,6 @@ class ClientSock:
             s.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
             s.bind((bind_ip, port))
         self.s = s
-
-    def close(self):
-        self.s.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def send(self, data, dst="255.255.255.255", port=67):
         self.s.sendto(data, (dst, port))
@@ -465,7 +506,7 @@ def raw_reply(frame: bytes):
                     port=dport, checksums_ok=ok, ttl=frame[22])
 
 
-class RawClient:
+class RawClient(_SocketClient):
     """A DHCP client that talks through an AF_PACKET socket on its link, as a PXE ROM or a client
     still without an address does: frames from 0.0.0.0 (or from the address it says it has,
     for renewals), built from fastdhcp.reference messages. Its interface has no IPv4 address and
@@ -479,15 +520,6 @@ class RawClient:
             s.bind((ifname, 0))
         self.s, self.ns, self.ifname = s, ns, ifname
         self.mac = mac_bytes(mac) if isinstance(mac, str) else mac
-
-    def close(self):
-        self.s.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def send(self, data, *, src_ip="0.0.0.0", dst_ip="255.255.255.255", dst_mac=BROADCAST_MAC,
              sport=68, dport=67):

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from .decode import _Diag
 from .model import Interfaces, Reservation, Subnet
-from .rules import ERROR, HOOKS, WARNING
+from .rules import ACCEPT, ERROR, HOOKS, WARNING
 from .schema import HookLibraryConfig, SanityChecksConfig, SharedNetworkConfig
 from .scopes import _Scope, effective
 from .values import _ip_text, _parse_ip, relay_addresses
@@ -136,6 +136,8 @@ def check_hooks(diag: _Diag, hooks: Sequence[HookLibraryConfig | None]) -> None:
         p = f"Dhcp4.hooks-libraries[{i}]"
         base = os.path.basename(h.library)
         action, why = HOOKS.get(base, (ERROR, ""))
+        if action == ACCEPT:             # built in: the entry is taken as it is, silently
+            continue
         if action == WARNING:
             diag.warn(p, f"hook library {base} is not loaded ({why})")
         else:

@@ -184,8 +184,8 @@ _SECTIONS: dict[type, _Spec] = {
 #: Kea hook libraries by file name. WARNING: loading it would not change what clients get (its
 #: function is native in fastdhcp, or it only serves operators); anything else is an ERROR.
 HOOKS: dict[str, tuple[str, str]] = {
-    "libdhcp_lease_cmds.so": (WARNING, "lease commands are answered natively by fastdhcp"),
-    "libdhcp_stat_cmds.so": (WARNING, "statistics commands are answered natively by fastdhcp"),
+    "libdhcp_lease_cmds.so": (ACCEPT, "lease commands are answered natively by fastdhcp"),
+    "libdhcp_stat_cmds.so": (ACCEPT, "statistics commands are answered natively by fastdhcp"),
     "libdhcp_subnet_cmds.so": (WARNING, "not loaded: subnet commands are unavailable"),
     "libdhcp_host_cmds.so": (WARNING, "not loaded: reservation commands are unavailable"),
     "libdhcp_class_cmds.so": (WARNING, "not loaded: class commands are unavailable"),

@@ -1,0 +1,99 @@
+"""One control command from its JSON to its answer, as Kea's CommandMgr processes it.
+
+``process(server, command)`` checks the command's shape as Kea's parseCommand does (a map with a
+string ``command``, an optional ``arguments``, ``service`` and ``remote-address``, nothing else),
+logs COMMAND_RECEIVED, and calls the registered handler. Every failure becomes an answer with a
+result code: nothing a client sends raises out of here.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from ..messages import kea_log
+from . import answers
+from .answers import CommandError, answer
+from .registry import COMMANDS
+
+log = logging.getLogger("fastdhcp.control")
+
+_KEYS = ("command", "arguments", "service", "remote-address")
+
+# what the server counts about the channel (status page, metrics)
+COUNTS = {"commands": 0, "command-errors": 0, "malformed": 0}
+
+
+def parse_command(document: Any) -> tuple[str, Any]:
+    """Kea's parseCommand: ``(name, arguments)`` or CommandError with Kea's text."""
+    if not isinstance(document, dict):
+        raise CommandError("Invalid command Element specified, expected map")
+    if "command" not in document:
+        raise CommandError("Invalid answer specified, does not contain mandatory 'command'")
+    for key in document:
+        if key not in _KEYS:
+            raise CommandError(f"Received command contains unsupported parameter '{key}'")
+    name = document["command"]
+    if not isinstance(name, str):
+        raise CommandError("'command' element in command message is not a string")
+    return name, document.get("arguments")
+
+
+def check_service(document: Any) -> None:
+    """``service`` names the daemons a command is for (kea-ctrl-agent's forwarding): this
+    server is the DHCPv4 one, so only ``["dhcp4"]`` (or none) is answered here."""
+    service = document.get("service") if isinstance(document, dict) else None
+    if service is None or service == [] or service == ["dhcp4"]:
+        return
+    if not isinstance(service, list) or not all(isinstance(s, str) for s in service):
+        raise CommandError("service value must be a list of strings")
+    others = [s for s in service if s != "dhcp4"]
+    raise CommandError(f"this server is Kea's dhcp4 service (fastdhcp): no forwarding to "
+                       f"{', '.join(repr(s) for s in others)}")
+
+
+async def process(server: Any, document: Any, *, http: bool = False) -> dict:
+    """The answer to one parsed command document."""
+    COUNTS["commands"] += 1
+    try:
+        name, args = parse_command(document)
+        if http:
+            check_service(document)
+    except CommandError as e:
+        COUNTS["malformed"] += 1
+        kea_log("COMMAND_PROCESS_ERROR2", e.text)
+        return answer(answers.ERROR, f"Error during command processing: {e.text}")
+    kea_log("COMMAND_RECEIVED", name)
+    cmd = COMMANDS.get(name)
+    if cmd is None:
+        COUNTS["command-errors"] += 1
+        return answer(answers.UNSUPPORTED, f"'{name}' command not supported.")
+    try:
+        out = await cmd.handler(server, args)
+    except CommandError as e:
+        COUNTS["command-errors"] += 1
+        return answer(e.result, e.text, e.arguments)
+    except Exception as e:  # noqa: BLE001 - a handler's bug is an answer, never a dead channel
+        COUNTS["command-errors"] += 1
+        log.exception("command %s failed", name)
+        return answer(answers.ERROR, f"Error during command processing: {e}")
+    if out.get("result") not in (answers.SUCCESS, answers.EMPTY):
+        COUNTS["command-errors"] += 1
+    return out
+
+
+async def process_text(server: Any, data: bytes, *, http: bool = False) -> dict:
+    """The answer to one command as the bytes a client sent (JSON text)."""
+    try:
+        document = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as e:
+        COUNTS["malformed"] += 1
+        kea_log("COMMAND_PROCESS_ERROR1", str(e))
+        return answer(answers.ERROR, f"invalid JSON: {e}")
+    return await process(server, document, http=http)
+
+
+def dumps(document: Any) -> bytes:
+    """An answer as the bytes sent back (Kea writes map keys in sorted order)."""
+    return json.dumps(document, sort_keys=True, separators=(", ", ": ")).encode()
