@@ -55,6 +55,21 @@ MESSAGES = {
                                      "type %3"),
     "DHCP4_PACKET_DROP_0007": Message("DEBUG", "kea-dhcp4.bad-packets",
                                       "%1: failed to process packet: %2", DBGLVL_PKT_HANDLING),
+    "DHCP4_CONFIG_COMPLETE": Message("INFO", "kea-dhcp4.dhcp4",
+                                     "DHCPv4 server has completed configuration: %1"),
+    # the lease file's compaction (Kea's src/lib/dhcpsrv/dhcpsrv_messages.mes)
+    "DHCPSRV_MEMFILE_LFC_SETUP": Message(
+        "INFO", "kea-dhcp4.dhcpsrv", "setting up the Lease File Cleanup interval to %1 sec"),
+    "DHCPSRV_MEMFILE_LFC_START": Message("INFO", "kea-dhcp4.dhcpsrv",
+                                         "starting Lease File Cleanup"),
+    "DHCPSRV_MEMFILE_LFC_EXECUTE": Message("INFO", "kea-dhcp4.dhcpsrv",
+                                           "executing Lease File Cleanup using: %1"),
+    "DHCPSRV_MEMFILE_LFC_SPAWN_FAIL": Message(
+        "ERROR", "kea-dhcp4.dhcpsrv", "lease file cleanup failed to run because kea-lfc "
+        "process couldn't be spawned"),
+    "DHCPSRV_MEMFILE_LFC_LEASE_FILE_REOPEN_FAIL": Message(
+        "ERROR", "kea-dhcp4.dhcpsrv", "failed to reopen lease file %1 after preparing input "
+        "file for lease file cleanup, reason: %2, new leases will not persist!"),
     # the control channel (Kea's src/lib/config/config_messages.mes, logger "commands")
     "COMMAND_RECEIVED": Message("INFO", "kea-dhcp4.commands", "Received command '%1'"),
     "COMMAND_PROCESS_ERROR1": Message("WARN", "kea-dhcp4.commands",

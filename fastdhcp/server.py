@@ -58,6 +58,12 @@ _EVENT_MESSAGES = {
 }
 
 
+def config_summary(config) -> str:
+    """Kea's SrvConfig::getConfigSummary for DHCPv4, as DHCP4_CONFIG_COMPLETE shows it."""
+    n = len(config.subnets)
+    return (f"added IPv4 subnets: {n}" if n else "no IPv4 subnets!") + "; DDNS: disabled"
+
+
 def one_line(e: Exception) -> str:
     """An error as one log line's reason (a ConfigError's problems joined by '; ')."""
     return "; ".join(str(e).splitlines()) or type(e).__name__
@@ -214,6 +220,12 @@ class Server:
             if self.stopping is not None and not self.stopping.done():
                 asyncio.get_running_loop().call_later(RECLAIM_INTERVAL, self._reclaim)
 
+    def _setup_compaction(self) -> None:
+        """At start and when a reload changes lfc-interval."""
+        if self.lease_fd >= 0 and self.config.lease_database.lfc_interval > 0:
+            kea_log("DHCPSRV_MEMFILE_LFC_SETUP", self.config.lease_database.lfc_interval)
+        self._arm_compaction()
+
     def _arm_compaction(self) -> None:
         """Schedule the next compaction lfc-interval seconds from now (0: none, as in Kea)."""
         if self.lfc_timer is not None:
@@ -238,19 +250,23 @@ class Server:
         if path is None or (self.lfc_proc is not None and self.lfc_proc.poll() is None):
             return                                  # the previous compaction still runs
         self.engine.drain()                         # every committed row in the old file
+        kea_log("DHCPSRV_MEMFILE_LFC_START")
+        argv = [sys.executable, "-m", "fastdhcp.leases.lfc", path]
         try:
             if lfc.rotate(path):
                 try:
                     fd = open_lease_file(path)
-                except OSError:
+                except OSError as e:
+                    kea_log("DHCPSRV_MEMFILE_LFC_LEASE_FILE_REOPEN_FAIL", path, e.strerror or e)
                     lfc.unrotate(path)              # go on appending to the file we have
                     raise
                 os.close(self.lease_fd)
                 self.lease_fd = fd
             # (also when no rotation was allowed: it finishes an unfinished compaction)
-            self.lfc_proc = subprocess.Popen([sys.executable, "-m", "fastdhcp.leases.lfc", path],
-                                             stdout=subprocess.DEVNULL)
+            kea_log("DHCPSRV_MEMFILE_LFC_EXECUTE", " ".join(argv))
+            self.lfc_proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
         except OSError as e:
+            kea_log("DHCPSRV_MEMFILE_LFC_SPAWN_FAIL")
             log.error("lease file compaction not started: %s", e)
             return
         log.info("lease file compaction started (pid %d)", self.lfc_proc.pid)
@@ -293,9 +309,10 @@ class Server:
         interval = self.config.lease_database.lfc_interval
         self.config, self.links, self.engine = new_config, links, engine
         if new_config.lease_database.lfc_interval != interval:
-            self._arm_compaction()
+            self._setup_compaction()
         self.reloaded = time.time()
         logs.configure_logging(new_config.loggers)
+        kea_log("DHCP4_CONFIG_COMPLETE", config_summary(new_config))
         await self.control.apply(new_config.control_sockets)
         log.info("configuration applied: %s", new_config.summary())
 
@@ -386,10 +403,11 @@ class Server:
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         loop.add_signal_handler(signal.SIGUSR1, self.log_stats)
         loop.call_later(RECLAIM_INTERVAL, self._reclaim)
-        self._arm_compaction()
+        self._setup_compaction()
         if self.reload_pending:              # a SIGHUP came while the leases were loading
             loop.call_soon(self.reload)
         await self.control.apply(self.config.control_sockets)
+        kea_log("DHCP4_CONFIG_COMPLETE", config_summary(self.config))
         log.info("serving %s on %s (port %d, %s sockets)", self.config.summary(),
                  ", ".join(l.name for l in self.links) or "no interfaces", self.port,
                  "raw" if self.raw else "udp")

@@ -11,8 +11,8 @@ import re
 import signal
 import time
 
-from e2e import (ACK, NET, RawClient, new_xid, server_config, server_log, subnet, wait_log,
-                 write_json)
+from e2e import (ACK, NET, RawClient, control, control_config, new_xid, server_config,
+                 server_log, subnet, wait_log, write_json)
 from e2e import raw, servers, topo  # noqa: F401  (fixtures)
 from fastdhcp import reference
 from fastdhcp._lab import netlab
@@ -147,3 +147,21 @@ def test_a_decline_of_its_own_lease_puts_it_on_probation_with_keas_message(lab, 
     assert (f"DHCP4_DECLINE_LEASE Received DHCPDECLINE for addr {ack.pkt.yiaddr} from client "
             f"{label}. The lease will be unavailable for 86400 seconds.") in line
     assert severity_and_logger(line) == ("INFO", "kea-dhcp4.leases")
+
+
+def test_configuration_complete_lfc_setup_and_commands_say_what_kea_says(lab, topo, servers):
+    sock = lab.path("msg-ctl.sock")
+    cfg = control_config(topo, lab.path("msg-ctl-leases4.csv"), sock)
+    cfg["Dhcp4"]["lease-database"]["lfc-interval"] = 3600
+    proc = servers.start(cfg, name="complete")
+    done = wait_line(lab, proc, "DHCP4_CONFIG_COMPLETE")
+    assert done.endswith("DHCP4_CONFIG_COMPLETE DHCPv4 server has completed configuration: "
+                         "added IPv4 subnets: 1; DDNS: disabled")
+    assert severity_and_logger(done) == ("INFO", "kea-dhcp4.dhcp4")
+    setup = wait_line(lab, proc, "DHCPSRV_MEMFILE_LFC_SETUP")
+    assert setup.endswith("setting up the Lease File Cleanup interval to 3600 sec")
+    assert severity_and_logger(setup) == ("INFO", "kea-dhcp4.dhcpsrv")
+    control(sock, "version-get")
+    got = wait_line(lab, proc, "COMMAND_RECEIVED")
+    assert got.endswith("COMMAND_RECEIVED Received command 'version-get'")
+    assert severity_and_logger(got) == ("INFO", "kea-dhcp4.commands")
