@@ -56,6 +56,10 @@ def differs_from_kea(reason):
                              strict=True)
 
 
+def not_in_kea22(reason):
+    """Mark a test of something Debian's kea-dhcp4 2.2 does not have (a later Kea's command, a
+    hook library Debian does not ship): skipped, with the reason, only when Kea is under test."""
+    return pytest.mark.skipif(UNDER_TEST == "kea", reason=f"not in Kea 2.2: {reason}")
 
 
 # =================================================================================================

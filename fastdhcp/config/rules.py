@@ -187,7 +187,8 @@ HOOKS: dict[str, tuple[str, str]] = {
     "libdhcp_lease_cmds.so": (ACCEPT, "lease commands are answered natively by fastdhcp"),
     "libdhcp_stat_cmds.so": (ACCEPT, "statistics commands are answered natively by fastdhcp"),
     "libdhcp_subnet_cmds.so": (WARNING, "not loaded: subnet commands are unavailable"),
-    "libdhcp_host_cmds.so": (WARNING, "not loaded: reservation commands are unavailable"),
+    "libdhcp_host_cmds.so": (ACCEPT, "reservation commands are answered natively by fastdhcp "
+                                     "(on the configuration's reservations)"),
     "libdhcp_class_cmds.so": (WARNING, "not loaded: class commands are unavailable"),
     "libdhcp_cb_cmds.so": (WARNING, ("not loaded: configuration-backend commands are "
                                     "unavailable")),

@@ -115,13 +115,19 @@ async def config_test(server, args) -> dict:
                            "configuration were sanity checked, but not applied.")
 
 
-@command("config-set")
-async def config_set(server, args) -> dict:
-    new = _checked(_dhcp4_argument(args))
+async def apply_document(server, document: dict) -> None:
+    """Check ``{"Dhcp4": ...}`` as a start does and serve it; CommandError with every problem
+    (the running configuration untouched) when it is refused."""
+    new = _checked(document)
     try:
         await server.apply_config(new)
     except ConfigError as e:
         raise CommandError(str(e)) from None
+
+
+@command("config-set")
+async def config_set(server, args) -> dict:
+    await apply_document(server, _dhcp4_argument(args))
     return answer(SUCCESS, "Configuration successful.")
 
 
