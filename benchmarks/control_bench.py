@@ -1,0 +1,244 @@
+#!/usr/bin/env python3
+"""What the control channel costs the packet path: fastdhcp under `fastdhcp bench` at its
+maximum closed-loop load, with and without a control client working beside it, plus the round
+trip of one command at idle and the pause a million-lease lease4-get-all causes.
+
+    python benchmarks/control_bench.py [--quick] [--json FILE]
+
+The lab, servers and pinning are server_bench.py's (server on core 0, generator on core 1,
+relay topology, a fresh server per measurement), with 1,000,000 bound leases of other clients
+in the lease file (durability_bench's prefill) so that the walks have a real table to walk.
+
+1. Under load: `fastdhcp bench --window 256 --duration 6` alone, then the same while a control
+   client (a thread of this process, on the generator's core) pages through the million leases
+   with lease4-get-page (limit 1000) and polls statistic-get-all every 100 ms; repeats
+   interleaved (3, --quick 1). Printed: DORA/s and p99 request-ack latency of both, their
+   ratio and difference, and how many pages and polls the client got through.
+2. At idle: 2,000 lease4-get round trips over the unix socket (one connection each, as Kea's
+   socket takes one command per connection): p50, p99, max.
+3. lease4-get-all of the million: its time and size, and the worst reply latency of a light
+   bench load (window 16) running meanwhile, against the same load without it.
+
+Timings are for reading, never for passing or failing anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import socket
+import statistics
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import durability_bench as db  # noqa: E402
+import generator_bench as gb  # noqa: E402
+import server_bench as sb  # noqa: E402
+
+netlab = sb.netlab
+MILLION = db.MILLION
+
+
+def command(path, name, arguments=None, timeout=120.0):
+    doc = {"command": name}
+    if arguments is not None:
+        doc["arguments"] = arguments
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(path)
+        s.sendall(json.dumps(doc).encode())
+        parts = []
+        while chunk := s.recv(1 << 20):
+            parts.append(chunk)
+    data = b"".join(parts)
+    return json.loads(data), len(data)
+
+
+class ControlClient(threading.Thread):
+    """Pages through every lease and polls the statistics every 100 ms until stopped."""
+
+    def __init__(self, path):
+        super().__init__(daemon=True)
+        self.path, self.stop = path, threading.Event()
+        self.pages = self.polls = self.leases = 0
+        self.errors: list[str] = []
+
+    def run(self):
+        start, next_poll = "start", time.monotonic()
+        while not self.stop.is_set():
+            try:
+                if time.monotonic() >= next_poll:
+                    a, _ = command(self.path, "statistic-get-all")
+                    self.polls += a["result"] == 0
+                    next_poll += 0.1
+                    continue
+                a, _ = command(self.path, "lease4-get-page", {"from": start, "limit": 1000})
+                if a["result"] == 0:
+                    leases = a["arguments"]["leases"]
+                    self.pages += 1
+                    self.leases += len(leases)
+                    start = leases[-1]["ip-address"]
+                else:
+                    start = "start"          # the end: round again
+            except (OSError, ValueError, KeyError) as e:
+                self.errors.append(str(e))
+                time.sleep(0.05)
+
+
+class ControlBench(db.DurabilityBench):
+    def control_path(self):
+        return self.config["Dhcp4"]["control-socket"]["socket-name"]
+
+    def with_million(self, label, fn):
+        path = self.million_config()
+        self.prefill(path, MILLION)
+        timeout, self.args.start_timeout = self.args.start_timeout, 180.0
+        try:
+            proc = self.start_server("fastdhcp", label)
+            return fn(proc)
+        finally:
+            self.args.start_timeout = timeout
+            self.restore_config()
+            for f in os.listdir(self.lab.dir):
+                if f.startswith("million-leases4.csv"):
+                    os.unlink(self.lab.path(f))
+
+    def under_load(self, rep, with_client):
+        label = f"r{rep}-load-{'ctl' if with_client else 'alone'}"
+
+        def measure(proc):
+            client = ControlClient(self.control_path()) if with_client else None
+            if client:
+                client.start()
+            try:
+                r = self.run_bench("fastdhcp", label, ["--window", "256", "--duration", "6",
+                                                       "--timeout", "2", "--clients", "20000"],
+                                   6.0, proc=proc)
+            finally:
+                if client:
+                    client.stop.set()
+                    client.join(10)
+            if client:
+                r["control"] = {"pages": client.pages, "polls": client.polls,
+                                "leases": client.leases, "errors": client.errors[:3]}
+            return r
+        return self.with_million(label, measure)
+
+    def idle_round_trips(self, n=2000):
+        def measure(proc):
+            try:
+                times = []
+                for i in range(n):
+                    t0 = time.perf_counter()
+                    command(self.control_path(), "lease4-get",
+                            {"ip-address": f"10.0.{(i >> 8) & 255}.{(i & 255) or 1}"})
+                    times.append((time.perf_counter() - t0) * 1000)
+                times.sort()
+                return {"p50_ms": times[len(times) // 2], "p99_ms": times[int(len(times) * .99)],
+                        "max_ms": times[-1]}
+            finally:
+                self.stop_server(proc, "fastdhcp")
+        return self.with_million("idle-rtt", measure)
+
+    def get_all(self, rep, with_walk):
+        label = f"r{rep}-getall-{'on' if with_walk else 'off'}"
+
+        def measure(proc):
+            out = {}
+
+            def walk():
+                time.sleep(1.0)
+                t0 = time.monotonic()
+                a, size = command(self.control_path(), "lease4-get-all", timeout=300)
+                out.update(seconds=time.monotonic() - t0, bytes=size,
+                           leases=len((a.get("arguments") or {}).get("leases", [])))
+            t = threading.Thread(target=walk, daemon=True) if with_walk else None
+            if t:
+                t.start()
+            r = self.run_bench("fastdhcp", label, ["--window", "16", "--duration", "8",
+                                                   "--timeout", "2", "--clients", "5000"],
+                               8.0, proc=proc)
+            if t:
+                t.join(300)
+            r["get_all"] = out
+            return r
+        return self.with_million(label, measure)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--quick", action="store_true", help="1 repeat")
+    p.add_argument("--json", metavar="FILE")
+    raw = p.parse_args(argv)
+    args = sb.parse_args(["--servers", "fastdhcp"] + (["--quick"] if raw.quick else []))
+    args.budget = 400.0 if raw.quick else 1200.0
+    netlab.require_root()
+    netlab.exit_on_sigterm()
+    lab = netlab.Lab(keep_dir=True)
+    res = {"alone": [], "ctl": [], "idle": None, "getall_off": [], "getall_on": []}
+    try:
+        b = ControlBench(lab, args)
+        try:
+            for rep in range(args.repeats):
+                for key, flag in (("alone", False), ("ctl", True)):
+                    r = b.under_load(rep, flag)
+                    res[key].append(r)
+                    print(f"{key}: {r['completed_per_second']:,.0f} DORA/s, p99 R-A "
+                          f"{r['latency_ms']['request-ack']['p99']:.2f} ms {r.get('control', '')}",
+                          file=sys.stderr, flush=True)
+            res["idle"] = b.idle_round_trips()
+            print(f"idle lease4-get: {res['idle']}", file=sys.stderr, flush=True)
+            for rep in range(1 if raw.quick else 2):
+                for key, flag in (("getall_off", False), ("getall_on", True)):
+                    r = b.get_all(rep, flag)
+                    res[key].append(r)
+                    print(f"{key}: max latency D-O {r['latency_ms']['discover-offer']['max']:.2f}"
+                          f" ms, R-A {r['latency_ms']['request-ack']['max']:.2f} ms "
+                          f"{r.get('get_all')}", file=sys.stderr, flush=True)
+        except (sb.BudgetExhausted, sb.ServerFailed) as err:
+            print(f"control_bench: {err}; reporting what was measured", file=sys.stderr)
+    finally:
+        lab.close()
+        shutil.rmtree(lab.dir, ignore_errors=True)
+    med = gb.med
+
+    def rate(key):
+        return med([r["completed_per_second"] for r in res[key]])
+
+    def p99(key):
+        return med([r["latency_ms"]["request-ack"]["p99"] for r in res[key]])
+
+    def worst(key):
+        return med([max(r["latency_ms"]["discover-offer"]["max"] or 0,
+                        r["latency_ms"]["request-ack"]["max"] or 0) for r in res[key]])
+    print("\nclosed loop (window 256, 6 s), 1,000,000 leases in the table:")
+    for key, label in (("alone", "without control client"), ("ctl", "with control client")):
+        print(f"  {label:<24} {gb.cell(rate(key))} DORA/s, p99 R-A {gb.cell(p99(key), '{:.2f}')} ms")
+    if rate("alone") and rate("ctl"):
+        print(f"  with/without: {rate('ctl')['median'] / rate('alone')['median']:.1%} of the "
+              f"rate, p99 {p99('ctl')['median'] - p99('alone')['median']:+.2f} ms")
+    for r in res["ctl"]:
+        print(f"  control client: {r['control']}")
+    if res["idle"]:
+        i = res["idle"]
+        print(f"\nlease4-get round trip at idle (unix socket, 2,000): p50 {i['p50_ms']:.3f} ms, "
+              f"p99 {i['p99_ms']:.3f} ms, max {i['max_ms']:.3f} ms")
+    print("\nlease4-get-all of 1,000,000 leases under a light load (window 16):")
+    for r in res["getall_on"]:
+        g = r["get_all"]
+        if g:
+            print(f"  {g['leases']:,} leases, {g['bytes'] / 1e6:.0f} MB in {g['seconds']:.2f} s")
+    print(f"  worst reply latency without it {gb.cell(worst('getall_off'), '{:.2f}')} ms, "
+          f"with it {gb.cell(worst('getall_on'), '{:.2f}')} ms")
+    if raw.json:
+        with open(raw.json, "w") as f:
+            json.dump(res, f, indent=1, default=str)
+
+
+if __name__ == "__main__":
+    main()
