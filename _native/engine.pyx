@@ -350,6 +350,8 @@ cdef class Engine:
                     # Kea never counts a datagram shorter than the BOOTP header (Pkt4's
                     # constructor throws in its receive path): parse-drop-too-short does
                     self.counters[C_RECEIVED] -= 1
+                elif b.status[i] == DR_BAD_MESSAGE_TYPE and b.pkts[i].opt[OPT_MESSAGE_TYPE].len == 1:
+                    self.counters[C_UNKNOWN] += 1        # a type Kea knows no name of: unknown
                 else:
                     self.counters[C_PARSE_FAILED] += 1
                 continue
