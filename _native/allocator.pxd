@@ -36,6 +36,23 @@ cdef enum:
     AS_NO_MEMORY = 6
 
 
+# Per-subnet counters, named as Kea's subnet[id].* statistics (SUBNET_COUNTERS in
+# allocator.pyx): cumulative, only ever incremented, read by fastdhcp.control.stats.
+cdef enum:
+    SS_CUMULATIVE = 0            # cumulative-assigned-addresses: leases newly bound
+    SS_RECLAIMED                 # reclaimed-leases: bound or declined leases reclaimed
+    SS_RECLAIMED_DECLINED        # reclaimed-declined-addresses: probations ended
+    SS_ALLOC_FAIL                # v4-allocation-fail (the subnet the walk ended on)
+    SS_ALLOC_FAIL_SUBNET         # v4-allocation-fail-subnet: not in a shared network
+    SS_ALLOC_FAIL_SHARED         # v4-allocation-fail-shared-network
+    SS_ALLOC_FAIL_NO_POOLS       # v4-allocation-fail-no-pools: no pool to try at all
+    SS_RESV_CONFLICTS            # v4-reservation-conflicts: the reserved address is taken
+    SS_LEASE_REUSES              # v4-lease-reuses (Kea 2.4): replies with a cached lease
+    SS_DECLINED_ASSIGNED         # declines since the load: Kea's assigned-addresses keeps
+    SS_DECLINED_RECLAIMED        # them until reclaimed (assigned + these - those)
+    SS_COUNT
+
+
 ctypedef struct SubnetC:
     uint32_t id
     uint32_t network
@@ -54,6 +71,7 @@ ctypedef struct SubnetC:
     uint64_t total
     uint64_t assigned            # bound leases
     uint64_t declined
+    uint64_t stat[SS_COUNT]      # SS_* counters
 
 
 ctypedef struct AddrRange:       # an address range and what it maps to (a pool, a subnet)

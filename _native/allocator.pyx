@@ -41,6 +41,15 @@ cdef uint32_t range_find(const AddrRange* ranges, uint32_t n, uint32_t addr) noe
     return NIL
 
 
+SUBNET_COUNTERS = ("cumulative-assigned-addresses", "reclaimed-leases",
+                   "reclaimed-declined-addresses", "v4-allocation-fail",
+                   "v4-allocation-fail-subnet", "v4-allocation-fail-shared-network",
+                   "v4-allocation-fail-no-pools", "v4-reservation-conflicts", "v4-lease-reuses",
+                   "declined-while-assigned", "declined-reclaimed")
+if len(SUBNET_COUNTERS) != SS_COUNT:
+    raise ImportError(f"fastdhcp._core: {len(SUBNET_COUNTERS)} subnet counter names for {SS_COUNT}")
+
+
 @cython.final
 cdef class Allocator:
     """Subnets, pools, reservations and the lease table, with the allocation decisions.
@@ -491,6 +500,8 @@ cdef class Allocator:
             st = self.t.rec[mine].state
             if (st == LS_OFFERED or st == LS_BOUND) or self.claim(addr, mine, False):
                 target = addr          # its current address, or its previous one (affinity)
+        if resv != NIL and target != resv and self.held_by_other(lt_find_addr(&self.t, resv), mine):
+            s.stat[SS_RESV_CONFLICTS] += 1     # another client holds the reserved address
         if target == NIL and requested != 0 and subnet_has(s, requested) and \
                 self._pool_at(requested) != NIL and self.pool_subnet[self._pool_at(requested)] == sn and \
                 self.claim(requested, mine, False):
@@ -660,6 +671,7 @@ cdef class Allocator:
             pool_offer_unmark(&self.pools[p], addr - self.pools[p].first)
         if not was_bound:
             self.account(&self.t.rec[mine], 1, 0)
+            self.subnets[self.t.rec[mine].subnet].stat[SS_CUMULATIVE] += 1
         if not lt_journal(&self.t, mine, JR_UPSERT):
             return AS_NO_MEMORY
         return AS_ACK
@@ -689,6 +701,7 @@ cdef class Allocator:
         self.t.rec[mine].valid_lft = self.decline_probation
         lt_set_state(&self.t, mine, LS_DECLINED, now + self.decline_probation)
         self.account(&self.t.rec[mine], 0, 1)
+        self.subnets[self.t.rec[mine].subnet].stat[SS_DECLINED_ASSIGNED] += 1
         lt_journal(&self.t, mine, JR_UPSERT)
         return True
 
@@ -721,6 +734,9 @@ cdef class Allocator:
             if l.expire <= now:
                 done += 1
                 if l.state == LS_DECLINED:
+                    self.subnets[l.subnet].stat[SS_RECLAIMED] += 1
+                    self.subnets[l.subnet].stat[SS_RECLAIMED_DECLINED] += 1
+                    self.subnets[l.subnet].stat[SS_DECLINED_RECLAIMED] += 1
                     self.end_decline(l)
                     lt_journal(&self.t, r, JR_DELETE)
                     lt_delete(&self.t, r)
@@ -729,6 +745,7 @@ cdef class Allocator:
                     self.give_back(r)
                     lt_set_state(&self.t, r, LS_EXPIRED, l.expire)
                     if was_bound:
+                        self.subnets[l.subnet].stat[SS_RECLAIMED] += 1
                         lt_journal(&self.t, r, JR_UPSERT)
             r = nxt
         return done
@@ -862,6 +879,13 @@ cdef class Allocator:
             free_n += self.pools[p].free_count
         return {"total-addresses": s.total, "assigned-addresses": s.assigned,
                 "declined-addresses": s.declined, "free-addresses": free_n}
+
+    def counters(self, uint32_t subnet_id):
+        """The subnet's cumulative counters (SUBNET_COUNTERS: Kea's subnet[id].* names, and
+        the two that turn assigned-addresses into Kea's, which counts a declined address until
+        its probation ends)."""
+        cdef SubnetC* s = &self.subnets[self._subnet(subnet_id)]
+        return {name: s.stat[k] for k, name in enumerate(SUBNET_COUNTERS)}
 
     @property
     def lease_count(self):

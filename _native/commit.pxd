@@ -68,6 +68,8 @@ ctypedef struct CommitJob:
     int raw_fd
     const uint8_t* rows
     uint32_t rows_len
+    uint32_t n_rows
+    uint64_t t_recv              # fastdhcp_mono_ns() when the batch was received (0: no replies)
     MmsgArrays* mm
     int count
     uint8_t* tx
@@ -79,10 +81,50 @@ ctypedef struct CommitJob:
     const uint8_t* frame_mac
 
 
+# Histograms for the metrics (fastdhcp.control.metrics), one bucket increment per batch or
+# group: bucket k holds the values v with 2^(k-1) < v <= 2^k (bucket 0: v <= 1), the last one
+# everything above. `sum` in the histogram's unit.
+cdef enum:
+    HIST_BUCKETS = 24
+
+ctypedef struct Histo:
+    uint64_t bucket[HIST_BUCKETS]
+    uint64_t sum
+
+cdef extern from *:
+    """
+    #include <time.h>
+    static inline unsigned long long fastdhcp_mono_ns(void) {
+        struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t);
+        return (unsigned long long)t.tv_sec * 1000000000ULL + t.tv_nsec;
+    }
+    static inline int fastdhcp_hist_bucket(unsigned long long v, int n) {
+        int k = v <= 1 ? 0 : 64 - __builtin_clzll(v - 1);
+        return k < n ? k : n - 1;
+    }
+    """
+    uint64_t fastdhcp_mono_ns() nogil
+    int fastdhcp_hist_bucket(uint64_t v, int n) nogil
+
+cdef inline void histo_add(Histo* h, uint64_t v) noexcept nogil:
+    h.bucket[fastdhcp_hist_bucket(v, HIST_BUCKETS)] += 1
+    h.sum += v
+
+cdef inline void histo_fold(Histo* into, const Histo* h) noexcept nogil:
+    cdef int k
+    for k in range(HIST_BUCKETS):
+        into.bucket[k] += h.bucket[k]
+    into.sum += h.sum
+
 ctypedef struct CommitCounts:
     uint64_t sent
     uint64_t send_failed
     uint64_t commit_failed       # groups whose rows did not reach the file (or the disk)
+    uint64_t rows                # lease rows written to the file
+    uint64_t bytes               # and their bytes (pending rows written again included)
+    Histo group                  # batches per commit group (one write round, one fdatasync)
+    Histo sync_us                # fdatasync latency, microseconds
+    Histo reply_us               # a batch's recvmmsg to its last sendmmsg, microseconds
 
 
 cdef enum:

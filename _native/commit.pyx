@@ -46,12 +46,13 @@ cdef bint write_fully(int fd, const uint8_t* p, uint32_t n) noexcept nogil:
 # The rows of n batches, in order (after the rows of earlier failed commits): every write, then
 # one fdatasync for them all. A write that fails part way is cut off again, or the next group's
 # first row would be glued to the fragment; the group's rows then wait with the pending ones.
-cdef bint commit_rows(const CommitJob* jobs, int n) noexcept nogil:
+cdef bint commit_rows(const CommitJob* jobs, int n, CommitCounts* counts=NULL) noexcept nogil:
     cdef int k
     cdef int fd = jobs[0].lease_fd
     cdef PendingRows* pending = jobs[0].pending
     cdef bint ok = True
     cdef off_t start
+    cdef uint64_t t0
     if fd < 0:
         return True
     start = lseek(fd, 0, SEEK_END)
@@ -68,12 +69,22 @@ cdef bint commit_rows(const CommitJob* jobs, int n) noexcept nogil:
             for k in range(n):
                 pending_add(pending, jobs[k].rows, jobs[k].rows_len)
         return False
+    if counts != NULL:
+        counts.bytes += (pending.len if pending != NULL else 0)
+        for k in range(n):
+            counts.rows += jobs[k].n_rows
+            counts.bytes += jobs[k].rows_len
+        histo_add(&counts.group, n)
     if pending != NULL:
         pending.len = 0
     # (a group that wrote nothing, all its renewals cached leases, has nothing to make durable:
     # what earlier groups wrote was synced before their replies left)
-    if jobs[0].durability == DUR_FSYNC and lseek(fd, 0, SEEK_END) != start and fdatasync(fd) != 0:
-        return False
+    if jobs[0].durability == DUR_FSYNC and lseek(fd, 0, SEEK_END) != start:
+        t0 = fastdhcp_mono_ns()
+        if fdatasync(fd) != 0:
+            return False
+        if counts != NULL:
+            histo_add(&counts.sync_us, (fastdhcp_mono_ns() - t0) // 1000)
     return True
 
 
@@ -90,11 +101,25 @@ cdef void commit_send(const CommitJob* j, CommitCounts* counts) noexcept nogil:
 # durable sends nothing: its clients retransmit, and no ACK names a lease the file lacks.
 cdef void commit_run(const CommitJob* jobs, int n, CommitCounts* counts) noexcept nogil:
     cdef int k
-    if not commit_rows(jobs, n):
+    cdef uint64_t now
+    if not commit_rows(jobs, n, counts):
         counts.commit_failed += 1
         return
     for k in range(n):
         commit_send(&jobs[k], counts)
+    now = fastdhcp_mono_ns()
+    for k in range(n):
+        if jobs[k].t_recv:
+            histo_add(&counts.reply_us, (now - jobs[k].t_recv) // 1000)
+
+
+# What a commit adds up beyond the send counts: rows, bytes, histograms.
+cdef void counts_fold_io(CommitCounts* into, const CommitCounts* c) noexcept nogil:
+    into.rows += c.rows
+    into.bytes += c.bytes
+    histo_fold(&into.group, &c.group)
+    histo_fold(&into.sync_us, &c.sync_us)
+    histo_fold(&into.reply_us, &c.reply_us)
 
 
 # ---- the committer thread: group commit ----------------------------------------------------------
@@ -136,6 +161,7 @@ cdef void* committer_main(void* arg) noexcept nogil:
         c.counts.sent += counts.sent
         c.counts.send_failed += counts.send_failed
         c.counts.commit_failed += counts.commit_failed
+        counts_fold_io(&c.counts, &counts)
         for k in range(n):
             c.in_use[lanes[k]] = False
         c.running = False

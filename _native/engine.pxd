@@ -44,6 +44,9 @@ cdef enum:
     C_INFORM_NO_ADDRESS
     C_SERVER_ID_IN_DISCOVER
     C_LEASE_REUSES               # Kea 2.4's v4-lease-reuses: replies carrying a cached lease
+    C_OFFER_RECEIVED             # server messages a client sent us: counted, dropped (Kea too)
+    C_ACK_RECEIVED
+    C_NAK_RECEIVED
     C_COUNT
 
 

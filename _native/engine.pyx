@@ -18,7 +18,8 @@ ENGINE_COUNTERS = ("pkt4-received", "pkt4-discover-received", "pkt4-request-rece
                    "no-subnet-drop", "addresses-exhausted", "request-for-other-server",
                    "wrong-interface-drop", "raw-unavailable-broadcast", "send-failed",
                    "lease-write-failed", "no-client-identity-drop", "decline-without-address-drop",
-                   "inform-no-address-drop", "discover-with-server-id-drop", "v4-lease-reuses")
+                   "inform-no-address-drop", "discover-with-server-id-drop", "v4-lease-reuses",
+                   "pkt4-offer-received", "pkt4-ack-received", "pkt4-nak-received")
 if len(ENGINE_COUNTERS) != C_COUNT:     # one name per counter, or stats() misnames them
     raise ImportError(f"fastdhcp._core: {len(ENGINE_COUNTERS)} counter names for {C_COUNT} counters")
 
@@ -125,6 +126,8 @@ cdef class Engine:
     cdef AddrRange* nets
     cdef uint32_t n_nets
     cdef uint64_t counters[C_COUNT]
+    cdef CommitCounts io                   # rows, bytes and histograms of the commits so far
+    cdef Histo batch_hist                  # datagrams per received batch
     cdef EngineEventC* events              # what the server's log should hear of (take_events)
     cdef SubnetRun nowhere                 # the reply parameters of a NAK that has no subnet
     cdef uint32_t n_events
@@ -298,6 +301,7 @@ cdef class Engine:
         cdef uint32_t sn, j, n_disc
         cdef uint32_t disc_sn[PREFETCH_SUBNETS]
         cdef uint32_t disc_n[PREFETCH_SUBNETS]
+        cdef uint64_t t_recv
         if self.durability == DUR_FSYNC:
             if self.committer == NULL:
                 self.committer = committer_start()
@@ -317,6 +321,8 @@ cdef class Engine:
             return 0
         b.count = got
         self.counters[C_RECEIVED] += got
+        t_recv = fastdhcp_mono_ns()
+        histo_add(&self.batch_hist, got)
         b.parse_all(True, self.allow_bootp)
         n_disc = 0
         for i in range(got):
@@ -340,10 +346,18 @@ cdef class Engine:
             self.cur.frame_len[i] = 0
             self.cur.durable[i] = 0
             if b.status[i] != DR_OK:
-                self.counters[C_PARSE_FAILED] += 1
+                if b.status[i] == DR_TOO_SHORT and b.rx_len[i] < HDR_COOKIE:
+                    # Kea never counts a datagram shorter than the BOOTP header (Pkt4's
+                    # constructor throws in its receive path): parse-drop-too-short does
+                    self.counters[C_RECEIVED] -= 1
+                elif b.status[i] == DR_BAD_MESSAGE_TYPE and b.pkts[i].opt[OPT_MESSAGE_TYPE].len == 1:
+                    self.counters[C_UNKNOWN] += 1        # a type Kea knows no name of: unknown
+                else:
+                    self.counters[C_PARSE_FAILED] += 1
                 continue
             self.decide(i, now)
         self.start_job(&job, lease_fd)
+        job.t_recv = t_recv
         job.fd, job.raw_fd = fd, raw_fd
         job.mm, job.count = &b.mm, got
         job.tx, job.tx_len, job.dst = b.tx + TX_HEADROOM, b.tx_len, b.reply_dst
@@ -361,12 +375,14 @@ cdef class Engine:
     # A commit job with the change ring's rows as Kea CSV, to go to lease_fd: what a batch and an
     # expiry pass both write (the batch adds its replies).
     cdef void start_job(self, CommitJob* job, int lease_fd) noexcept:
+        cdef uint32_t before = self.alloc.t.journal_len
         memset(job, 0, sizeof(CommitJob))
         job.durability = self.durability
         job.lease_fd = lease_fd if self.durability != DUR_NONE else -1
         job.pending = &self.pending
         job.rows = self.cur.journal_buf
         job.rows_len = self.render_journal(0, self.cur.journal_cap)
+        job.n_rows = before - self.alloc.t.journal_len
 
     # With fsync only a lease ACK must wait for its rows to be on disk: OFFERs, NAKs and INFORM
     # ACKs leave now, so a slow fdatasync delays no DISCOVER->OFFER. The job keeps the rest.
@@ -394,6 +410,7 @@ cdef class Engine:
         self.counters[C_SENT] += c.sent
         self.counters[C_SEND_FAILED] += c.send_failed
         self.counters[C_JOURNAL_FAILED] += c.commit_failed
+        counts_fold_io(&self.io, c)
 
     def drain(self):
         """Wait until every batch submitted (durability fsync) is on disk and sent."""
@@ -553,8 +570,15 @@ cdef class Engine:
             self.counters[C_DECLINE] += 1
         elif t == MT_INFORM:
             self.counters[C_INFORM] += 1
-        else:
-            self.counters[C_UNKNOWN] += 1
+        else:                    # (Kea counts these by type, then drops them)
+            if t == MT_OFFER:
+                self.counters[C_OFFER_RECEIVED] += 1
+            elif t == MT_ACK:
+                self.counters[C_ACK_RECEIVED] += 1
+            elif t == MT_NAK:
+                self.counters[C_NAK_RECEIVED] += 1
+            else:
+                self.counters[C_UNKNOWN] += 1
             return
         if p.hlen == 0 and not (p.opt[OPT_CLIENT_ID].count and p.opt[OPT_CLIENT_ID].len):
             # Nothing tells this client from another (no chaddr, no client id): every such
@@ -682,17 +706,23 @@ cdef class Engine:
     # member. NIL (counted) when every member's pools are exhausted.
     cdef uint32_t offer_in_network(self, const DhcpPacket* p, uint32_t* sn, ClientKey* k,
                                    ClientIds* ids, uint32_t requested, int64_t now) noexcept:
-        cdef uint32_t m = sn[0], addr
+        cdef uint32_t m = sn[0], addr, last, pools = 0
         cdef int status
+        cdef uint64_t* st
         while True:
             self.client_key(p, m, k, ids)
             addr = self.alloc.offer_c(m, k, ids, requested, now, &status)
             if addr != NIL:
                 sn[0] = m
                 return addr
-            m = self.runs[m].next_member
+            pools += self.alloc.subnets[m].n_pools
+            last, m = m, self.runs[m].next_member
             if m == sn[0]:
                 self.counters[C_NO_ADDRESS] += 1
+                # Kea's allocation failure statistics, on the subnet the walk ended on
+                st = self.alloc.subnets[last].stat
+                st[SS_ALLOC_FAIL_SHARED if m != last else SS_ALLOC_FAIL_SUBNET] += 1
+                st[SS_ALLOC_FAIL if pools else SS_ALLOC_FAIL_NO_POOLS] += 1
                 return NIL
 
     # The lease time: what the client asked for (51) within [min, max], else the default.
@@ -807,6 +837,7 @@ cdef class Engine:
             if reused:       # Kea's lease caching: what is left of the lease, T1/T2 from that
                 valid = reused
                 self.counters[C_LEASE_REUSES] += 1
+                self.alloc.subnets[sn].stat[SS_LEASE_REUSES] += 1
             # (Kea: round(percent * lifetime), half away from zero)
             t1 = run.t1 if run.t1 else <uint32_t>(run.t1_share * valid + 0.5)
             t2 = run.t2 if run.t2 else <uint32_t>(run.t2_share * valid + 0.5)
@@ -964,8 +995,25 @@ cdef class Engine:
             out["wrong-interface-drop"] + out["pkt4-unknown-received"] + \
             out["no-client-identity-drop"] + out["request-for-other-server"] + \
             out["inform-no-address-drop"] + out["discover-with-server-id-drop"] + \
-            out["decline-without-address-drop"]
+            out["decline-without-address-drop"] + out["pkt4-offer-received"] + \
+            out["pkt4-ack-received"] + out["pkt4-nak-received"]
         for b in self.batches:
             for k, v in b.counters()["drops"].items():
                 out[f"parse-drop-{k}"] = out.get(f"parse-drop-{k}", 0) + v
         return out
+
+    def histograms(self):
+        """The engine's histograms for the metrics: name -> (bucket counts, sum). Bucket k
+        counts values up to 2^k (the last one: above); batch sizes and group sizes in
+        datagrams and batches, the latencies in microseconds. Also the rows and bytes the
+        commits wrote so far."""
+        self.drain()
+        out = {"batch-size": histo_py(&self.batch_hist),
+               "commit-group-size": histo_py(&self.io.group),
+               "fsync-latency-us": histo_py(&self.io.sync_us),
+               "reply-latency-us": histo_py(&self.io.reply_us)}
+        return out, {"lease-rows-written": self.io.rows, "lease-bytes-written": self.io.bytes}
+
+
+cdef tuple histo_py(const Histo* h):
+    return [h.bucket[k] for k in range(HIST_BUCKETS)], h.sum

@@ -38,6 +38,7 @@ from ._enums import Durability, EngineEvent
 from .config import DEFAULT_LEASE_FILE
 from .errors import Problem
 from .control.channel import ControlChannel
+from .control.stats import StatsManager
 from .messages import Sampler, client_id_text, client_label, hw_text, kea_log
 from .leases.memfile import load_lease_file, open_lease_file
 from .policy import compile_policy, discover_links
@@ -106,6 +107,7 @@ class Server:
         self.disabled_drops = 0
         self.enable_timer: asyncio.TimerHandle | None = None
         self.control = ControlChannel(self)
+        self.statistics = StatsManager(self)     # Kea's statistics over the native counters
 
     def _engine(self, config, links):
         engine = compile_policy(config, links, batch_size=self.batch_size)
@@ -307,7 +309,9 @@ class Server:
         self._park(new_config, now)
         engine.raw_sockets = engine.raw_sockets and self.raw is not None
         interval = self.config.lease_database.lfc_interval
+        self.statistics.retire(self.engine, self.config)
         self.config, self.links, self.engine = new_config, links, engine
+        self.statistics.configure(new_config)
         if new_config.lease_database.lfc_interval != interval:
             self._setup_compaction()
         self.reloaded = time.time()
@@ -388,11 +392,9 @@ class Server:
         log.info("stats %s", json.dumps({k: v for k, v in self.stats().items() if v}))
 
     def stats(self) -> dict:
-        out = self.engine.stats()
-        for s in self.config.subnets:
-            for k, v in self.engine.alloc.stats(s.id).items():
-                out[f"subnet[{s.id}].{k}"] = v
-        return out
+        """Every statistic's current value, as statistic-get-all has it (Kea's names and
+        fastdhcp's own counters)."""
+        return self.statistics.values()
 
     async def serve(self) -> int:
         loop = asyncio.get_running_loop()
@@ -408,6 +410,7 @@ class Server:
             loop.call_soon(self.reload)
         await self.control.apply(self.config.control_sockets)
         kea_log("DHCP4_CONFIG_COMPLETE", config_summary(self.config))
+        self.statistics.start()
         log.info("serving %s on %s (port %d, %s sockets)", self.config.summary(),
                  ", ".join(l.name for l in self.links) or "no interfaces", self.port,
                  "raw" if self.raw else "udp")
@@ -416,6 +419,7 @@ class Server:
         log.info("stopping (%s)", why)
         kea_log("DHCP4_SHUTDOWN")
         loop.remove_reader(self.sock.fileno())
+        self.statistics.stop()
         self.control.close()
         self.close()
         return self.exit_value

@@ -903,8 +903,21 @@ def test_bootp_is_not_answered(servers, allow):
     assert (s["pkt4-unknown-received"], s["pkt4-parse-failed"]) == ((1, 0) if allow else (0, 1))
 
 
-def test_a_message_type_the_server_does_not_take_is_counted_unknown(servers):
+@pytest.mark.parametrize("msg_type, counter", [
+    (MsgType.DHCPOFFER, "pkt4-offer-received"), (MsgType.DHCPACK, "pkt4-ack-received"),
+    (MsgType.DHCPNAK, "pkt4-nak-received"), (MsgType.DHCPLEASEQUERY, "pkt4-unknown-received")])
+def test_a_message_type_the_server_does_not_take_is_counted_by_type_and_dropped(servers, msg_type,
+                                                                               counter):
+    # as Kea's processStatsReceived counts it before the message-type check drops it
     srv = servers.start()
-    offer = reference._client_message(MsgType.DHCPOFFER, new_mac(), new_xid())
-    assert srv.ask(offer) is None
-    assert srv.stats()["pkt4-unknown-received"] == 1 and srv.stats()["pkt4-receive-drop"] == 1
+    assert srv.ask(reference._client_message(msg_type, new_mac(), new_xid())) is None
+    s = srv.stats()
+    assert s[counter] == 1 and s["pkt4-receive-drop"] == 1 and s["pkt4-received"] == 1
+
+
+def test_a_datagram_shorter_than_the_bootp_header_is_not_received_as_kea_counts(servers):
+    # Kea's Pkt4 constructor refuses it in the receive path: not received, not parse-failed
+    srv = servers.start()
+    assert srv.ask(b"\x01" * 100) is None
+    s = srv.stats()
+    assert (s["pkt4-received"], s["pkt4-parse-failed"], s["parse-drop-too-short"]) == (0, 0, 1)
