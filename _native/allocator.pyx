@@ -957,6 +957,54 @@ cdef class Allocator:
             free(to_new)
         return n
 
+    # ---- the control channel's lease commands (fastdhcp.control.leases) -----------------------
+
+    def walk(self, after, uint32_t limit, uint32_t max_visit=1 << 20):
+        """The leases a Kea lease command lists (bound, declined, expired-reclaimed; not offers
+        or released ones), in address order from the first address past ``after`` (an int, -1
+        for the start): at most ``limit`` of them, after visiting at most ``max_visit``
+        directory entries. Returns (leases, next): ``next`` is where the next slice starts
+        (the last address visited), or None at the end of the address space. Blocks of 1024
+        addresses without a leaf are skipped in one step, so a walk costs the leases listed
+        plus the blocks of the address space in between, never a sort of the table."""
+        cdef int64_t a = <int64_t>after + 1
+        cdef uint32_t block, leaf, r, visited = 0
+        cdef uint64_t e
+        cdef const Lease* l
+        out = []
+        while a <= 0xFFFFFFFF and len(out) < limit and visited < max_visit:
+            block = <uint32_t>(a >> DIR_LEAF_BITS)
+            leaf = self.t.by_addr.top[block]
+            if leaf == 0:
+                a = (<int64_t>block + 1) << DIR_LEAF_BITS
+                visited += 1
+                continue
+            e = self.t.by_addr.leaves[((<size_t>leaf - 1) << DIR_LEAF_BITS) | (a & (DIR_LEAF - 1))]
+            visited += 1
+            if e != 0:
+                r = dir_rec(e)
+                l = &self.t.rec[r]
+                if l.state == LS_BOUND or l.state == LS_DECLINED or l.state == LS_EXPIRED:
+                    out.append(self._lease(l))
+            a += 1
+        return out, (None if a > 0xFFFFFFFF else a - 1)
+
+    def remove(self, address, int64_t now):
+        """lease4-del: the lease of ``address`` ends as a RELEASE ends it (the address back to
+        its pool, a removal row in the journal). True if there was a bound, offered or
+        expired-reclaimed lease; a declined address stays on probation (False)."""
+        cdef uint32_t r = lt_find_addr(&self.t, ip_to_u32(address))
+        if r == NIL:
+            return False
+        cdef uint8_t st = self.t.rec[r].state
+        if st == LS_BOUND or st == LS_OFFERED:
+            self.give_back(r)
+        elif st != LS_EXPIRED:
+            return False
+        lt_set_state(&self.t, r, LS_RELEASED, now)
+        lt_journal(&self.t, r, JR_UPSERT)
+        return True
+
     # One lease into the table, as load() and adopt() take them: 1 loaded, 0 skipped (an
     # address the file gives twice as held), -1 out of memory.
     cdef int load_one(self, uint32_t sn, uint32_t a, uint8_t htype, const uint8_t* hw,

@@ -230,6 +230,12 @@ async def shutdown(server, args) -> dict:
     return answer(SUCCESS, "Shutting down.")
 
 
+@command("libreload")
+async def libreload(server, args) -> dict:
+    # the hook libraries fastdhcp takes (lease_cmds, stat_cmds, host_cmds) are built in
+    return answer(SUCCESS, "Hooks libraries successfully reloaded.")
+
+
 @command("config-backend-pull")
 async def config_backend_pull(server, args) -> dict:
     return answer(EMPTY, "No config backend.")
