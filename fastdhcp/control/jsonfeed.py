@@ -7,6 +7,12 @@ to a limit and reports an error instead of growing past it.
 
 from __future__ import annotations
 
+import re
+
+_NOT_SPACE = re.compile(rb"[^ \t\r\n]")
+_IN_STRING = re.compile(rb'["\\]')
+_STRUCTURE = re.compile(rb'["{}\[\]]')
+
 
 class JsonFeed:
     def __init__(self, limit: int):
@@ -29,32 +35,52 @@ class JsonFeed:
             self.done = True
             self.parts.clear()
             return
-        for i, b in enumerate(chunk):
+        # (jumps from one character that matters to the next with a regular expression: a
+        # 64 MiB string costs a scan in C, not a Python step per byte, so the loop the packets
+        # share is never held for long)
+        n = len(chunk)
+        pos = 0
+        if self.escaped and n:
+            self.escaped, pos = False, 1          # the character after a chunk-ending backslash
+        while pos < n:
             if not self.started:
-                if b in b" \t\r\n":
-                    continue
-                if b not in b"{[":
-                    self.error = f"invalid first character {chr(b)!r}"
+                m = _NOT_SPACE.search(chunk, pos)
+                if m is None:
+                    break
+                if chunk[m.start()] not in b"{[":
+                    self.error = f"invalid first character {chr(chunk[m.start()])}"  # (Kea's text)
                     self.done = True
                     return
-                self.started = True
+                self.started, pos = True, m.start()
             if self.in_string:
-                if self.escaped:
-                    self.escaped = False
-                elif b == 0x5C:          # backslash
-                    self.escaped = True
-                elif b == 0x22:          # quote
-                    self.in_string = False
-            elif b == 0x22:
+                m = _IN_STRING.search(chunk, pos)
+                if m is None:
+                    break
+                at = m.start()
+                if chunk[at] == 0x5C:             # backslash: the next character is taken as is
+                    if at + 1 < n:
+                        pos = at + 2
+                    else:
+                        self.escaped, pos = True, n
+                    continue
+                self.in_string, pos = False, at + 1
+                continue
+            m = _STRUCTURE.search(chunk, pos)
+            if m is None:
+                break
+            at = m.start()
+            b = chunk[at]
+            if b == 0x22:
                 self.in_string = True
             elif b in b"{[":
                 self.depth += 1
-            elif b in b"}]":
+            else:
                 self.depth -= 1
                 if self.depth == 0:
-                    self.parts.append(chunk[:i + 1])
+                    self.parts.append(chunk[:at + 1])
                     self.done = True
                     return
+            pos = at + 1
         self.parts.append(chunk)
 
     def end(self) -> None:

@@ -26,6 +26,7 @@ log = logging.getLogger("fastdhcp.control")
 RECEIVE_TIMEOUT = 10.0        # Kea's TIMEOUT_DHCP_SERVER_RECEIVE_COMMAND (10 s)
 MAX_COMMAND = 64 << 20        # bytes
 SOCKET_MODE = 0o750
+READ_SIZE = 16 << 10          # per read: the feed's scan of one read holds the loop < ~4 ms
 
 Answerer = Callable[[bytes], Awaitable[dict]]
 
@@ -76,7 +77,7 @@ async def _one_command(reader: asyncio.StreamReader, respond: Answerer) -> dict:
     while not feed.done:
         left = deadline - loop.time()
         try:
-            chunk = await asyncio.wait_for(reader.read(1 << 16), max(left, 0))
+            chunk = await asyncio.wait_for(reader.read(READ_SIZE), max(left, 0))
         except asyncio.TimeoutError:
             kea_log("COMMAND_SOCKET_CONNECTION_TIMEOUT", "unix")
             text = "Connection over control channel timed out"
