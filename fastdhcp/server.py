@@ -107,6 +107,8 @@ class Server:
         self.disabled_drops = 0
         self.enable_timer: asyncio.TimerHandle | None = None
         self.control = ControlChannel(self)
+        self.metrics_address: str | None = None     # --metrics ADDRESS:PORT
+        self.metrics_listener: asyncio.AbstractServer | None = None
         self.statistics = StatsManager(self)     # Kea's statistics over the native counters
 
     def _engine(self, config, links):
@@ -411,6 +413,12 @@ class Server:
         await self.control.apply(self.config.control_sockets)
         kea_log("DHCP4_CONFIG_COMPLETE", config_summary(self.config))
         self.statistics.start()
+        if self.metrics_address:
+            from .control import metrics
+            try:
+                self.metrics_listener = await metrics.start(self.metrics_address, self)
+            except (OSError, ValueError) as e:
+                log.error("metrics listener on %s not opened: %s", self.metrics_address, e)
         log.info("serving %s on %s (port %d, %s sockets)", self.config.summary(),
                  ", ".join(l.name for l in self.links) or "no interfaces", self.port,
                  "raw" if self.raw else "udp")
@@ -421,6 +429,8 @@ class Server:
         loop.remove_reader(self.sock.fileno())
         self.statistics.stop()
         self.control.close()
+        if self.metrics_listener is not None:
+            self.metrics_listener.close()
         self.close()
         return self.exit_value
 
@@ -434,7 +444,8 @@ class Server:
             self.lease_fd = -1
 
 
-def run(config_path: str, *, port: int = 67, durability: str = "fsync") -> int:
+def run(config_path: str, *, port: int = 67, durability: str = "fsync",
+        metrics: str | None = None) -> int:
     """``fastdhcp serve``: load, serve until SIGTERM/SIGINT. Returns the exit status."""
     try:
         cfg = config_mod.load_config(config_path)
@@ -448,4 +459,5 @@ def run(config_path: str, *, port: int = 67, durability: str = "fsync") -> int:
         return 1
     logs.configure_logging(cfg.loggers)
     server = Server(config_path, port=port, durability=durability)
+    server.metrics_address = metrics
     return uvloop.run(server.serve())

@@ -156,10 +156,10 @@ class Servers:
         return proc
 
     def launch(self, cfg=None, *, name=None, lease_path=None, config_path=None, kind=None,
-               **kw):
+               args=(), **kw):
         """As start, without waiting for the server to serve (it may refuse to start).
         ``kind``: "kea" or "fastdhcp" (a differential test runs both); the one under test by
-        default."""
+        default. ``args``: more ``fastdhcp serve`` options (ignored for Kea)."""
         kind = kind or UNDER_TEST
         lab = self.lab
         name = name or f"srv{next(self._n)}"
@@ -174,7 +174,7 @@ class Servers:
             os.makedirs(lab.path(name), exist_ok=True)
             argv = ["kea-dhcp4", "-c", config_path]
         else:
-            argv = [sys.executable, "-m", "fastdhcp", "serve", "-c", config_path]
+            argv = [sys.executable, "-m", "fastdhcp", "serve", "-c", config_path, *args]
         proc = lab.spawn(self.topo.srv, argv, env=env, cwd=REPO, log=lab.path(f"{name}.log"))
         proc.cfg_path, proc.lease_path = config_path, cfg["Dhcp4"]["lease-database"]["name"]
         self.procs.append(proc)
@@ -429,6 +429,52 @@ def barrier(sock, mac):
     nak = sock.ask(reference.request(mac_bytes(mac), xid, requested_ip=f"{UP_NET}.77"), xid=xid,
                    types={NAK})
     assert nak is not None, "no NAK for the barrier INIT-REBOOT"
+
+
+def with_message_type(datagram: bytes, msg_type: int) -> bytes:
+    pkt = bytearray(datagram)
+    i = pkt.index(bytes((53, 1)), 240)
+    pkt[i + 2] = msg_type
+    return bytes(pkt)
+
+
+def mixed_traffic(topo):
+    """The same messages, in the same order, whatever the server (a differential test sends
+    them to Kea and to fastdhcp; the pool must hold four addresses ``.100 - .103``): DORA for three clients, an
+    INIT-REBOOT, a RELEASE, a DECLINE, an INFORM, an unknown message type, an OFFER from a
+    client, a bad magic cookie, a REQUEST for another server, a NAK, then two more DORAs that
+    take the pool's last addresses and a DISCOVER that finds none."""
+    ns, ifname, _ = topo.client()
+    macs = [topo.new_mac() for _ in range(8)]
+    a, b, c, d, e, f, g, h = macs
+    with ClientSock(ns, ifname) as sock:
+        got = {}
+        for m in (a, b, c):
+            offer, ack = crafted_dora(sock, m)
+            assert ack is not None and ack.pkt.msg_type == ACK
+            got[m] = ack.pkt.yiaddr
+        sid = f"{NET}.1"
+        xid = new_xid()
+        assert sock.ask(reference.request(mac_bytes(a), xid, requested_ip=got[a], broadcast=True),
+                        xid=xid, types={ACK, NAK}).pkt.msg_type == ACK
+        sock.send(reference.release(mac_bytes(b), new_xid(), got[b], sid))
+        sock.send(reference.decline(mac_bytes(c), new_xid(), got[c], sid))
+        sock.send(reference.inform(mac_bytes(d), new_xid(), f"{NET}.50"))
+        discover = reference.discover(mac_bytes(d), new_xid())
+        sock.send(with_message_type(discover, 99))
+        sock.send(with_message_type(discover, 2))
+        bad = bytearray(discover)
+        bad[236:240] = b"\x00\x00\x00\x00"                # not the magic cookie
+        sock.send(bytes(bad))
+        sock.send(reference.request(mac_bytes(e), new_xid(), server_id=f"{NET}.99",
+                                    requested_ip=f"{NET}.101", broadcast=True))
+        barrier(sock, f)                                  # (one NAK)
+        for m in (f, g):
+            assert crafted_dora(sock, m)[1] is not None
+        xid = new_xid()                                   # the pool is empty: no OFFER
+        assert sock.ask(reference.discover(mac_bytes(h), xid, broadcast=True), xid=xid,
+                        types=None, timeout=1.0, tries=1) is None
+        barrier(sock, f)
 
 
 # =================================================================================================

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from e2e import (NET, UNDER_TEST, ClientSock, barrier, control, control_config, crafted_dora,
-                 mac_bytes, new_xid, ACK, NAK)
+                 mixed_traffic as traffic)
 from e2e import servers, topo  # noqa: F401  (fixtures)
 from fastdhcp import reference
 from fastdhcp._lab import netlab
@@ -28,51 +28,6 @@ def stats_config(lab, topo, name, **kw):
     cfg = control_config(topo, lab.path(f"{name}-leases4.csv"), sock, authoritative=True, **kw)
     cfg["Dhcp4"]["subnet4"][0]["pools"] = [{"pool": f"{POOL[0]} - {POOL[1]}"}]
     return cfg, sock
-
-
-def with_message_type(datagram: bytes, msg_type: int) -> bytes:
-    pkt = bytearray(datagram)
-    i = pkt.index(bytes((53, 1)), 240)
-    pkt[i + 2] = msg_type
-    return bytes(pkt)
-
-
-def traffic(topo):
-    """The same messages, in the same order, whatever the server: DORA for three clients, an
-    INIT-REBOOT, a RELEASE, a DECLINE, an INFORM, an unknown message type, an OFFER from a
-    client, a bad magic cookie, a REQUEST for another server, a NAK, then two more DORAs that
-    take the pool's last addresses and a DISCOVER that finds none."""
-    ns, ifname, _ = topo.client()
-    macs = [topo.new_mac() for _ in range(8)]
-    a, b, c, d, e, f, g, h = macs
-    with ClientSock(ns, ifname) as sock:
-        got = {}
-        for m in (a, b, c):
-            offer, ack = crafted_dora(sock, m)
-            assert ack is not None and ack.pkt.msg_type == ACK
-            got[m] = ack.pkt.yiaddr
-        sid = f"{NET}.1"
-        xid = new_xid()
-        assert sock.ask(reference.request(mac_bytes(a), xid, requested_ip=got[a], broadcast=True),
-                        xid=xid, types={ACK, NAK}).pkt.msg_type == ACK
-        sock.send(reference.release(mac_bytes(b), new_xid(), got[b], sid))
-        sock.send(reference.decline(mac_bytes(c), new_xid(), got[c], sid))
-        sock.send(reference.inform(mac_bytes(d), new_xid(), f"{NET}.50"))
-        discover = reference.discover(mac_bytes(d), new_xid())
-        sock.send(with_message_type(discover, 99))
-        sock.send(with_message_type(discover, 2))
-        bad = bytearray(discover)
-        bad[236:240] = b"\x00\x00\x00\x00"                # not the magic cookie
-        sock.send(bytes(bad))
-        sock.send(reference.request(mac_bytes(e), new_xid(), server_id=f"{NET}.99",
-                                    requested_ip=f"{NET}.101", broadcast=True))
-        barrier(sock, f)                                  # (one NAK)
-        for m in (f, g):
-            assert crafted_dora(sock, m)[1] is not None
-        xid = new_xid()                                   # the pool is empty: no OFFER
-        assert sock.ask(reference.discover(mac_bytes(h), xid, broadcast=True), xid=xid,
-                        types=None, timeout=1.0, tries=1) is None
-        barrier(sock, f)
 
 
 # Packet and address statistics that must be equal after the same traffic.

@@ -13,9 +13,13 @@ def register(sub) -> argparse.ArgumentParser:
     p.add_argument("--durability", choices=("fsync", "write", "none"), default="fsync",
                    help="lease file: fdatasync before the ACKs (default), write only (Kea's "
                         "memfile), or no file")
+    p.add_argument("--metrics", metavar="ADDRESS:PORT",
+                   help="serve Prometheus metrics at http://ADDRESS:PORT/metrics (no "
+                        "authentication: bind it where only the Prometheus server reaches)")
     return p
 
 
 def run(args: argparse.Namespace) -> int:
     from ..server import run as serve
-    return serve(args.config, port=args.port, durability=args.durability)
+    return serve(args.config, port=args.port, durability=args.durability,
+                 metrics=args.metrics)

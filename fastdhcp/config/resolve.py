@@ -197,8 +197,29 @@ class _Resolver:
             if s.socket_type == "unix" and not s.socket_name:
                 self.warn(p, "a unix control socket needs socket-name (ignored)")
                 continue
+            if s.socket_type != "unix" and not self._http_socket_usable(p, s):
+                continue
             out.append(s)
         return out
+
+    def _http_socket_usable(self, p: str, s: ControlSocketConfig) -> bool:
+        """An HTTP(S) socket's credentials and certificates are read now, so that a missing
+        password file or a key that does not match its certificate refuses the configuration
+        (with its path) instead of leaving a server nobody can reach."""
+        import ssl
+
+        from ..control import http       # (the checks are the listener's own)
+        try:
+            http.credentials(s.authentication)
+        except http.HttpConfigError as e:
+            self.error(f"{p}.authentication", str(e))
+            return False
+        try:
+            http.tls_context(s)
+        except (http.HttpConfigError, ssl.SSLError, OSError) as e:
+            self.error(p, f"TLS: {e}")
+            return False
+        return True
 
     def _identifier_types(self, types_: Sequence[str]) -> tuple[str, ...]:
         out: list[str] = []
