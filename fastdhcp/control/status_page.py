@@ -59,7 +59,7 @@ const HISTORY = 300, history = [];
 async function command(name, args) {
   const body = {command: name, service: ["dhcp4"]};
   if (args) body.arguments = args;
-  const r = await fetch("/", {method: "POST", credentials: "same-origin",
+  const r = await fetch(location.origin + "/", {method: "POST", credentials: "same-origin",
                               headers: {"Content-Type": "application/json"},
                               body: JSON.stringify(body)});
   if (!r.ok) throw new Error("HTTP " + r.status);
