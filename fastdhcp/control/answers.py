@@ -5,6 +5,7 @@ The result codes are Kea's (src/lib/cc/command_interpreter.h): scripts branch on
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 SUCCESS = 0            # CONTROL_RESULT_SUCCESS
@@ -20,6 +21,22 @@ class CommandError(Exception):
     def __init__(self, text: str, result: int = ERROR, arguments: Any = None):
         super().__init__(text)
         self.result, self.text, self.arguments = result, text, arguments
+
+
+def to_json(document: Any) -> str:
+    """JSON as the answers are written (Kea writes map keys in sorted order)."""
+    return json.dumps(document, sort_keys=True, separators=(", ", ": "))
+
+
+class Serialised:
+    """A JSON list already written, in ``parts``: a long answer (a million leases) is written
+    slice by slice between packet batches, not by one call that would hold the loop for a
+    second; the socket writes the parts as they are, without joining them."""
+
+    __slots__ = ("parts", "count")
+
+    def __init__(self, parts: list[bytes], count: int):
+        self.parts, self.count = parts, count
 
 
 def answer(result: int = SUCCESS, text: str = "", arguments: Any = None) -> dict:

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..messages import kea_log
 from . import answers
-from .answers import CommandError, answer
+from .answers import CommandError, Serialised, answer, to_json
 from .registry import COMMANDS
 
 log = logging.getLogger("fastdhcp.control")
@@ -94,6 +94,31 @@ async def process_text(server: Any, data: bytes, *, http: bool = False) -> dict:
     return await process(server, document, http=http)
 
 
+_HOLE = "\x00serialised\x00"          # where a Serialised list goes (no real answer has it)
+
+
+def dump_parts(document: Any) -> list[bytes]:
+    """An answer as the byte strings sent back, in order; a Serialised list in its arguments
+    (at most one) is passed through as its parts."""
+    found: list[Serialised] = []
+
+    def hole(x: Any, depth: int = 0) -> Any:
+        if isinstance(x, Serialised):
+            found.append(x)
+            return _HOLE
+        if depth < 3 and isinstance(x, dict):
+            return {k: hole(v, depth + 1) for k, v in x.items()}
+        if depth < 3 and isinstance(x, list):
+            return [hole(v, depth + 1) for v in x]
+        return x
+
+    text = to_json(hole(document)).encode()
+    if not found:
+        return [text]
+    before, after = text.split(to_json(_HOLE).encode(), 1)
+    return [before, b"[", *found[0].parts, b"]", after]
+
+
 def dumps(document: Any) -> bytes:
-    """An answer as the bytes sent back (Kea writes map keys in sorted order)."""
-    return json.dumps(document, sort_keys=True, separators=(", ", ": ")).encode()
+    """An answer as the bytes sent back."""
+    return b"".join(dump_parts(document))

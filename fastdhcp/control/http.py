@@ -177,8 +177,8 @@ class HttpControl:
                                ctype=metrics.CONTENT_TYPE, close=close)
         elif method == "POST" and path == "/":
             reply = await dispatch.process_text(self.server, body, http=True)
-            await self.respond(writer, 200, dispatch.dumps([reply]), ctype="application/json",
-                               close=close)
+            await self.respond(writer, 200, dispatch.dump_parts([reply]),
+                               ctype="application/json", close=close)
         elif path in ("/", "/metrics"):
             await self.respond(writer, 405, b"POST / for commands, GET / or /metrics",
                                close=close, extra=[("Allow", "GET, POST")])
@@ -200,14 +200,15 @@ class HttpControl:
         # (each compared in constant time: a timing must not tell a password's prefix)
         return any(hmac.compare_digest(given, t) for t in self.auth[1])
 
-    async def respond(self, writer, status: int, body: bytes, *, ctype: str = "text/plain",
-                      close: bool = False, extra=()) -> None:
+    async def respond(self, writer, status: int, body: bytes | list[bytes], *,
+                      ctype: str = "text/plain", close: bool = False, extra=()) -> None:
+        parts = body if isinstance(body, list) else [body]
         head = [f"HTTP/1.1 {status} {_REASONS.get(status, '')}", f"Content-Type: {ctype}",
-                f"Content-Length: {len(body)}", "Server: fastdhcp"]
+                f"Content-Length: {sum(map(len, parts))}", "Server: fastdhcp"]
         head += [f"{k}: {v}" for k, v in (*extra, *self.headers)]
         if close:
             head.append("Connection: close")
-        writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
+        writer.writelines([("\r\n".join(head) + "\r\n\r\n").encode("latin-1"), *parts])
         await writer.drain()
 
 

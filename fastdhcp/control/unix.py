@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 
 from ..messages import kea_log
 from .answers import ERROR, answer
-from .dispatch import COUNTS, dumps
+from .dispatch import COUNTS, dump_parts
 from .jsonfeed import JsonFeed
 
 log = logging.getLogger("fastdhcp.control")
@@ -57,7 +57,7 @@ async def start(path: str, respond: Answerer) -> asyncio.AbstractServer:
     async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             reply = await _one_command(reader, respond)
-            writer.write(dumps(reply))
+            writer.writelines(dump_parts(reply))
             await writer.drain()
         except (ConnectionError, OSError):
             pass                         # the client went away: nothing to answer
