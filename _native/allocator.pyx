@@ -989,6 +989,78 @@ cdef class Allocator:
             a += 1
         return out, (None if a > 0xFFFFFFFF else a - 1)
 
+    def walk_json(self, after, uint32_t limit, subnets=None, uint32_t max_visit=1 << 20):
+        """As ``walk``, with each lease written as Kea's lease JSON object (leasejson.pyx) and
+        the objects joined by ", " (no brackets): returns (text, count, next). ``subnets``: a
+        collection of subnet ids to keep (None: all)."""
+        cdef int64_t a = <int64_t>after + 1
+        cdef uint32_t block, leaf, r, visited = 0, count = 0, p, pool_in_subnet, sn
+        cdef uint64_t e
+        cdef const Lease* l
+        cdef const SubnetC* s
+        cdef JsonOut o
+        cdef char tmp[96]
+        cdef int k
+        cdef bytearray keep = None
+        if subnets is not None:
+            keep = bytearray(self.n_subnets)
+            for sid in subnets:
+                if sid in self.subnet_index:
+                    keep[self.subnet_index[sid]] = 1
+        o.p, o.n, o.cap = NULL, 0, 0
+        try:
+            jo_reserve(&o, <size_t>min(limit, 4096) * 256)
+            while a <= 0xFFFFFFFF and count < limit and visited < max_visit:
+                block = <uint32_t>(a >> DIR_LEAF_BITS)
+                leaf = self.t.by_addr.top[block]
+                if leaf == 0:
+                    a = (<int64_t>block + 1) << DIR_LEAF_BITS
+                    visited += 1
+                    continue
+                e = self.t.by_addr.leaves[((<size_t>leaf - 1) << DIR_LEAF_BITS) | (a & (DIR_LEAF - 1))]
+                visited += 1
+                a += 1
+                if e == 0:
+                    continue
+                l = &self.t.rec[dir_rec(e)]
+                if not (l.state == LS_BOUND or l.state == LS_DECLINED or l.state == LS_EXPIRED):
+                    continue
+                if keep is not None and not keep[l.subnet]:
+                    continue
+                s = &self.subnets[l.subnet]
+                if count:
+                    jo_raw(&o, ", ", 2)
+                count += 1
+                jo_raw(&o, "{", 1)
+                if l.cid_len:
+                    jo_raw(&o, '"client-id": ', 13)
+                    jo_hex(&o, lt_cid(&self.t, l), l.cid_len)
+                    jo_raw(&o, ", ", 2)
+                k = snprintf(tmp, sizeof(tmp), '"cltt": %lld, "fqdn-fwd": %s, "fqdn-rev": %s, '
+                             '"hostname": ', <long long>(l.expire - l.valid_lft),
+                             "true" if l.flags & LF_FQDN_FWD else "false",
+                             "true" if l.flags & LF_FQDN_REV else "false")
+                jo_raw(&o, tmp, k)
+                jo_string(&o, lt_host(&self.t, l), l.host_len)
+                jo_raw(&o, ', "hw-address": ', 16)
+                jo_hex(&o, lt_hw(l), l.hwlen)
+                k = snprintf(tmp, sizeof(tmp), ', "ip-address": "%u.%u.%u.%u"', l.addr >> 24,
+                             (l.addr >> 16) & 255, (l.addr >> 8) & 255, l.addr & 255)
+                jo_raw(&o, tmp, k)
+                p = self._pool_at(l.addr)
+                pool_in_subnet = p - s.first_pool if p != NIL else 0
+                if pool_in_subnet:
+                    jo_number(&o, ', "pool-id": ', pool_in_subnet)
+                jo_number(&o, ', "state": ', 0 if l.state == LS_BOUND else
+                          1 if l.state == LS_DECLINED else 2)
+                jo_number(&o, ', "subnet-id": ', s.id)
+                jo_number(&o, ', "valid-lft": ', l.valid_lft)
+                jo_raw(&o, "}", 1)
+            text = o.p[:o.n] if o.n else b""
+        finally:
+            free(o.p)
+        return text, count, (None if a > 0xFFFFFFFF else a - 1)
+
     def remove(self, address, int64_t now):
         """lease4-del: the lease of ``address`` ends as a RELEASE ends it (the address back to
         its pool, a removal row in the journal). True if there was a bound, offered or

@@ -28,12 +28,12 @@ from typing import Any
 
 from .._enums import LeaseState
 from ..leases.lease import KEA_V4_HEADER
-from .answers import EMPTY, SUCCESS, CommandError, Serialised, answer, to_json
+from .answers import EMPTY, SUCCESS, CommandError, Serialised, answer
 from .registry import command
 
 HOOK = "lease_cmds"
 SLICE = 20_000               # leases per slice of a walk: a few ms of native work at most
-WRITE_SLICE = 2_000          # leases per slice written as JSON: ~2 us each, a few ms a slice
+WRITE_SLICE = 4_000          # leases per slice written as JSON natively: ~1 us each, ~4 ms a slice
 _KEA_STATE = {LeaseState.BOUND: 0, LeaseState.DECLINED: 1, LeaseState.EXPIRED: 2}
 _HEX = re.compile(r"^[0-9A-Fa-f]{1,2}([:-][0-9A-Fa-f]{1,2})*$|^[0-9A-Fa-f]+$")
 
@@ -204,19 +204,22 @@ async def lease4_get_all(server, args) -> dict:
                   {"leases": written})
 
 
-async def _written(server, subnets: set | None) -> Serialised:
-    """Every visible lease (of ``subnets``) as JSON, written slice by slice in address order."""
+async def _written(server, subnets: set | None, limit: int | None = None,
+                   after: int = -1) -> Serialised:
+    """The visible leases (of ``subnets``; at most ``limit``) after address ``after``, in
+    address order, as Kea's lease JSON written natively (Allocator.walk_json) slice by slice."""
     parts: list[bytes] = []
-    count, after = 0, -1
-    while after is not None:
-        chunk, after = server.engine.alloc.walk(after, WRITE_SLICE)
-        items = [lease_json(l) for l in chunk if subnets is None or l.subnet_id in subnets]
-        if items:
+    count = 0
+    while after is not None and (limit is None or count < limit):
+        want = WRITE_SLICE if limit is None else min(WRITE_SLICE, limit - count)
+        text, n, after = server.engine.alloc.walk_json(after, want, subnets)
+        if n:
             if parts:
                 parts.append(b", ")
-            parts.append(to_json(items)[1:-1].encode())
-            count += len(items)
-        await asyncio.sleep(0)           # a packet batch may run here
+            parts.append(text)
+            count += n
+        if after is not None and (limit is None or count < limit):
+            await asyncio.sleep(0)       # a packet batch may run here
     return Serialised(parts, count)
 
 
@@ -244,15 +247,9 @@ async def lease4_get_page(server, args) -> dict:
         raise CommandError("'limit' parameter must be a number")
     if limit <= 0:
         raise CommandError("page size of retrieved leases must not be 0")
-    out: list = []
-    while after is not None and len(out) < limit:
-        chunk, after = server.engine.alloc.walk(after, min(limit - len(out), SLICE))
-        out.extend(chunk)
-        if after is not None and len(out) < limit:
-            await asyncio.sleep(0)
-    items = [lease_json(l) for l in out]
-    return answer(SUCCESS if items else EMPTY, f"{len(items)} IPv4 lease(s) found.",
-                  {"count": len(items), "leases": items})
+    written = await _written(server, None, limit, after)
+    return answer(SUCCESS if written.count else EMPTY, f"{written.count} IPv4 lease(s) found.",
+                  {"count": written.count, "leases": written})
 
 
 @command("lease4-get-by-hw-address", hook=HOOK)
