@@ -959,6 +959,31 @@ cdef class Allocator:
 
     # ---- the control channel's lease commands (fastdhcp.control.leases) -----------------------
 
+    cdef uint32_t _next_listed(self, int64_t* a, uint32_t* visited, uint32_t max_visit) noexcept:
+        """The record of the next lease a lease command lists (bound, declined,
+        expired-reclaimed) at or after address ``a[0]``, which moves past it; NIL once
+        ``max_visit`` directory entries are visited or the address space ends. Blocks of 1024
+        addresses without a leaf are skipped in one step."""
+        cdef uint32_t block, leaf, r
+        cdef uint64_t e
+        cdef const Lease* l
+        while a[0] <= 0xFFFFFFFF and visited[0] < max_visit:
+            block = <uint32_t>(a[0] >> DIR_LEAF_BITS)
+            leaf = self.t.by_addr.top[block]
+            visited[0] += 1
+            if leaf == 0:
+                a[0] = (<int64_t>block + 1) << DIR_LEAF_BITS
+                continue
+            e = self.t.by_addr.leaves[((<size_t>leaf - 1) << DIR_LEAF_BITS) | (a[0] & (DIR_LEAF - 1))]
+            a[0] += 1
+            if e == 0:
+                continue
+            r = dir_rec(e)
+            l = &self.t.rec[r]
+            if l.state == LS_BOUND or l.state == LS_DECLINED or l.state == LS_EXPIRED:
+                return r
+        return NIL
+
     def walk(self, after, uint32_t limit, uint32_t max_visit=1 << 20):
         """The leases a Kea lease command lists (bound, declined, expired-reclaimed; not offers
         or released ones), in address order from the first address past ``after`` (an int, -1
@@ -968,25 +993,13 @@ cdef class Allocator:
         addresses without a leaf are skipped in one step, so a walk costs the leases listed
         plus the blocks of the address space in between, never a sort of the table."""
         cdef int64_t a = <int64_t>after + 1
-        cdef uint32_t block, leaf, r, visited = 0
-        cdef uint64_t e
-        cdef const Lease* l
+        cdef uint32_t r, visited = 0
         out = []
-        while a <= 0xFFFFFFFF and len(out) < limit and visited < max_visit:
-            block = <uint32_t>(a >> DIR_LEAF_BITS)
-            leaf = self.t.by_addr.top[block]
-            if leaf == 0:
-                a = (<int64_t>block + 1) << DIR_LEAF_BITS
-                visited += 1
-                continue
-            e = self.t.by_addr.leaves[((<size_t>leaf - 1) << DIR_LEAF_BITS) | (a & (DIR_LEAF - 1))]
-            visited += 1
-            if e != 0:
-                r = dir_rec(e)
-                l = &self.t.rec[r]
-                if l.state == LS_BOUND or l.state == LS_DECLINED or l.state == LS_EXPIRED:
-                    out.append(self._lease(l))
-            a += 1
+        while len(out) < limit:
+            r = self._next_listed(&a, &visited, max_visit)
+            if r == NIL:
+                break
+            out.append(self._lease(&self.t.rec[r]))
         return out, (None if a > 0xFFFFFFFF else a - 1)
 
     def walk_json(self, after, uint32_t limit, subnets=None, uint32_t max_visit=1 << 20):
@@ -994,8 +1007,7 @@ cdef class Allocator:
         the objects joined by ", " (no brackets): returns (text, count, next). ``subnets``: a
         collection of subnet ids to keep (None: all)."""
         cdef int64_t a = <int64_t>after + 1
-        cdef uint32_t block, leaf, r, visited = 0, count = 0, p, pool_in_subnet, sn
-        cdef uint64_t e
+        cdef uint32_t r, visited = 0, count = 0, p, pool_in_subnet
         cdef const Lease* l
         cdef const SubnetC* s
         cdef JsonOut o
@@ -1010,21 +1022,11 @@ cdef class Allocator:
         o.p, o.n, o.cap = NULL, 0, 0
         try:
             jo_reserve(&o, <size_t>min(limit, 4096) * 256)
-            while a <= 0xFFFFFFFF and count < limit and visited < max_visit:
-                block = <uint32_t>(a >> DIR_LEAF_BITS)
-                leaf = self.t.by_addr.top[block]
-                if leaf == 0:
-                    a = (<int64_t>block + 1) << DIR_LEAF_BITS
-                    visited += 1
-                    continue
-                e = self.t.by_addr.leaves[((<size_t>leaf - 1) << DIR_LEAF_BITS) | (a & (DIR_LEAF - 1))]
-                visited += 1
-                a += 1
-                if e == 0:
-                    continue
-                l = &self.t.rec[dir_rec(e)]
-                if not (l.state == LS_BOUND or l.state == LS_DECLINED or l.state == LS_EXPIRED):
-                    continue
+            while count < limit:
+                r = self._next_listed(&a, &visited, max_visit)
+                if r == NIL:
+                    break
+                l = &self.t.rec[r]
                 if keep is not None and not keep[l.subnet]:
                     continue
                 s = &self.subnets[l.subnet]

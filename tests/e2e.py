@@ -18,6 +18,7 @@ import random
 import select
 import signal
 import socket
+import subprocess
 import sys
 import time
 
@@ -218,6 +219,48 @@ def servers(lab, topo):
         while CLIENT_PROCS:
             lab.stop(CLIENT_PROCS.pop())
         s.close()
+
+
+@contextlib.contextmanager
+def module_server(lab, topo, cfg, **start):
+    """A server for a whole module (what a module tests is its listeners): started from
+    ``cfg``, checked alive and without a traceback at the end, then stopped."""
+    servers = Servers(lab, topo)
+    proc = servers.start(cfg, **start)
+    try:
+        yield proc
+        log = server_log(proc)
+        assert proc.poll() is None and "Traceback" not in log, log[-3000:]
+    finally:
+        servers.close()
+
+
+def openssl(*args, cwd):
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
+
+
+def make_pki(directory, *, rogue=False):
+    """A lab CA (``ca.pem``), a server certificate for 127.0.0.1 (``server.pem``/``.key``) and a
+    client certificate from the CA (``client.pem``/``.key``); with ``rogue``, also a client
+    certificate from a CA nobody trusts (``rogue.pem``/``.key``). Returns the directory."""
+    os.makedirs(directory, exist_ok=True)
+    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
+    certs = [("server", "ca", "subjectAltName=IP:127.0.0.1"),
+             ("client", "ca", "extendedKeyUsage=clientAuth")]
+    if rogue:
+        certs.append(("rogue", "rogue-ca", "extendedKeyUsage=clientAuth"))
+    for ca in {c[1] for c in certs}:
+        openssl("req", "-x509", *ec, "-keyout", f"{ca}.key", "-out", f"{ca}.pem", "-days", "2",
+                "-subj", f"/CN=fastdhcp lab {ca}", cwd=directory)
+    for name, ca, ext in certs:
+        openssl("req", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr",
+                "-subj", f"/CN={name}", cwd=directory)
+        with open(os.path.join(directory, f"{name}.ext"), "w") as f:
+            f.write(ext + "\n")
+        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key",
+                "-CAcreateserial", "-out", f"{name}.pem", "-days", "2", "-extfile", f"{name}.ext",
+                cwd=directory)
+    return directory
 
 
 def write_json(path, obj):

@@ -12,13 +12,12 @@ import json
 import os
 import socket
 import ssl
-import subprocess
 import time
 
 import pytest
 
 from e2e import (NET, ClientSock, control, control_config, crafted_dora, in_netns,
-                 not_in_kea22, rows_for, server_log, subnet, wait_log)
+                 make_pki, module_server, not_in_kea22, rows_for, subnet, wait_log)
 from e2e import servers, topo  # noqa: F401  (fixtures)
 from fastdhcp._lab import netlab
 
@@ -31,31 +30,9 @@ AUTH = {"type": "basic", "realm": "fastdhcp-lab",
         "clients": [{"user": USER, "password": PASSWORD}]}
 
 
-def openssl(*args, cwd):
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
-
-
 @pytest.fixture(scope="module")
 def pki(lab):
-    """A lab CA, a server certificate for 127.0.0.1, a client certificate from the CA and one
-    from a CA the server does not trust."""
-    d = lab.path("pki")
-    os.makedirs(d, exist_ok=True)
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    for ca in ("ca", "rogue-ca"):
-        openssl("req", "-x509", *ec, "-keyout", f"{ca}.key", "-out", f"{ca}.pem", "-days", "2",
-                "-subj", f"/CN=fastdhcp lab {ca}", cwd=d)
-    for name, ca, ext in (("server", "ca", "subjectAltName=IP:127.0.0.1"),
-                          ("client", "ca", "extendedKeyUsage=clientAuth"),
-                          ("rogue", "rogue-ca", "extendedKeyUsage=clientAuth")):
-        openssl("req", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr",
-                "-subj", f"/CN={name}", cwd=d)
-        with open(os.path.join(d, f"{name}.ext"), "w") as f:
-            f.write(ext + "\n")
-        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key",
-                "-CAcreateserial", "-out", f"{name}.pem", "-days", "2", "-extfile", f"{name}.ext",
-                cwd=d)
-    return d
+    return make_pki(lab.path("pki"), rogue=True)
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +40,6 @@ def srv(lab, topo, pki):
     """One server for the module (its listeners are what is tested): a unix socket, HTTP with
     basic authentication and an extra header, HTTPS requiring a client certificate, and an HTTP
     socket without authentication."""
-    from e2e import Servers
-    servers = Servers(lab, topo)
     unix_path = lab.path("http-ctl.sock")
     cfg = control_config(topo, lab.path("http-leases4.csv"), unix_path,
                          subnets=[subnet(1, NET, "10 - 250", interface=topo.bridge)])
@@ -79,15 +54,10 @@ def srv(lab, topo, pki):
          "key-file": f"{pki}/server.key", "cert-required": True},
         {"socket-type": "http", "socket-address": "127.0.0.1", "socket-port": OPEN_PORT},
     ]
-    proc = servers.start(cfg)
-    proc.unix = unix_path
-    wait_log(lab, proc, f"127.0.0.1:{OPEN_PORT}", timeout=10)
-    yield proc
-    try:
-        log = server_log(proc)
-        assert proc.poll() is None and "Traceback" not in log, log[-3000:]
-    finally:
-        servers.close()
+    with module_server(lab, topo, cfg) as proc:
+        proc.unix = unix_path
+        wait_log(lab, proc, f"127.0.0.1:{OPEN_PORT}", timeout=10)
+        yield proc
 
 
 def basic(user=USER, password=PASSWORD):

@@ -18,8 +18,8 @@ import time
 
 import pytest
 
-from e2e import (NET, REPO, UNDER_TEST, control, control_config, in_netns, not_in_kea22,
-                 subnet, wait_log, write_json)
+from e2e import (NET, REPO, UNDER_TEST, control, control_config, in_netns, make_pki,
+                 module_server, not_in_kea22, openssl, subnet, wait_log, write_json)
 from e2e import topo  # noqa: F401  (fixture)
 from fastdhcp._lab import netlab
 
@@ -53,36 +53,15 @@ def answer_of(cp):
     return answer
 
 
-def openssl(*args, cwd):
-    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True)
-
-
 @pytest.fixture(scope="module")
 def pki(lab):
-    """A lab CA, a server certificate for 127.0.0.1 and a client certificate from the CA."""
-    d = lab.path("ctl-pki")
-    os.makedirs(d, exist_ok=True)
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"]
-    openssl("req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-            "-subj", "/CN=fastdhcp ctl lab ca", cwd=d)
-    for name, ext in (("server", "subjectAltName=IP:127.0.0.1"),
-                      ("client", "extendedKeyUsage=clientAuth")):
-        openssl("req", *ec, "-keyout", f"{name}.key", "-out", f"{name}.csr",
-                "-subj", f"/CN={name}", cwd=d)
-        with open(os.path.join(d, f"{name}.ext"), "w") as f:
-            f.write(ext + "\n")
-        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-                "-CAcreateserial", "-out", f"{name}.pem", "-days", "2", "-extfile", f"{name}.ext",
-                cwd=d)
-    return d
+    return make_pki(lab.path("ctl-pki"))
 
 
 @pytest.fixture(scope="module")
 def srv(lab, topo, pki):
     """One server for the module: Kea 2.2's unix socket; for fastdhcp also HTTP with basic
     authentication and HTTPS requiring a client certificate."""
-    from e2e import Servers, server_log
-    servers = Servers(lab, topo)
     unix_path = lab.path("ctl.sock")
     cfg = control_config(topo, lab.path("ctl-leases4.csv"), unix_path,
                          subnets=[subnet(1, NET, "10 - 250", interface=topo.bridge)])
@@ -97,16 +76,11 @@ def srv(lab, topo, pki):
              "trust-anchor": f"{pki}/ca.pem", "cert-file": f"{pki}/server.pem",
              "key-file": f"{pki}/server.key", "cert-required": True},
         ]
-    proc = servers.start(cfg)
-    proc.unix = unix_path
-    if UNDER_TEST == "fastdhcp":
-        wait_log(lab, proc, f"127.0.0.1:{HTTPS_PORT}", timeout=10)
-    yield proc
-    try:
-        log = server_log(proc)
-        assert proc.poll() is None and "Traceback" not in log, log[-3000:]
-    finally:
-        servers.close()
+    with module_server(lab, topo, cfg) as proc:
+        proc.unix = unix_path
+        if UNDER_TEST == "fastdhcp":
+            wait_log(lab, proc, f"127.0.0.1:{HTTPS_PORT}", timeout=10)
+        yield proc
 
 
 class OneShotListener:
