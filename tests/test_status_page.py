@@ -32,11 +32,14 @@ class Values(html.parser.HTMLParser):
         super().__init__()
         self.stats: dict[str, int] = {}
         self.attrs_by_id: dict[str, dict] = {}
+        self.histograms: dict[str, int] = {}
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         if "data-stat" in a:
             self.stats[a["data-stat"]] = int(float(a["data-value"]))
+        if "data-hist" in a:
+            self.histograms[a["data-hist"]] = int(a["data-count"])
         if "id" in a:
             self.attrs_by_id[a["id"]] = a
 
@@ -128,6 +131,9 @@ def test_the_page_shows_what_statistic_get_all_says_under_load(lab, loaded_serve
         assert before[name][0][0] <= shown[name] <= after[name][0][0], (name, shown[name])
     assert after["pkt4-ack-sent"][0][0] > before["pkt4-ack-sent"][0][0]   # it was under load
     assert int(page.attrs_by_id["rate"].get("data-dora-per-second", 0)) > 0
+    # the commit picture: every ACK'd batch was fdatasync'd (--durability fsync, the default)
+    assert page.histograms["fastdhcp_fsync_latency_seconds"] > 0, page.histograms
+    assert page.histograms["fastdhcp_reply_latency_seconds"] > 0
 
 
 def test_a_screenshot_is_kept(lab, loaded_server):

@@ -8,7 +8,8 @@ authentication, for ``statistic-get-all`` every two seconds and draws from the a
 * per subnet and per pool: assigned of total addresses, as a bar (declined shown apart);
 * DORA/s (ACKs sent per second) and drops per second over the last ten minutes, computed from
   the differences between polls;
-* the commit picture: fastdhcp's own commit group and fsync statistics, as they are;
+* the commit picture: fastdhcp's own commit counters, and the batch size, commit group size,
+  fdatasync and reply latency histograms (count, median, p99) read from ``/metrics``;
 * a lease search by address (lease4-get), MAC (lease4-get-by-hw-address) or host name
   (lease4-get-by-hostname).
 
@@ -46,7 +47,10 @@ canvas{width:100%;height:120px;background:#fbfcfd;border:1px solid #eef0f2}
 <th class="n">assigned</th><th class="n">total</th><th class="n">declined</th></tr></thead>
 <tbody id="subnets"></tbody></table></section>
 <section><h2>Drops</h2><table><tbody id="drops"></tbody></table></section>
-<section><h2>Lease file commits</h2><table><tbody id="commits"></tbody></table></section>
+<section><h2>Lease file commits</h2><table><tbody id="commits"></tbody></table>
+<p>Batches, commit groups, fdatasync and reply latency (native histograms, since the start)</p>
+<table><thead><tr><th></th><th class="n">count</th><th class="n">median</th><th class="n">p99</th>
+</tr></thead><tbody id="latency"></tbody></table></section>
 <section><h2>Lease search</h2>
 <form id="search"><select id="by"><option value="ip-address">address</option>
 <option value="hw-address">MAC</option><option value="hostname">host name</option></select>
@@ -115,6 +119,31 @@ function subnets(stats) {
   }
   document.getElementById("subnets").innerHTML = rows.join("");
 }
+// The histograms are in the Prometheus exposition of the same socket: cumulative buckets, the
+// quantile shown as the upper bound of the bucket it falls in.
+async function latencies() {
+  const r = await fetch(location.origin + "/metrics", {credentials: "same-origin"});
+  if (!r.ok) throw new Error("/metrics: HTTP " + r.status);
+  const h = {};
+  for (const line of (await r.text()).split("\n")) {
+    const m = /^(fastdhcp_[a-z_]+)_bucket\{le="([^"]+)"\} (\d+)/.exec(line);
+    if (m) (h[m[1]] = h[m[1]] || []).push([m[2] === "+Inf" ? Infinity : +m[2], +m[3]]);
+  }
+  const quantile = (b, q) => {
+    const n = b[b.length - 1][1];
+    if (!n) return null;
+    for (const [le, c] of b) if (c >= q * n) return le;
+    return Infinity;
+  };
+  const shown = (name, v) => v === null ? "-" : v === Infinity ? "above the last bucket"
+    : name.endsWith("_seconds") ? "\u2264 " + (v * 1e3).toPrecision(3) + " ms" : "\u2264 " + v;
+  document.getElementById("latency").innerHTML = Object.keys(h).sort().map(name => {
+    const b = h[name], n = b[b.length - 1][1];
+    return `<tr data-hist="${name}" data-count="${n}"><td>${name.replace("fastdhcp_", "")}</td>` +
+      `<td class="n">${n}</td><td class="n">${shown(name, quantile(b, .5))}</td>` +
+      `<td class="n">${shown(name, quantile(b, .99))}</td></tr>`;
+  }).join("");
+}
 async function refresh() {
   try {
     const a = await command("statistic-get-all");
@@ -131,6 +160,7 @@ async function refresh() {
       .filter(n => /commit|fsync|lease-rows|lease-file|batch/.test(n) && !n.startsWith("subnet["))
       .sort().map(n => cell(n, s)).join("") || "<tr><td>no commit statistics</td></tr>";
     subnets(s);
+    await latencies();
     history.push({t: Date.now(), acks: value(s, "pkt4-ack-sent"), drops: value(s, "pkt4-receive-drop")});
     if (history.length > HISTORY) history.shift();
     draw();
