@@ -371,6 +371,21 @@ def in_netns(full_ns):
         os.close(own)
 
 
+def wait_listening(ns, port, timeout=20.0, host="127.0.0.1"):
+    """Wait until something accepts TCP connections on host:port inside namespace ns (a
+    control socket, kea-ctrl-agent, an exporter)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with in_netns(ns):
+                s = socket.create_connection((host, port), timeout=1)
+            s.close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, f"nothing listens on {host}:{port} in {ns}"
+            time.sleep(0.1)
+
+
 class _SocketClient:
     """A test client that holds one socket ``self.s``: closed by ``close`` or by ``with``."""
 

@@ -17,7 +17,8 @@ import time
 import pytest
 
 from e2e import (NET, ClientSock, control, control_config, crafted_dora, in_netns,
-                 make_pki, module_server, not_in_kea22, rows_for, subnet, wait_log)
+                 make_pki, module_server, not_in_kea22, rows_for, subnet, wait_listening,
+                 wait_log)
 from e2e import servers, topo  # noqa: F401  (fixtures)
 from fastdhcp._lab import netlab
 
@@ -304,16 +305,8 @@ def test_user_and_password_files(lab, topo, servers):
          "authentication": {"type": "basic", "realm": "r", "directory": d,
                             "clients": [{"user-file": "user", "password-file": "password"}]}}]
     servers.start(cfg)
-    lab.wait_for(lambda: _listening(topo, 8048), 10, what="the HTTP socket")
+    wait_listening(topo.srv, 8048, timeout=10)
     assert request(topo, 8048, {"command": "status-get"},
                    headers={"Authorization": basic("filed", "from-a-file")})[0] == 200
     assert request(topo, 8048, {"command": "status-get"},
                    headers={"Authorization": basic("filed", "wrong")})[0] == 401
-
-
-def _listening(topo, port):
-    try:
-        raw_connection(topo, port).close()
-        return True
-    except OSError:
-        return False

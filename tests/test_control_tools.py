@@ -16,7 +16,7 @@ import time
 import pytest
 
 from e2e import (NET, ClientSock, control, control_config, crafted_dora, in_netns,
-                 not_in_kea22, spawn_client, write_json)
+                 not_in_kea22, spawn_client, wait_listening, write_json)
 from e2e import servers, topo  # noqa: F401  (fixtures)
 from fastdhcp._lab import netlab
 
@@ -52,22 +52,9 @@ def agent(lab, topo, srv):
     env = dict(os.environ, KEA_PIDFILE_DIR=d, KEA_LOCKFILE_DIR=d)
     proc = spawn_client(lab, topo.srv, ["kea-ctrl-agent", "-c", cfg_path], env=env,
                         log=os.path.join(d, "agent.log"))
-    wait_port(topo, AGENT_PORT)
+    wait_listening(topo.srv, AGENT_PORT)
     yield proc
     lab.stop(proc)
-
-
-def wait_port(topo, port, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with in_netns(topo.srv):
-                import socket
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            assert time.monotonic() < deadline, f"nothing listens on 127.0.0.1:{port}"
-            time.sleep(0.1)
 
 
 def post(topo, port, doc):
@@ -141,7 +128,7 @@ def test_kea_shell_straight_to_fastdhcps_http_socket(lab, topo, servers):
         {"socket-type": "unix", "socket-name": sock},
         {"socket-type": "http", "socket-address": "127.0.0.1", "socket-port": DIRECT_PORT}]
     servers.start(cfg)
-    wait_port(topo, DIRECT_PORT)
+    wait_listening(topo.srv, DIRECT_PORT)
     mac, addr = dora(topo)
     for service in ("dhcp4", None):              # (kea-shell without --service sends none)
         [a] = kea_shell(topo, DIRECT_PORT, "lease4-get", {"ip-address": addr}, service=service)
@@ -169,7 +156,7 @@ def test_kea_exporter_through_the_agent(srv, agent, topo, lab):
     proc = spawn_client(lab, topo.srv, [KEA_EXPORTER, "-a", "127.0.0.1", "-p", str(EXPORTER_PORT),
                                         "-i", "0", f"http://127.0.0.1:{AGENT_PORT}/"],
                         log=lab.path("kea-exporter-agent.log"))
-    wait_port(topo, EXPORTER_PORT)
+    wait_listening(topo.srv, EXPORTER_PORT)
     time.sleep(1.2)
     with in_netns(topo.srv):
         conn = http.client.HTTPConnection("127.0.0.1", EXPORTER_PORT, timeout=10)

@@ -97,11 +97,15 @@ def tls_context(s: Any) -> ssl.SSLContext | None:
 
 
 class HttpControl:
-    def __init__(self, s: Any, server: Any):
+    """One HTTP listener's requests. ``metrics_only``: the ``--metrics`` listener, which answers
+    ``GET /metrics`` and nothing else (no commands, no page, no authentication)."""
+
+    def __init__(self, s: Any, server: Any, *, metrics_only: bool = False):
         self.server = server
-        self.auth = credentials(s.authentication)
+        self.metrics_only = metrics_only
+        self.auth = credentials(s.authentication) if s is not None else None
         self.headers = [(h["name"], h["value"]) for h in (s.http_headers or [])
-                        if isinstance(h, dict) and "name" in h and "value" in h]
+                        if isinstance(h, dict) and "name" in h and "value" in h] if s else []
         self.connections = 0
 
     async def connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
@@ -168,7 +172,9 @@ class HttpControl:
                                extra=[("WWW-Authenticate", f'Basic realm="{realm}"')])
             return not close
         path = target.split("?", 1)[0]
-        if method == "GET" and path == "/":
+        if self.metrics_only and path != "/metrics":
+            await self.respond(writer, 404, b"GET /metrics", close=close)
+        elif method == "GET" and path == "/":
             await self.respond(writer, 200, status_page.page(), ctype="text/html; charset=utf-8",
                                close=close)
         elif method == "GET" and path == "/metrics":

@@ -167,26 +167,12 @@ def exposition(server: Any) -> bytes:
 
 
 async def start(address: str, server: Any) -> asyncio.AbstractServer:
-    """``--metrics ADDRESS:PORT``: a listener answering GET /metrics only."""
+    """``--metrics ADDRESS:PORT``: a listener answering GET /metrics only (the HTTP control
+    socket's request handling, without its commands and page)."""
+    from .http import MAX_HEAD, HttpControl
     host, _, port = address.rpartition(":")
-
-    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
-            target = head.split(b" ", 2)[1] if head.count(b" ") >= 2 else b""
-            if target.split(b"?")[0] == b"/metrics":
-                status, ctype, body = "200 OK", CONTENT_TYPE, exposition(server)
-            else:
-                status, ctype, body = "404 Not Found", "text/plain", b"GET /metrics\n"
-            writer.write(f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: "
-                         f"{len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
-            await writer.drain()
-        except (asyncio.TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError,
-                ConnectionError, OSError):
-            pass
-        finally:
-            writer.close()
-
-    listener = await asyncio.start_server(handle, host.strip("[]") or "127.0.0.1", int(port))
+    handler = HttpControl(None, server, metrics_only=True)
+    listener = await asyncio.start_server(handler.connection, host.strip("[]") or "127.0.0.1",
+                                          int(port), limit=MAX_HEAD)
     log.info("metrics on http://%s/metrics", address)
     return listener
