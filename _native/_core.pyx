@@ -157,6 +157,7 @@ include "mmsg.pyx"
 include "batch.pyx"
 include "pool.pyx"
 include "leases.pyx"
+include "leaseindex.pyx"         # lookups by host name, hardware address, client id, state
 include "leasejson.pyx"          # Kea's lease JSON, for the lease commands
 include "allocator.pyx"
 include "memfile.pyx"

@@ -980,7 +980,7 @@ cdef class Allocator:
                 continue
             r = dir_rec(e)
             l = &self.t.rec[r]
-            if l.state == LS_BOUND or l.state == LS_DECLINED or l.state == LS_EXPIRED:
+            if lt_kea_state(l) >= 0:
                 return r
         return NIL
 
@@ -1062,6 +1062,63 @@ cdef class Allocator:
         finally:
             free(o.p)
         return text, count, (None if a > 0xFFFFFFFF else a - 1)
+
+    def lookup(self, str kind, value, subnet_id=None):
+        """The listed leases (as ``walk`` lists them) whose ``kind`` is ``value``, in address
+        order: "hostname" (str, compared case-insensitively), "hw-address" or "client-id"
+        (bytes), "state" (Kea's number: 0 bound, 1 declined, 2 expired-reclaimed); only
+        subnet ``subnet_id`` if given. Costs the leases of the value's chain, through the
+        lookup indexes (leaseindex.pyx), built here on first use."""
+        cdef int k = {"hostname": LX_HOST, "hw-address": LX_HW, "client-id": LX_CID,
+                      "state": LX_STATE}[kind]
+        cdef bytes want = b""
+        cdef uint32_t h, r, sn = NIL
+        cdef const Lease* l
+        if k == LX_STATE:
+            if not 0 <= value <= 2:
+                return []
+            h = <uint32_t>value
+        else:
+            want = value.encode("utf-8") if k == LX_HOST else bytes(value)
+            if not want or len(want) > HOST_MAX:
+                return []
+            h = (lx_host_hash(want, len(want)) if k == LX_HOST else
+                 lt_bytes_hash(k, want, len(want)))
+        if subnet_id is not None:
+            if subnet_id not in self.subnet_index:
+                return []
+            sn = self.subnet_index[subnet_id]
+        if lx_build(&self.t) != 0:
+            raise MemoryError()
+        found = []
+        r = lx_first(self.t.lookup, k, h)
+        while r != NIL:
+            l = &self.t.rec[r]
+            if self.t.lookup.links[r].hash[k] == h and lt_kea_state(l) >= 0 and \
+                    (sn == NIL or l.subnet == sn) and self._holds(l, k, want, h):
+                found.append((l.addr, r))
+            r = self.t.lookup.links[r].next[k]
+        found.sort()
+        return [self._lease(&self.t.rec[r]) for _, r in found]
+
+    cdef bint _holds(self, const Lease* l, int k, bytes want, uint32_t h):
+        # the record's own value, as chains share buckets and hashes can collide
+        cdef const uint8_t* p = want
+        cdef uint32_t n = len(want), i
+        cdef uint8_t a, b
+        if k == LX_STATE:
+            return <uint32_t>lt_kea_state(l) == h
+        if k == LX_HW:
+            return l.hwlen == n and memcmp(lt_hw(l), p, n) == 0
+        if k == LX_CID:
+            return l.cid_len == n and memcmp(lt_cid(&self.t, l), p, n) == 0
+        if l.host_len != n:
+            return False
+        for i in range(n):
+            a, b = lt_host(&self.t, l)[i], p[i]
+            if (a + 32 if 65 <= a <= 90 else a) != (b + 32 if 65 <= b <= 90 else b):
+                return False
+        return True
 
     def remove(self, address, int64_t now):
         """lease4-del: the lease of ``address`` ends as a RELEASE ends it (the address back to

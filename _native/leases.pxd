@@ -110,6 +110,31 @@ ctypedef struct AddrDir:
     uint32_t cap_leaves
 
 
+# Lookup indexes for the lease commands (leaseindex.pyx): per kind, hash chains of the records
+# a command lists, doubly linked so that a change unlinks in O(1). Built on the first lookup,
+# then kept by every journalled change; until then they cost nothing.
+cdef enum:
+    LX_HOST = 0                  # host name, lower-cased
+    LX_HW = 1                    # hardware address bytes
+    LX_CID = 2                   # client id bytes
+    LX_STATE = 3                 # Kea's state number (0 bound, 1 declined, 2 expired-reclaimed)
+    LX_KINDS = 4
+
+
+ctypedef struct LookupLinks:     # one per record
+    uint32_t prev[LX_KINDS]
+    uint32_t next[LX_KINDS]
+    uint32_t hash[LX_KINDS]
+    uint8_t linked               # bit per kind
+
+
+ctypedef struct LookupIndex:
+    uint32_t* head[LX_KINDS]     # bucket -> first record (NIL: none)
+    uint32_t mask                # buckets - 1
+    LookupLinks* links
+    uint32_t capacity            # records covered (the table's capacity when built)
+
+
 ctypedef struct LeaseTable:
     Lease* rec
     uint32_t capacity
@@ -127,6 +152,7 @@ ctypedef struct LeaseTable:
     JournalRecord* journal
     uint32_t journal_len
     uint32_t journal_cap
+    LookupIndex* lookup          # NULL until a lease command first looks up by name or state
 
 
 cdef enum:

@@ -343,6 +343,7 @@ cdef void lt_free_memory(LeaseTable* t) noexcept nogil:
     big_free(t.by_key, <size_t>(t.index_mask + 1) * SLOT_BYTES)
     free(t.arena.data)
     free(t.journal)
+    lx_free(t)
     memset(t, 0, sizeof(LeaseTable))
 
 
@@ -456,6 +457,7 @@ cdef int lt_grow(LeaseTable* t) noexcept nogil:
     t.by_key = by_key
     memset(t.by_key, 0xFF, <size_t>slots * SLOT_BYTES)
     t.index_mask = slots - 1
+    lx_free(t)                                # (sized for the old capacity: the next lookup rebuilds)
     for r in range(t.used):
         if t.rec[r].state != LS_FREE and (t.rec[r].hwlen or t.rec[r].cid_len):
             lt_key_put(t, r, lt_hash_of(t, r))
@@ -618,6 +620,7 @@ cdef void lt_delete(LeaseTable* t, uint32_t r) noexcept nogil:
     dir_clear(&t.by_addr, l.addr, r)
     t.arena_dead += lt_var_len(l)
     l.state = LS_FREE
+    lx_note(t, r)
     l.wheel_next = t.free_head
     t.free_head = r
     t.count -= 1
@@ -673,4 +676,5 @@ cdef bint lt_journal(LeaseTable* t, uint32_t r, uint8_t op) noexcept nogil:
     t.journal[t.journal_len].lease = t.rec[r]
     t.journal[t.journal_len].op = op
     t.journal_len += 1
+    lx_note(t, r)                # the lookup indexes, once built, follow every listed change
     return True

@@ -15,7 +15,9 @@ in the lease file (durability_bench's prefill) so that the walks have a real tab
    interleaved (3, --quick 1). Printed: DORA/s and p99 request-ack latency of both, their
    ratio and difference, and how many pages and polls the client got through.
 2. At idle: 2,000 lease4-get round trips over the unix socket (one connection each, as Kea's
-   socket takes one command per connection): p50, p99, max.
+   socket takes one command per connection): p50, p99, max; then the lookups through the
+   indexes (by host name, hardware address, state): the first, which builds them over the
+   million, and 500 of each after it.
 3. lease4-get-all of the million: its time and size, and the worst reply latency of a light
    bench load (window 16) running meanwhile, against the same load without it.
 
@@ -59,6 +61,12 @@ def command(path, name, arguments=None, timeout=120.0):
     return json.loads(data), len(data)
 
 
+def spread(times_ms):
+    times_ms = sorted(times_ms)
+    return {"p50_ms": times_ms[len(times_ms) // 2], "p99_ms": times_ms[int(len(times_ms) * .99)],
+            "max_ms": times_ms[-1]}
+
+
 class ControlClient(threading.Thread):
     """Pages through every lease and polls the statistics every 100 ms until stopped."""
 
@@ -96,7 +104,7 @@ class ControlBench(db.DurabilityBench):
 
     def with_million(self, label, fn):
         path = self.million_config()
-        self.prefill(path, MILLION)
+        self.prefill(path, MILLION, hostnames=True)
         timeout, self.args.start_timeout = self.args.start_timeout, 180.0
         try:
             proc = self.start_server("fastdhcp", label)
@@ -138,9 +146,26 @@ class ControlBench(db.DurabilityBench):
                     command(self.control_path(), "lease4-get",
                             {"ip-address": f"10.0.{(i >> 8) & 255}.{(i & 255) or 1}"})
                     times.append((time.perf_counter() - t0) * 1000)
-                times.sort()
-                return {"p50_ms": times[len(times) // 2], "p99_ms": times[int(len(times) * .99)],
-                        "max_ms": times[-1]}
+                out = spread(times)
+                # the lookups through the indexes: the first builds them over the million
+                t0 = time.perf_counter()
+                a, _ = command(self.control_path(), "lease4-get-by-hostname",
+                               {"hostname": "HOST-7.example"})
+                out["index_build_ms"] = (time.perf_counter() - t0) * 1000
+                out["first_found"] = len(a["arguments"]["leases"])
+                for cmd, arg in (("lease4-get-by-hostname", lambda i: {"hostname": f"host-{i}.example"}),
+                                 ("lease4-get-by-hw-address",
+                                  lambda i: {"hw-address": f"02:00:00:{(i >> 16) & 255:02x}:"
+                                                           f"{(i >> 8) & 255:02x}:{i & 255:02x}"}),
+                                 ("lease4-get-by-state", lambda i: {"state": 1})):
+                    times, found = [], 0
+                    for i in range(500):
+                        t0 = time.perf_counter()
+                        a, _ = command(self.control_path(), cmd, arg(i * 1999 % MILLION))
+                        times.append((time.perf_counter() - t0) * 1000)
+                        found += len((a.get("arguments") or {}).get("leases", []))
+                    out[cmd] = spread(times) | {"found": found}
+                return out
             finally:
                 self.stop_server(proc, "fastdhcp")
         return self.with_million("idle-rtt", measure)
@@ -228,6 +253,12 @@ def main(argv=None):
         i = res["idle"]
         print(f"\nlease4-get round trip at idle (unix socket, 2,000): p50 {i['p50_ms']:.3f} ms, "
               f"p99 {i['p99_ms']:.3f} ms, max {i['max_ms']:.3f} ms")
+        print(f"lookups through the indexes: first (builds them over the million) "
+              f"{i['index_build_ms']:.0f} ms; then 500 each:")
+        for cmd in ("lease4-get-by-hostname", "lease4-get-by-hw-address", "lease4-get-by-state"):
+            c = i[cmd]
+            print(f"  {cmd:<26} p50 {c['p50_ms']:.3f} ms, p99 {c['p99_ms']:.3f} ms, "
+                  f"max {c['max_ms']:.3f} ms ({c['found']} leases found)")
     print("\nlease4-get-all of 1,000,000 leases under a light load (window 16):")
     for r in res["getall_on"]:
         g = r["get_all"]

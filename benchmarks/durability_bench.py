@@ -50,10 +50,10 @@ class DurabilityBench(gb.GenBench):
         with open(self.config_path, "w") as f:
             json.dump(self.config, f)
 
-    def prefill(self, path, n):
+    def prefill(self, path, n, hostnames=False):
         """n bound leases of other clients: the million go to a /11 served through the relay
         address (198.19.0.0/16 holds 65k), as generator_bench's growth runs do."""
-        gb.write_prefill(path, int(ipaddress.ip_address("10.0.0.1")), n)
+        gb.write_prefill(path, int(ipaddress.ip_address("10.0.0.1")), n, hostnames)
 
     def million_config(self, lfc_interval=0):
         cfg = json.loads(json.dumps(self.config))

@@ -49,9 +49,10 @@ KEA_HEADER = ("address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd
               "hostname,state,user_context\n")
 
 
-def write_prefill(path, first, n):
+def write_prefill(path, first, n, hostnames=False):
     """A Kea 2.2 lease file of ``n`` bound leases of other clients from address ``first`` on
-    (written before a server starts, so it begins that full)."""
+    (written before a server starts, so it begins that full); ``hostnames``: each named
+    host-<i>.example."""
     expire = int(time.time()) + 10 ** 6
     with open(path, "w") as f:
         f.write(KEA_HEADER)
@@ -59,7 +60,8 @@ def write_prefill(path, first, n):
             f.write("".join(
                 f"{ipaddress.IPv4Address(first + i)},"
                 f"02:{(i >> 32) & 255:02x}:{(i >> 24) & 255:02x}:{(i >> 16) & 255:02x}:"
-                f"{(i >> 8) & 255:02x}:{i & 255:02x},,7200,{expire},1,0,0,,0,\n"
+                f"{(i >> 8) & 255:02x}:{i & 255:02x},,7200,{expire},1,0,0,"
+                f"{f'host-{i}.example' if hostnames else ''},0,\n"
                 for i in range(base, min(n, base + (1 << 16)))))
 
 

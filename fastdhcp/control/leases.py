@@ -145,14 +145,11 @@ async def _find_key(server, sid: int, kind: str, raw: bytes):
     """The lease of a client named by hw-address or client-id in subnet ``sid``."""
     if sid not in server.config.subnet_index:
         return None
-    if kind == "client-id":
-        found = await _scan(server, lambda l: l.client_id == raw, first=True, subnets={sid})
-    else:
-        found = await _scan(server, lambda l: l.hwaddr == raw, first=True, subnets={sid})
+    found = server.engine.alloc.lookup(kind, raw, sid)
     return found[0] if found else None
 
 
-async def _scan(server, match, *, first: bool = False, subnets: set | None = None) -> list:
+async def _scan(server, match, *, subnets: set | None = None) -> list:
     """Every visible lease for which ``match`` holds, in address order, slice by slice."""
     out, after = [], -1
     while after is not None:
@@ -160,8 +157,6 @@ async def _scan(server, match, *, first: bool = False, subnets: set | None = Non
         for lease in chunk:
             if (subnets is None or lease.subnet_id in subnets) and match(lease):
                 out.append(lease)
-                if first:
-                    return out
         await asyncio.sleep(0)           # a packet batch may run here
     return out
 
@@ -258,7 +253,7 @@ async def lease4_get_by_hw_address(server, args) -> dict:
     if "hw-address" not in args:
         raise CommandError("'hw-address' parameter not specified")
     raw = _hex(args["hw-address"], "hw-address")
-    return _leases([lease_json(l) for l in await _scan(server, lambda l: l.hwaddr == raw)])
+    return _leases([lease_json(l) for l in server.engine.alloc.lookup("hw-address", raw)])
 
 
 @command("lease4-get-by-client-id", hook=HOOK)
@@ -267,7 +262,7 @@ async def lease4_get_by_client_id(server, args) -> dict:
     if "client-id" not in args:
         raise CommandError("'client-id' parameter not specified")
     raw = _hex(args["client-id"], "client-id")
-    return _leases([lease_json(l) for l in await _scan(server, lambda l: l.client_id == raw)])
+    return _leases([lease_json(l) for l in server.engine.alloc.lookup("client-id", raw)])
 
 
 @command("lease4-get-by-hostname", hook=HOOK)
@@ -280,9 +275,8 @@ async def lease4_get_by_hostname(server, args) -> dict:
         raise CommandError("'hostname' parameter must be a string")
     if not name:
         raise CommandError("'hostname' parameter is empty")
-    name = name.lower()                  # (Kea's memfile index compares lower-cased names)
-    return _leases([lease_json(l) for l in
-                    await _scan(server, lambda l: l.hostname.lower() == name)])
+    # (compared case-insensitively, as Kea's memfile index of lower-cased names does)
+    return _leases([lease_json(l) for l in server.engine.alloc.lookup("hostname", name)])
 
 
 @command("lease4-get-by-state", hook=HOOK)
@@ -293,11 +287,15 @@ async def lease4_get_by_state(server, args) -> dict:
     state = args["state"]
     if not isinstance(state, int) or isinstance(state, bool):
         raise CommandError("'state' parameter must be a number")
-    subnets = None
-    if "subnet-id" in args:
-        subnets = {_int(args, "subnet-id")}
-    return _leases([lease_json(l) for l in await _scan(
-        server, lambda l: _KEA_STATE.get(l.state) == state, subnets=subnets)])
+    subnet_id = _int(args, "subnet-id") if "subnet-id" in args else None
+    if state == 0:
+        # Bound leases are most of the table: the sliced walk lists them in address order and
+        # lets packet batches run in between; the index is for the rarer states.
+        found = await _scan(server, lambda l: l.state == LeaseState.BOUND,
+                            subnets=None if subnet_id is None else {subnet_id})
+    else:
+        found = server.engine.alloc.lookup("state", state, subnet_id)
+    return _leases([lease_json(l) for l in found])
 
 
 # ---- changing ------------------------------------------------------------------------------------
