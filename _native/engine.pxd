@@ -2,7 +2,7 @@
 # and lanes.
 # Declared here, not in the part, so that no part depends on the include order.
 
-from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from defs cimport *
 from leases cimport *
 from commit cimport *
@@ -107,19 +107,41 @@ ctypedef struct Lane:
     uint16_t* later_frame_len    # ... (the others leave at once)
 
 
-# What the engine tells the server's log about a packet (rare cases only: Kea logs them with a
-# message of its own). A batch keeps up to EVENTS_MAX; the rest are counted as lost. The kinds
-# are fastdhcp.EngineEvent (generated from this block).
+# What the engine tells the server's log about a packet: the cases Kea logs with a message of
+# its own. Each kind is noted only while the server has it on (its Kea logger and severity are
+# enabled) and within its budget of lines per interval (Engine.set_events): the rest are counted,
+# not noted, so nothing is copied or formatted per packet for a message nobody reads. A batch
+# keeps up to EV_MAX; the rest are counted as lost. The kinds are fastdhcp.EngineEvent
+# (generated from this block).
 cdef enum:
     EV_DECLINE_NO_ADDRESS = 1    # DECLINE without option 50 (DHCP4_PACKET_DROP_0007)
     EV_DECLINE_NOT_FOUND = 2     # DECLINE of an address with no lease (DHCP4_DECLINE_LEASE_NOT_FOUND)
     EV_DECLINE_MISMATCH = 3      # DECLINE of another client's lease (DHCP4_DECLINE_LEASE_MISMATCH)
     EV_DECLINED = 4              # a lease declined: on probation (DHCP4_DECLINE_LEASE)
     EV_NO_SUBNET_NAK = 5         # a REQUEST NAKed for want of a subnet (DHCP4_PACKET_NAK_0001)
-    EV_MAX = 64                  # events kept per batch
+    EV_PARSE_FAILED = 6          # a datagram that does not parse (DHCP4_PACKET_DROP_0001; value: DropReason)
+    EV_NO_MESSAGE_TYPE = 7       # no option 53, BOOTP not allowed (DHCP4_PACKET_DROP_0009)
+    EV_BAD_MESSAGE_TYPE = 8      # option 53 not one byte (DHCP4_PACKET_DROP_0004)
+    EV_UNKNOWN_TYPE = 9          # option 53 past the known types (DHCP4_PACKET_DROP_0005; value: type)
+    EV_UNSUPPORTED_TYPE = 10     # a type servers send (DHCP4_PACKET_DROP_0006; value: type)
+    EV_NO_IDENTITY = 11          # neither chaddr nor client id (DHCP4_PACKET_DROP_0007)
+    EV_SERVER_ID_IN_DISCOVER = 12  # RFC 2131 Table 5 (DHCP4_PACKET_DROP_0007)
+    EV_NOT_FOR_US = 13           # names another server (DHCP4_PACKET_DROP_0003)
+    EV_NO_DIRECT_SUBNET = 14     # direct, and no subnet to answer from (DHCP4_PACKET_DROP_0002)
+    EV_LEASE_ADVERT = 15         # an OFFER (DHCP4_LEASE_ADVERT)
+    EV_LEASE_ALLOC = 16          # an ACK of a REQUEST (DHCP4_LEASE_ALLOC; value: the lifetime)
+    EV_RELEASE = 17              # a lease released (DHCP4_RELEASE)
+    EV_ALLOC_FAIL = 18           # no address to offer (ALLOC_ENGINE_V4_ALLOC_FAIL_*, DHCP4_PACKET_NAK_0003;
+                                 # value: the pools tried, aux: the subnet id the walk ended on)
+    EV_KINDS = 19
+    EV_MAX = 256                 # events kept per batch (a batch of 64 notes at most 3 a packet)
+
+cdef enum:
+    EVENTS_UNLIMITED = 0xFFFFFFFF   # an event budget that is never used up
 
 ctypedef struct EngineEventC:
     uint8_t kind
+    uint8_t msg_type             # the packet's option 53
     uint8_t htype
     uint8_t hwlen
     uint8_t cid_len
@@ -128,6 +150,8 @@ ctypedef struct EngineEventC:
     uint32_t addr
     uint32_t xid
     uint32_t value               # EV_DECLINED: the probation in seconds
+    uint32_t aux                 # EV_PARSE_FAILED: the address it was sent to; EV_ALLOC_FAIL: subnet id
+    int32_t ifindex              # the interface it came in on
     uint8_t hw[HW_MAX]
     uint8_t lease_hw[HW_MAX]
     uint8_t cid[CID_MAX]

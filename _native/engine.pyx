@@ -132,6 +132,8 @@ cdef class Engine:
     cdef SubnetRun nowhere                 # the reply parameters of a NAK that has no subnet
     cdef uint32_t n_events
     cdef uint64_t events_lost
+    cdef uint32_t ev_budget[EV_KINDS]      # events of each kind still to note this interval
+    cdef uint64_t ev_held[EV_KINDS]        # ... and those not noted since the last take_held
     cdef uint32_t reuse_lft      # set just before reply(): the cached lease's remaining time (0: none)
     cdef PendingRows pending     # rows of failed commits, written first by the next
     cdef public bint raw_sockets           # dhcp-socket-type raw: unicast to chaddr via AF_PACKET
@@ -164,6 +166,8 @@ cdef class Engine:
         self.relay_port = 67
         self.client_port = 68
         self.events = <EngineEventC*>calloc(EV_MAX, sizeof(EngineEventC))
+        for k in range(EV_DECLINE_NO_ADDRESS, EV_NO_SUBNET_NAK + 1):
+            self.ev_budget[k] = EVENTS_UNLIMITED      # (the server sets them all: set_events)
         self.nowhere.echo_client_id = 1
         if self.events == NULL:
             raise MemoryError()
@@ -352,8 +356,12 @@ cdef class Engine:
                     self.counters[C_RECEIVED] -= 1
                 elif b.status[i] == DR_BAD_MESSAGE_TYPE and b.pkts[i].opt[OPT_MESSAGE_TYPE].len == 1:
                     self.counters[C_UNKNOWN] += 1        # a type Kea knows no name of: unknown
+                    self.note_at(EV_UNKNOWN_TYPE, i, 0, opt_value(&b.pkts[i], OPT_MESSAGE_TYPE)[0], 0)
                 else:
                     self.counters[C_PARSE_FAILED] += 1
+                    self.note_at(EV_NO_MESSAGE_TYPE if b.status[i] == DR_NO_MESSAGE_TYPE else
+                                 EV_BAD_MESSAGE_TYPE if b.status[i] == DR_BAD_MESSAGE_TYPE else
+                                 EV_PARSE_FAILED, i, b.src[i].addr, b.status[i], b.ingress[i].addr)
                 continue
             self.decide(i, now)
         self.start_job(&job, lease_fd)
@@ -579,11 +587,13 @@ cdef class Engine:
                 self.counters[C_NAK_RECEIVED] += 1
             else:
                 self.counters[C_UNKNOWN] += 1
+            self.note_at(EV_UNSUPPORTED_TYPE, i, 0, t, 0)
             return
         if p.hlen == 0 and not (p.opt[OPT_CLIENT_ID].count and p.opt[OPT_CLIENT_ID].len):
             # Nothing tells this client from another (no chaddr, no client id): every such
             # client would share one lease. Dropped, as Kea's sanity check drops it.
             self.counters[C_NO_IDENTITY] += 1
+            self.note_at(EV_NO_IDENTITY, i, 0, t, 0)
             return
         if iface == NIL:
             self.counters[C_WRONG_INTERFACE] += 1      # not a link we were configured to serve
@@ -593,6 +603,7 @@ cdef class Engine:
                 # RFC 2131 Table 5: a DISCOVER MUST NOT name a server; Kea's sanity check
                 # (server id FORBIDDEN) drops it
                 self.counters[C_SERVER_ID_IN_DISCOVER] += 1
+                self.note_at(EV_SERVER_ID_IN_DISCOVER, i, 0, 0, 0)
                 return
             # RFC 2131 Table 5: ciaddr is 0 in a DISCOVER; a client in INIT has no address, so
             # one it puts there (255.255.255.255 from some ROMs) neither selects the subnet nor
@@ -602,6 +613,7 @@ cdef class Engine:
             # RFC 2131 §4.3.5 answers an INFORM at ciaddr: from 0.0.0.0 with no ciaddr there is
             # no address to answer (Kea's acceptDirectRequest drops it too)
             self.counters[C_INFORM_NO_ADDRESS] += 1
+            self.note_at(EV_NO_DIRECT_SUBNET, i, 0, 0, 0)
             return
         sn = self.select_subnet(p, ing, iface)
         # RFC 5107: a relay's server-identifier-override names the address we answer as; else
@@ -615,9 +627,11 @@ cdef class Engine:
                 # Kea NAKs a REQUEST it has no subnet for (assignLease): the client is on a
                 # link it must not keep an address of, and hears so (RFC 2131 §4.3.2)
                 self.reply(i, NIL, MT_NAK, 0, our_id, False, NULL)
-                self.note(EV_NO_SUBNET_NAK, p, b.src[i].addr, NIL, 0)
+                self.note_at(EV_NO_SUBNET_NAK, i, b.src[i].addr, 0, 0)
             else:
                 self.counters[C_NO_SUBNET] += 1
+                if p.giaddr == 0:
+                    self.note_at(EV_NO_DIRECT_SUBNET, i, 0, 0, 0)
             return
         if t == MT_DISCOVER:
             sn = self.home_subnet(p, sn, &k, &ids, self.requested(p))
@@ -627,18 +641,22 @@ cdef class Engine:
                     sn, &k, addr, self.lease_time(p, sn), opt_value(p, OPT_HOST_NAME),
                     p.opt[OPT_HOST_NAME].len if p.opt[OPT_HOST_NAME].count else 0, now)
                 self.reply(i, sn, MT_OFFER, addr, our_id, True, &ids)
+                self.note_at(EV_LEASE_ADVERT, i, addr, 0, 0)
         elif t == MT_REQUEST:
             self.on_request(i, p, sn, our_id, now)
         elif (t == MT_RELEASE or t == MT_DECLINE) and p.opt[OPT_SERVER_ID].count and \
                 not self.is_our_id(rd_u32(opt_value(p, OPT_SERVER_ID)), our_id):
             self.counters[C_NOT_FOR_US] += 1            # RFC 2131 Table 5: meant for another server
+            self.note_at(EV_NOT_FOR_US, i, 0, 0, 0)
         elif t == MT_RELEASE:
             sn = self.home_subnet(p, sn, &k, &ids, p.ciaddr)
-            self.alloc.release_c(&k, p.ciaddr, now)
+            if self.alloc.release_c(&k, p.ciaddr, now):
+                self.note_at(EV_RELEASE, i, p.ciaddr, 0, 0)
         elif t == MT_DECLINE:
             self.on_decline(p, sn, now)
         elif p.opt[OPT_SERVER_ID].count and not self.is_our_id(rd_u32(opt_value(p, OPT_SERVER_ID)), our_id):
             self.counters[C_NOT_FOR_US] += 1            # INFORM for another server (Kea: dropped)
+            self.note_at(EV_NOT_FOR_US, i, 0, 0, 0)
         else:                                           # INFORM: options only (RFC 2131 §4.3.5)
             self.client_key(p, sn, &k, &ids)
             self.reply(i, sn, MT_ACK, 0, our_id, False, &ids)
@@ -652,31 +670,38 @@ cdef class Engine:
         if not p.opt[OPT_REQUESTED_ADDRESS].count:
             # Table 5: 50 is a MUST in a DECLINE; Kea drops it as a failed packet
             self.counters[C_DECLINE_NO_ADDRESS] += 1
-            self.note(EV_DECLINE_NO_ADDRESS, p, 0, NIL, 0)
+            self.note(EV_DECLINE_NO_ADDRESS, p, 0, 0, 0, NIL)
             return
         addr = rd_u32(opt_value(p, OPT_REQUESTED_ADDRESS))
         sn = self.home_subnet(p, sn, &k, &ids, addr)
         if self.alloc.decline_c(&k, addr, now):
-            self.note(EV_DECLINED, p, addr, NIL, self.alloc.decline_probation)
+            self.note(EV_DECLINED, p, addr, self.alloc.decline_probation, 0, NIL)
             return
         r = lt_find_addr(&self.alloc.t, addr)
         if r == NIL or self.alloc.t.rec[r].state == LS_FREE or \
                 self.alloc.t.rec[r].state == LS_RELEASED:     # Kea deletes released leases
-            self.note(EV_DECLINE_NOT_FOUND, p, addr, NIL, 0)
+            self.note(EV_DECLINE_NOT_FOUND, p, addr, 0, 0, NIL)
         elif not lt_key_matches(&self.alloc.t, &self.alloc.t.rec[r], &k):
-            self.note(EV_DECLINE_MISMATCH, p, addr, r, 0)
+            self.note(EV_DECLINE_MISMATCH, p, addr, 0, 0, r)
 
-    # One event for the server's log: the packet's client identity (and the lease record's).
-    cdef void note(self, uint8_t kind, const DhcpPacket* p, uint32_t addr, uint32_t r,
-                   uint32_t value) noexcept:
+    # One event for the server's log, if its kind is on and within its budget: the packet's
+    # client identity (and the lease record r's, unless NIL). Returns the event, or NULL.
+    cdef EngineEventC* note(self, uint8_t kind, const DhcpPacket* p, uint32_t addr,
+                            uint32_t value, uint32_t aux, uint32_t r) noexcept:
         cdef EngineEventC* e
         cdef const Lease* l
+        if self.ev_budget[kind] == 0:
+            self.ev_held[kind] += 1
+            return NULL
+        if self.ev_budget[kind] != EVENTS_UNLIMITED:
+            self.ev_budget[kind] -= 1
         if self.n_events == EV_MAX:
             self.events_lost += 1
-            return
+            return NULL
         e = &self.events[self.n_events]
         self.n_events += 1
-        e.kind, e.addr, e.xid, e.value = kind, addr, p.xid, value
+        e.kind, e.addr, e.xid, e.value, e.aux, e.ifindex = kind, addr, p.xid, value, aux, -1
+        e.msg_type = p.msg_type
         e.htype, e.hwlen = p.htype, p.hlen if p.hlen <= HW_MAX else HW_MAX
         memcpy(e.hw, p.data + HDR_CHADDR, e.hwlen)
         e.cid_len = 0
@@ -689,6 +714,13 @@ cdef class Engine:
             e.lease_hwlen, e.lease_cid_len = l.hwlen, l.cid_len
             memcpy(e.lease_hw, lt_hw(l), l.hwlen)
             memcpy(e.lease_cid, lt_cid(&self.alloc.t, l), l.cid_len)
+        return e
+
+    # note() for packet i of the batch, with the interface it came in on.
+    cdef void note_at(self, uint8_t kind, int i, uint32_t addr, uint32_t value, uint32_t aux) noexcept:
+        cdef EngineEventC* e = self.note(kind, &self.batch.pkts[i], addr, value, aux, NIL)
+        if e != NULL:
+            e.ifindex = self.batch.ingress[i].ifindex
 
     # Kea's acceptServerId: the identifier we answer as here, or our address on any link we
     # serve (a client may name the interface it first reached us on).
@@ -723,6 +755,7 @@ cdef class Engine:
                 st = self.alloc.subnets[last].stat
                 st[SS_ALLOC_FAIL_SHARED if m != last else SS_ALLOC_FAIL_SUBNET] += 1
                 st[SS_ALLOC_FAIL if pools else SS_ALLOC_FAIL_NO_POOLS] += 1
+                self.note(EV_ALLOC_FAIL, p, requested, pools, self.alloc.subnets[last].id, NIL)
                 return NIL
 
     # The lease time: what the client asked for (51) within [min, max], else the default.
@@ -758,6 +791,7 @@ cdef class Engine:
                 if mine != NIL and self.alloc.t.rec[mine].state == LS_OFFERED:
                     self.alloc.release_c(&k, self.alloc.t.rec[mine].addr, now)
                 self.counters[C_NOT_FOR_US] += 1
+                self.note_at(EV_NOT_FOR_US, i, 0, 0, 0)
                 return
         elif p.ciaddr:                                  # RENEWING or REBINDING
             addr = p.ciaddr
@@ -801,6 +835,10 @@ cdef class Engine:
         if st == AS_ACK:
             self.reuse_lft = self.alloc.reused_lft
             self.reply(i, sn, MT_ACK, addr, our_id, True, &ids)
+            if self.ev_budget[EV_LEASE_ALLOC]:
+                self.note_at(EV_LEASE_ALLOC, i, addr, self.alloc.t.rec[lt_find_addr(&self.alloc.t, addr)].valid_lft, 0)
+            else:
+                self.ev_held[EV_LEASE_ALLOC] += 1
         elif st == AS_NAK_UNAVAILABLE and self.alloc._pool_at(addr) == NIL and \
                 not self.alloc.is_reserved(addr):
             # in the subnet, outside every pool, not reserved for this client: not an address
@@ -967,19 +1005,42 @@ cdef class Engine:
         return self.n_events
 
     def take_events(self):
-        """The events noted since the last call, as (kind, address, xid, htype, hw, client_id,
-        lease_hw, lease_client_id, value) with kind an EngineEvent value; and how many were lost
+        """The events noted since the last call, as tuples of EngineEventC's fields in order
+        (fastdhcp.eventlog.EventRecord names them; addresses as text); and how many were lost
         past EV_MAX per call."""
         cdef uint32_t i
         cdef const EngineEventC* e
         out = []
         for i in range(self.n_events):
             e = &self.events[i]
-            out.append((e.kind, u32_to_ip(e.addr), e.xid, e.htype, e.hw[:e.hwlen],
-                        e.cid[:e.cid_len] if e.cid_len else None, e.lease_hw[:e.lease_hwlen],
-                        e.lease_cid[:e.lease_cid_len] if e.lease_cid_len else None, e.value))
+            out.append((
+                e.kind, u32_to_ip(e.addr), e.xid, e.htype, e.hw[:e.hwlen],
+                e.cid[:e.cid_len] if e.cid_len else None, e.lease_hw[:e.lease_hwlen],
+                e.lease_cid[:e.lease_cid_len] if e.lease_cid_len else None, e.value,
+                e.msg_type, e.aux, e.ifindex))
         lost, self.n_events, self.events_lost = self.events_lost, 0, 0
         return out, lost
+
+    def set_events(self, budgets):
+        """How many events of each kind to note from now on: {EngineEvent: n}, n None for no
+        limit; a kind not given is off (0). The server sets them from its loggers (a kind is
+        on when its Kea message would be written) and refills them each sampling interval."""
+        cdef int k
+        for k in range(EV_KINDS):
+            self.ev_budget[k] = 0
+        for k, n in budgets.items():
+            if not 0 < k < EV_KINDS:
+                raise ValueError(f"no engine event {k}")
+            self.ev_budget[k] = EVENTS_UNLIMITED if n is None else min(n, EVENTS_UNLIMITED - 1)
+
+    def take_held(self):
+        """{EngineEvent: n}: the events not noted since the last call (their kind off or over
+        its budget)."""
+        cdef int k
+        out = {k: self.ev_held[k] for k in range(EV_KINDS) if self.ev_held[k]}
+        for k in range(EV_KINDS):
+            self.ev_held[k] = 0
+        return out
 
     def stats(self):
         """The engine's counters by (Kea) name, plus the batch's drop and quirk counts."""

@@ -50,7 +50,7 @@ EXPORTS = (
            doc="Lease table states."),
     Export("Durability", "DurabilityBase", "commit.pxd", "DUR_", (),
            doc="When a batch's lease rows reach the file, before its ACKs leave."),
-    Export("EngineEvent", "EngineEventBase", "engine.pxd", "EV_", ("EV_MAX",),
+    Export("EngineEvent", "EngineEventBase", "engine.pxd", "EV_", ("EV_MAX", "EV_KINDS"),
            doc="What the engine notes for the server's log (Engine.take_events)."),
 )
 

@@ -83,8 +83,21 @@ class EngineEvent(EngineEventBase):
     """What the engine notes for the server's log (Engine.take_events).
     (The EV_* members of _native/engine.pxd.)"""
 
-    DECLINE_NO_ADDRESS = 1  # DECLINE without option 50 (DHCP4_PACKET_DROP_0007)
-    DECLINE_NOT_FOUND = 2   # DECLINE of an address with no lease (DHCP4_DECLINE_LEASE_NOT_FOUND)
-    DECLINE_MISMATCH = 3    # DECLINE of another client's lease (DHCP4_DECLINE_LEASE_MISMATCH)
-    DECLINED = 4            # a lease declined: on probation (DHCP4_DECLINE_LEASE)
-    NO_SUBNET_NAK = 5       # a REQUEST NAKed for want of a subnet (DHCP4_PACKET_NAK_0001)
+    DECLINE_NO_ADDRESS = 1      # DECLINE without option 50 (DHCP4_PACKET_DROP_0007)
+    DECLINE_NOT_FOUND = 2       # DECLINE of an address with no lease (DHCP4_DECLINE_LEASE_NOT_FOUND)
+    DECLINE_MISMATCH = 3        # DECLINE of another client's lease (DHCP4_DECLINE_LEASE_MISMATCH)
+    DECLINED = 4                # a lease declined: on probation (DHCP4_DECLINE_LEASE)
+    NO_SUBNET_NAK = 5           # a REQUEST NAKed for want of a subnet (DHCP4_PACKET_NAK_0001)
+    PARSE_FAILED = 6            # a datagram that does not parse (DHCP4_PACKET_DROP_0001; value: DropReason)
+    NO_MESSAGE_TYPE = 7         # no option 53, BOOTP not allowed (DHCP4_PACKET_DROP_0009)
+    BAD_MESSAGE_TYPE = 8        # option 53 not one byte (DHCP4_PACKET_DROP_0004)
+    UNKNOWN_TYPE = 9            # option 53 past the known types (DHCP4_PACKET_DROP_0005; value: type)
+    UNSUPPORTED_TYPE = 10       # a type servers send (DHCP4_PACKET_DROP_0006; value: type)
+    NO_IDENTITY = 11            # neither chaddr nor client id (DHCP4_PACKET_DROP_0007)
+    SERVER_ID_IN_DISCOVER = 12  # RFC 2131 Table 5 (DHCP4_PACKET_DROP_0007)
+    NOT_FOR_US = 13             # names another server (DHCP4_PACKET_DROP_0003)
+    NO_DIRECT_SUBNET = 14       # direct, and no subnet to answer from (DHCP4_PACKET_DROP_0002)
+    LEASE_ADVERT = 15           # an OFFER (DHCP4_LEASE_ADVERT)
+    LEASE_ALLOC = 16            # an ACK of a REQUEST (DHCP4_LEASE_ALLOC; value: the lifetime)
+    RELEASE = 17                # a lease released (DHCP4_RELEASE)
+    ALLOC_FAIL = 18             # no address to offer (ALLOC_ENGINE_V4_ALLOC_FAIL_*, DHCP4_PACKET_NAK_0003;

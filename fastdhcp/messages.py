@@ -12,12 +12,12 @@ own lines (without an ID) say more where it knows more; these stand beside them.
 from __future__ import annotations
 
 import logging
-import time
 from typing import NamedTuple
 
 from .logs import logging_level, python_logger_name
 
-DBGLVL_PKT_HANDLING = 15     # Kea's debug level of per-packet drop messages
+DBGLVL_PKT_HANDLING = 15     # Kea's debug levels (log_dbglevels.cc, dhcp4_log.cc): drops,
+DBG_DHCP4_DETAIL = 50        # and the details of a packet's processing
 
 
 class Message(NamedTuple):
@@ -55,6 +55,49 @@ MESSAGES = {
                                      "type %3"),
     "DHCP4_PACKET_DROP_0007": Message("DEBUG", "kea-dhcp4.bad-packets",
                                       "%1: failed to process packet: %2", DBGLVL_PKT_HANDLING),
+    # what happens to a packet (dhcp4_srv.cc): per packet, so sampled (fastdhcp.eventlog)
+    "DHCP4_LEASE_ADVERT": Message("INFO", "kea-dhcp4.leases", "%1: lease %2 will be advertised"),
+    "DHCP4_LEASE_ALLOC": Message("INFO", "kea-dhcp4.leases",
+                                 "%1: lease %2 has been allocated for %3 seconds"),
+    "DHCP4_RELEASE": Message("INFO", "kea-dhcp4.leases", "%1: address %2 was released properly."),
+    "DHCP4_PACKET_DROP_0001": Message(
+        "DEBUG", "kea-dhcp4.bad-packets", "failed to parse packet from %1 to %2, received over "
+        "interface %3, reason: %4", DBGLVL_PKT_HANDLING),
+    "DHCP4_PACKET_DROP_0002": Message(
+        "DEBUG", "kea-dhcp4.bad-packets", "%1, from interface %2: no suitable subnet configured "
+        "for a direct client", DBGLVL_PKT_HANDLING),
+    "DHCP4_PACKET_DROP_0003": Message(
+        "DEBUG", "kea-dhcp4.bad-packets", "%1, from interface %2: it contains a foreign server "
+        "identifier", DBGLVL_PKT_HANDLING),
+    "DHCP4_PACKET_DROP_0004": Message(
+        "DEBUG", "kea-dhcp4.bad-packets", "%1, from interface %2: missing msg-type option",
+        DBGLVL_PKT_HANDLING),
+    "DHCP4_PACKET_DROP_0005": Message("DEBUG", "kea-dhcp4.bad-packets",
+                                      "%1: unrecognized type %2 in option 53", DBGLVL_PKT_HANDLING),
+    "DHCP4_PACKET_DROP_0006": Message("DEBUG", "kea-dhcp4.bad-packets",
+                                      "%1: unsupported DHCPv4 message type %2", DBGLVL_PKT_HANDLING),
+    "DHCP4_PACKET_DROP_0009": Message(
+        "DEBUG", "kea-dhcp4.bad-packets", "%1: Option 53 missing (no DHCP message type), is this "
+        "a BOOTP packet?", DBGLVL_PKT_HANDLING),
+    "DHCP4_PACKET_NAK_0003": Message(
+        "DEBUG", "kea-dhcp4.bad-packets", "%1: failed to advertise a lease, client sent ciaddr "
+        "%2, requested-ip-address %3", DBG_DHCP4_DETAIL),
+    "DHCP4_PACKET_NAK_0004": Message(
+        "DEBUG", "kea-dhcp4.bad-packets", "%1: failed to grant a lease, client sent ciaddr %2, "
+        "requested-ip-address %3", DBG_DHCP4_DETAIL),
+    # the allocation engine (src/lib/dhcpsrv/alloc_engine_messages.mes)
+    "ALLOC_ENGINE_V4_ALLOC_FAIL": Message(
+        "WARN", "kea-dhcp4.alloc-engine", "%1: failed to allocate an IPv4 address after %2 "
+        "attempt(s)"),
+    "ALLOC_ENGINE_V4_ALLOC_FAIL_NO_POOLS": Message(
+        "WARN", "kea-dhcp4.alloc-engine", "%1: no pools were available for the address "
+        "allocation"),
+    "ALLOC_ENGINE_V4_ALLOC_FAIL_SHARED_NETWORK": Message(
+        "WARN", "kea-dhcp4.alloc-engine", "%1: failed to allocate an IPv4 address in the shared "
+        "network %2: %3 subnets have no available addresses, %4 subnets have no matching pools"),
+    "ALLOC_ENGINE_V4_ALLOC_FAIL_SUBNET": Message(
+        "WARN", "kea-dhcp4.alloc-engine", "%1: failed to allocate an IPv4 lease in the subnet %2, "
+        "subnet-id %3, shared network %4"),
     "DHCP4_CONFIG_COMPLETE": Message("INFO", "kea-dhcp4.dhcp4",
                                      "DHCPv4 server has completed configuration: %1"),
     # the lease file's compaction (Kea's src/lib/dhcpsrv/dhcpsrv_messages.mes)
@@ -114,24 +157,3 @@ def client_label(htype: int, hw: bytes, cid: bytes | None, xid: int) -> str:
     """Kea's packet label: ``[hwtype=1 02:..], cid=[01:02..], tid=0x1a2b``."""
     cid_part = ":".join(f"{b:02x}" for b in cid) if cid else "no info"
     return f"[{hw_text(htype, hw)}], cid=[{cid_part}], tid=0x{xid:x}"
-
-
-class Sampler:
-    """At most ``limit`` lines per message ID per ``interval`` seconds (a flood of bad packets
-    must not become a flood of log lines); what it held back is said once the interval ends."""
-
-    def __init__(self, limit: int = 20, interval: float = 10.0, clock=time.monotonic):
-        self.limit, self.interval, self.clock = limit, interval, clock
-        self.window: dict[str, tuple[float, int]] = {}
-
-    def allow(self, msg_id: str) -> bool:
-        now = self.clock()
-        start, n = self.window.get(msg_id, (now, 0))
-        if now - start >= self.interval:
-            if n > self.limit:
-                logging.getLogger("fastdhcp.server").warning(
-                    "%d %s messages not logged in the last %.0f s", n - self.limit, msg_id,
-                    now - start)
-            start, n = now, 0
-        self.window[msg_id] = (start, n + 1)
-        return n < self.limit

@@ -34,12 +34,14 @@ from . import config as config_mod
 from . import logs
 from .leases import lfc
 from ._core import Allocator
-from ._enums import Durability, EngineEvent
+from ._enums import Durability
 from .config import DEFAULT_LEASE_FILE
 from .errors import Problem
 from .control.channel import ControlChannel
+from .control.pacing import Pacer
 from .control.stats import StatsManager
-from .messages import Sampler, client_id_text, client_label, hw_text, kea_log
+from .eventlog import DEFAULT_LIMIT, EventLog
+from .messages import kea_log
 from .leases.memfile import load_lease_file, open_lease_file
 from .policy import compile_policy, discover_links
 
@@ -48,15 +50,6 @@ log = logging.getLogger("fastdhcp.server")
 IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)
 BATCHES_PER_WAKEUP = 64         # then yield to the loop (timers, signals) before reading on
 RECLAIM_INTERVAL = 1.0          # seconds between expiry passes
-
-
-_EVENT_MESSAGES = {
-    EngineEvent.DECLINE_NO_ADDRESS: "DHCP4_PACKET_DROP_0007",
-    EngineEvent.DECLINE_NOT_FOUND: "DHCP4_DECLINE_LEASE_NOT_FOUND",
-    EngineEvent.DECLINE_MISMATCH: "DHCP4_DECLINE_LEASE_MISMATCH",
-    EngineEvent.DECLINED: "DHCP4_DECLINE_LEASE",
-    EngineEvent.NO_SUBNET_NAK: "DHCP4_PACKET_NAK_0001",
-}
 
 
 def config_summary(config) -> str:
@@ -72,7 +65,7 @@ def one_line(e: Exception) -> str:
 
 class Server:
     def __init__(self, config_path: str, *, port: int = 67, batch_size: int = 64,
-                 durability: str = "fsync"):
+                 durability: str = "fsync", log_sample: int = DEFAULT_LIMIT):
         self.config_path = config_path
         self.port = port
         self.batch_size = batch_size
@@ -92,7 +85,9 @@ class Server:
         # must not kill the server, their default action: a reload asked for is done once
         # serving, a stats request is dropped.
         self.reload_pending = False
-        self.sampler = Sampler()      # Kea messages about packets: at most 20 per ID per 10 s
+        self.events = EventLog(log_sample)   # Kea's messages about packets, sampled
+        self.packet_seconds = 0.0            # the loop's time in packet batches so far
+        self.pacer = Pacer(lambda: self.packet_seconds)   # control work while packets saturate it
         signal.signal(signal.SIGHUP, lambda *_: setattr(self, "reload_pending", True))
         signal.signal(signal.SIGUSR1, signal.SIG_IGN)
         self._load_leases(self.engine)      # the leases first: nothing is answered without them
@@ -176,14 +171,16 @@ class Server:
         if self.disabled:
             self._drop_while_disabled(fd)
             return
+        t0 = time.perf_counter()
         now = int(time.time())
         engine = self.engine
         for _ in range(BATCHES_PER_WAKEUP):
             got = engine.process(fd, raw_fd, self.lease_fd, now)
             if engine.pending_events:
-                self._log_events(engine)
+                self.events.write(engine, self.config)
             if got < engine.batch.capacity:
                 break
+        self.packet_seconds += time.perf_counter() - t0    # (the control channel's pacing)
 
     def _drop_while_disabled(self, fd: int) -> None:
         batch = self.engine.batch
@@ -193,29 +190,12 @@ class Server:
             if got < batch.capacity:
                 break
 
-    def _log_events(self, engine) -> None:
-        """What the engine noted about the last batches, as Kea logs it (sampled per ID)."""
-        events, lost = engine.take_events()
-        for kind, addr, xid, htype, hw, cid, lease_hw, lease_cid, value in events:
-            msg_id = _EVENT_MESSAGES[EngineEvent(kind)]
-            if not self.sampler.allow(msg_id):
-                continue
-            label = client_label(htype, hw, cid, xid)
-            if kind == EngineEvent.DECLINE_NO_ADDRESS:
-                kea_log(msg_id, label, "Mandatory 'Requested IP address' option missing in "
-                        f"DHCPDECLINE sent from {label}")
-            elif kind == EngineEvent.DECLINE_MISMATCH:
-                kea_log(msg_id, addr, label, hw_text(htype, hw, with_type=False),
-                        hw_text(htype, lease_hw, with_type=False) if lease_hw else "(none)",
-                        client_id_text(cid), client_id_text(lease_cid))
-            elif kind == EngineEvent.DECLINED:
-                kea_log(msg_id, addr, label, value)
-            elif kind == EngineEvent.NO_SUBNET_NAK:     # addr: the packet's source
-                kea_log(msg_id, label, addr, "DHCPREQUEST")
-            else:
-                kea_log(msg_id, addr, label)
-        if lost:
-            log.warning("%d engine events not logged (more than a batch keeps)", lost)
+    def _event_tick(self) -> None:
+        try:
+            self.events.tick(self.engine)
+        finally:
+            if self.stopping is not None and not self.stopping.done():
+                asyncio.get_running_loop().call_later(self.events.interval, self._event_tick)
 
     def _reclaim(self) -> None:
         try:
@@ -318,6 +298,7 @@ class Server:
             self._setup_compaction()
         self.reloaded = time.time()
         logs.configure_logging(new_config.loggers)
+        self.events.arm(engine)                  # the new loggers say which messages are on
         kea_log("DHCP4_CONFIG_COMPLETE", config_summary(new_config))
         await self.control.apply(new_config.control_sockets)
         log.info("configuration applied: %s", new_config.summary())
@@ -407,6 +388,8 @@ class Server:
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         loop.add_signal_handler(signal.SIGUSR1, self.log_stats)
         loop.call_later(RECLAIM_INTERVAL, self._reclaim)
+        self.events.arm(self.engine)
+        loop.call_later(self.events.interval, self._event_tick)
         self._setup_compaction()
         if self.reload_pending:              # a SIGHUP came while the leases were loading
             loop.call_soon(self.reload)
@@ -445,7 +428,7 @@ class Server:
 
 
 def run(config_path: str, *, port: int = 67, durability: str = "fsync",
-        metrics: str | None = None) -> int:
+        metrics: str | None = None, log_sample: int = DEFAULT_LIMIT) -> int:
     """``fastdhcp serve``: load, serve until SIGTERM/SIGINT. Returns the exit status."""
     try:
         cfg = config_mod.load_config(config_path)
@@ -458,6 +441,6 @@ def run(config_path: str, *, port: int = 67, durability: str = "fsync",
         print(f"fastdhcp serve: configuration refused:\n{e}", flush=True)
         return 1
     logs.configure_logging(cfg.loggers)
-    server = Server(config_path, port=port, durability=durability)
+    server = Server(config_path, port=port, durability=durability, log_sample=log_sample)
     server.metrics_address = metrics
     return uvloop.run(server.serve())

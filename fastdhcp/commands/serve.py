@@ -16,10 +16,14 @@ def register(sub) -> argparse.ArgumentParser:
     p.add_argument("--metrics", metavar="ADDRESS:PORT",
                    help="serve Prometheus metrics at http://ADDRESS:PORT/metrics (no "
                         "authentication: bind it where only the Prometheus server reaches)")
+    p.add_argument("--log-sample", type=int, default=20, metavar="N",
+                   help="Kea's per-packet messages (DHCP4_LEASE_ALLOC, DHCP4_PACKET_DROP_*, "
+                        "ALLOC_ENGINE_V4_ALLOC_FAIL_*, ...): at most N of each kind per 10 s when "
+                        "their logger is on, the rest counted (default 20; 0: every one, as Kea)")
     return p
 
 
 def run(args: argparse.Namespace) -> int:
     from ..server import run as serve
     return serve(args.config, port=args.port, durability=args.durability,
-                 metrics=args.metrics)
+                 metrics=args.metrics, log_sample=args.log_sample)
