@@ -69,8 +69,12 @@ async def process(server: Any, document: Any, *, http: bool = False) -> dict:
     if cmd is None:
         COUNTS["command-errors"] += 1
         return answer(answers.UNSUPPORTED, f"'{name}' command not supported.")
+    pacer = getattr(server, "pacer", None)
     try:
-        out = await cmd.handler(server, args)
+        if pacer is None:
+            out = await cmd.handler(server, args)
+        else:                  # while packets saturate the loop, they come first (pacing.py)
+            out = await pacer.run(lambda: cmd.handler(server, args))
     except CommandError as e:
         COUNTS["command-errors"] += 1
         return answer(e.result, e.text, e.arguments)

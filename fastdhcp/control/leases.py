@@ -19,7 +19,6 @@ second address for a client that holds one is refused; a declined address stays 
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import os
 import re
@@ -29,6 +28,7 @@ from typing import Any
 from .._enums import LeaseState
 from ..leases.lease import KEA_V4_HEADER
 from .answers import EMPTY, SUCCESS, CommandError, Serialised, answer
+from .pacing import pause
 from .registry import command
 
 HOOK = "lease_cmds"
@@ -157,7 +157,7 @@ async def _scan(server, match, *, subnets: set | None = None) -> list:
         for lease in chunk:
             if (subnets is None or lease.subnet_id in subnets) and match(lease):
                 out.append(lease)
-        await asyncio.sleep(0)           # a packet batch may run here
+        await pause(server)              # packet batches run here, and come first
     return out
 
 
@@ -214,7 +214,7 @@ async def _written(server, subnets: set | None, limit: int | None = None,
             parts.append(text)
             count += n
         if after is not None and (limit is None or count < limit):
-            await asyncio.sleep(0)       # a packet batch may run here
+            await pause(server)          # packet batches run here, and come first
     return Serialised(parts, count)
 
 
@@ -421,7 +421,7 @@ async def lease4_wipe(server, args) -> dict:
         n += server.engine.alloc.remove(lease.address, now)
         if i % SLICE == SLICE - 1:
             _commit(server)
-            await asyncio.sleep(0)
+            await pause(server)
     _commit(server)
     text = f"Deleted {n} IPv4 lease(s) from subnet(s) {' '.join(map(str, ids))}"
     return answer(SUCCESS if n else EMPTY, text)

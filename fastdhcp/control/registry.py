@@ -7,7 +7,8 @@ the command in Kea (``None``: the daemon itself), which ``list-commands`` and th
 A handler is ``async def handler(server, args) -> dict`` (an ``answers.answer``): ``server`` is the
 running ``fastdhcp.server.Server``, ``args`` the command's ``arguments`` (``None`` when absent). It
 raises ``answers.CommandError`` for a refusal. A handler that walks many leases awaits between
-slices (``await asyncio.sleep(0)``) so that packet batches run in between.
+slices (``await pacing.pause(server)``) so that packet batches run in between, and come first
+while they saturate the loop.
 """
 
 from __future__ import annotations
