@@ -1088,7 +1088,7 @@ cdef class Allocator:
             if subnet_id not in self.subnet_index:
                 return []
             sn = self.subnet_index[subnet_id]
-        if lx_build(&self.t) != 0:
+        if not self.prepare_lookups(0xFFFFFFFF):
             raise MemoryError()
         found = []
         r = lx_first(self.t.lookup, k, h)
@@ -1100,6 +1100,14 @@ cdef class Allocator:
             r = self.t.lookup.links[r].next[k]
         found.sort()
         return [self._lease(&self.t.rec[r]) for _, r in found]
+
+    def prepare_lookups(self, uint32_t n):
+        """Build the lookup indexes ``lookup`` uses, n records at a time: True once they are
+        ready (False: call again; packet batches may run in between, the indexes follow their
+        changes). Raises MemoryError if they cannot be had."""
+        if lx_build(&self.t) != 0:
+            raise MemoryError()
+        return lx_build_step(&self.t, n)
 
     cdef bint _holds(self, const Lease* l, int k, bytes want, uint32_t h):
         # the record's own value, as chains share buckets and hashes can collide

@@ -4,8 +4,9 @@
 # built on the first lookup (one pass over the records) and from then on kept by lt_journal, the
 # one place every change a command can see passes through (the lease file is what the commands
 # list). A server nobody queries pays nothing for them, neither memory nor time per packet.
-# Dropped when the table grows (the next lookup rebuilds them at the new size). Included by
-# _core.pyx.
+# The build goes in steps (lx_build_step) between which packet batches run: a record below
+# `built` is kept by lt_journal, one above it is filed when the build reaches it. Dropped when the
+# table grows (the next lookup rebuilds them at the new size). Included by _core.pyx.
 
 
 # What a lease command lists: bound, declined and expired-reclaimed leases (offers are not yet
@@ -85,7 +86,7 @@ cdef void lx_note(LeaseTable* t, uint32_t r) noexcept nogil:
     cdef uint32_t h
     cdef int kind
     cdef bint want
-    if x == NULL or r >= x.capacity:
+    if x == NULL or r >= x.built:
         return
     k = &x.links[r]
     for kind in range(LX_KINDS):
@@ -104,15 +105,18 @@ cdef void lx_free(LeaseTable* t) noexcept nogil:
         return
     for kind in range(LX_KINDS):
         free(t.lookup.head[kind])
-    big_free(t.lookup.links, <size_t>t.lookup.capacity * sizeof(LookupLinks))
+    if t.lookup.links != NULL:
+        munmap(t.lookup.links, <size_t>t.lookup.capacity * sizeof(LookupLinks))
     free(t.lookup)
     t.lookup = NULL
 
 
-# Build the indexes over every record (a pass over the table: about 30 ns a lease). -1: no memory.
+# Start the indexes (empty; lx_build_step files the records). The links are faulted in as the
+# build and later records reach them, a small page at a time: no huge pages here, whose first
+# touch costs milliseconds. -1: no memory.
 cdef int lx_build(LeaseTable* t) noexcept nogil:
     cdef LookupIndex* x
-    cdef uint32_t buckets = 1, r
+    cdef uint32_t buckets = 1
     cdef int kind
     if t.lookup != NULL:
         return 0
@@ -124,8 +128,10 @@ cdef int lx_build(LeaseTable* t) noexcept nogil:
         buckets <<= 1
     x.mask = buckets - 1
     x.capacity = t.capacity
-    x.links = <LookupLinks*>big_alloc(<size_t>t.capacity * sizeof(LookupLinks))
-    if x.links == NULL:
+    x.links = <LookupLinks*>mmap(NULL, <size_t>t.capacity * sizeof(LookupLinks),
+                                 PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+    if x.links == MAP_FAILED:
+        x.links = NULL
         lx_free(t)
         return -1
     for kind in range(LX_KINDS):
@@ -134,9 +140,25 @@ cdef int lx_build(LeaseTable* t) noexcept nogil:
             lx_free(t)
             return -1
         memset(x.head[kind], 0xFF, <size_t>buckets * sizeof(uint32_t))
-    for r in range(t.used):
-        lx_note(t, r)
     return 0
+
+
+# File up to n more records; True once every record is filed (from then on `built` covers the
+# whole capacity, so lt_journal keeps every record, new ones included).
+cdef bint lx_build_step(LeaseTable* t, uint32_t n) noexcept nogil:
+    cdef LookupIndex* x = t.lookup
+    cdef uint32_t end
+    if x.built >= t.used:
+        x.built = x.capacity
+        return True
+    end = x.built + n if t.used - x.built > n else t.used
+    while x.built < end:
+        x.built += 1
+        lx_note(t, x.built - 1)
+    if x.built >= t.used:
+        x.built = x.capacity
+        return True
+    return False
 
 
 # The first record of the chain `kind`/`h` could be in (then LookupIndex.links[r].next[kind]);

@@ -133,6 +133,7 @@ ctypedef struct LookupIndex:
     uint32_t mask                # buckets - 1
     LookupLinks* links
     uint32_t capacity            # records covered (the table's capacity when built)
+    uint32_t built               # records below this are filed (the build goes in steps)
 
 
 ctypedef struct LeaseTable:

@@ -115,3 +115,26 @@ def test_unknown_values_and_bad_states_find_nothing():
     assert a.lookup("hw-address", b"\x01\x02") == []
     assert a.lookup("state", 3) == []
     assert a.lookup("state", 0, 99) == []
+
+
+def test_a_build_in_steps_follows_the_changes_made_between_them():
+    rng = random.Random(99)
+    a = table()
+    clients = [(bytes([2, 1, 0, 0, i >> 8, i & 255]), None) for i in range(2500)]
+    for hw, cid in clients[:2000]:       # a table to build over
+        addr = a.offer(1, hw, now=NOW)
+        a.request(1, hw, addr, lifetime=3600, now=NOW, hostname=rng.choice(NAMES))
+    steps = 0
+    while not a.prepare_lookups(100):    # changes between the steps, before and after the
+        steps += 1                       # build's position
+        hw, _ = rng.choice(clients)
+        lease = a.lease_of(1, hw)
+        if lease is not None and rng.random() < 0.5:
+            a.release(1, hw, lease.address, now=NOW)
+        else:
+            addr = a.offer(1, hw, now=NOW)
+            if addr:
+                a.request(1, hw, addr, lifetime=3600, now=NOW, hostname=rng.choice(NAMES))
+    assert steps >= 19
+    a.drain_journal()
+    check(a, rng, clients)
