@@ -46,21 +46,41 @@ netlab = sb.netlab
 MILLION = db.MILLION
 
 
-def command(path, name, arguments=None, timeout=120.0, raw=False):
+def command(path, name, arguments=None, timeout=120.0, raw=False, buf=None):
+    """One command over the unix socket: the parsed answer and its size, or with ``raw`` the
+    answer's bytes unparsed. The reading is lean (recv_into one growing buffer): the client
+    shares a core with the load generator, and what it spends there is not the server's."""
     doc = {"command": name}
     if arguments is not None:
         doc["arguments"] = arguments
+    buf, n = (bytearray(1 << 20) if buf is None else buf), 0
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
         s.settimeout(timeout)
         s.connect(path)
         s.sendall(json.dumps(doc).encode())
-        parts = []
-        while chunk := s.recv(1 << 20):
-            parts.append(chunk)
-    data = b"".join(parts)
-    if raw:                    # (a 200 MB answer: parsing it here would take the client's core)
-        return data
-    return json.loads(data), len(data)
+        while True:
+            if n == len(buf):
+                buf.extend(bytes(len(buf)))
+            got = s.recv_into(memoryview(buf)[n:])
+            if not got:
+                break
+            n += got
+    if raw:
+        return memoryview(buf)[:n]
+    del buf[n:]
+    return json.loads(buf), n
+
+
+def page_tail(data):
+    """(result, leases in the page, the last lease's address) of a lease4-get-page answer,
+    read from its bytes without parsing the 200 KB of leases (Kea's key order: arguments,
+    result, text)."""
+    data = bytes(data)
+    r = data.rfind(b'"result": ')
+    result = int(data[r + 10:r + 12].rstrip(b", }"))
+    last = data.rfind(b'"ip-address": "')
+    addr = data[last + 15:data.index(b'"', last + 15)].decode() if last >= 0 else None
+    return result, data.count(b'"ip-address"'), addr
 
 
 def spread(times_ms):
@@ -87,12 +107,12 @@ class ControlClient(threading.Thread):
                     self.polls += a["result"] == 0
                     next_poll += 0.1
                     continue
-                a, _ = command(self.path, "lease4-get-page", {"from": start, "limit": 1000})
-                if a["result"] == 0:
-                    leases = a["arguments"]["leases"]
+                result, n, last = page_tail(command(self.path, "lease4-get-page",
+                                                    {"from": start, "limit": 1000}, raw=True))
+                if result == 0:
                     self.pages += 1
-                    self.leases += len(leases)
-                    start = leases[-1]["ip-address"]
+                    self.leases += n
+                    start = last
                 else:
                     start = "start"          # the end: round again
             except (OSError, ValueError, KeyError) as e:
@@ -178,10 +198,15 @@ class ControlBench(db.DurabilityBench):
         def measure(proc):
             out = {}
 
+            # the client's buffer, its pages touched before the run: growing it during the run
+            # would copy and fault hundreds of MB on the generator's core
+            room = bytearray(300 << 20)
+
             def walk():
                 time.sleep(1.0)
                 t0 = time.monotonic()
-                data = command(self.control_path(), "lease4-get-all", timeout=300, raw=True)
+                data = command(self.control_path(), "lease4-get-all", timeout=300, raw=True,
+                               buf=room)
                 out.update(seconds=time.monotonic() - t0, bytes=len(data), data=data)
             t = threading.Thread(target=walk, daemon=True) if with_walk else None
             if t:
@@ -191,7 +216,7 @@ class ControlBench(db.DurabilityBench):
                                8.0, proc=proc)
             if t:
                 t.join(300)
-                data = out.pop("data", b"")      # counted after the run: the client's CPU
+                data = bytes(out.pop("data", b""))  # counted after the run: the client's CPU
                 out["leases"] = data.count(b'"ip-address"')   # must not share the bench's
                 out["result_0"] = b'"result": 0' in data[-100:]
             r["get_all"] = out
@@ -203,6 +228,8 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="1 repeat")
     p.add_argument("--json", metavar="FILE")
+    p.add_argument("--parts", default="load,idle,getall",
+                   help="which measurements, of load, idle, getall (default: all)")
     raw = p.parse_args(argv)
     args = sb.parse_args(["--servers", "fastdhcp"] + (["--quick"] if raw.quick else []))
     args.budget = 400.0 if raw.quick else 1200.0
@@ -215,16 +242,18 @@ def main(argv=None):
     try:
         b = ControlBench(lab, args)
         try:
-            for rep in range(args.repeats):
+            parts = set(raw.parts.split(","))
+            for rep in range(args.repeats if "load" in parts else 0):
                 for key, flag in (("alone", False), ("ctl", True)):
                     r = b.under_load(rep, flag)
                     res[key].append(r)
                     print(f"{key}: {r['completed_per_second']:,.0f} DORA/s, p99 R-A "
                           f"{r['latency_ms']['request-ack']['p99']:.2f} ms {r.get('control', '')}",
                           file=sys.stderr, flush=True)
-            res["idle"] = b.idle_round_trips()
-            print(f"idle lease4-get: {res['idle']}", file=sys.stderr, flush=True)
-            for rep in range(1 if raw.quick else 2):
+            if "idle" in parts:
+                res["idle"] = b.idle_round_trips()
+                print(f"idle lease4-get: {res['idle']}", file=sys.stderr, flush=True)
+            for rep in range((1 if raw.quick else 2) if "getall" in parts else 0):
                 for key, flag in (("getall_off", False), ("getall_on", True)):
                     r = b.get_all(rep, flag)
                     res[key].append(r)

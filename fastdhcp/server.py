@@ -18,13 +18,16 @@ false`` does (no file is read or written).
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import json
 import logging
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
+import termios
 import time
 
 import uvloop
@@ -50,6 +53,8 @@ log = logging.getLogger("fastdhcp.server")
 IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)
 BATCHES_PER_WAKEUP = 64         # then yield to the loop (timers, signals) before reading on
 RECLAIM_INTERVAL = 1.0          # seconds between expiry passes
+PACING_WINDOW = 0.02            # seconds over which the datagrams per wake-up are averaged ...
+PACING_QUEUE = 8                # ... and the average from which the packets come first
 
 
 def config_summary(config) -> str:
@@ -86,8 +91,9 @@ class Server:
         # serving, a stats request is dropped.
         self.reload_pending = False
         self.events = EventLog(log_sample)   # Kea's messages about packets, sampled
-        self.packet_seconds = 0.0            # the loop's time in packet batches so far
-        self.pacer = Pacer(lambda: self.packet_seconds)   # control work while packets saturate it
+        self.pacer = Pacer(self._packets_waiting)   # control work while datagrams wait
+        self.wakeups = self.datagrams = 0
+        self.queue_seen, self.queue_depth = (time.monotonic(), 0, 0), 0.0
         signal.signal(signal.SIGHUP, lambda *_: setattr(self, "reload_pending", True))
         signal.signal(signal.SIGUSR1, signal.SIG_IGN)
         self._load_leases(self.engine)      # the leases first: nothing is answered without them
@@ -171,16 +177,36 @@ class Server:
         if self.disabled:
             self._drop_while_disabled(fd)
             return
-        t0 = time.perf_counter()
         now = int(time.time())
         engine = self.engine
+        n = 0
         for _ in range(BATCHES_PER_WAKEUP):
             got = engine.process(fd, raw_fd, self.lease_fd, now)
+            n += got
             if engine.pending_events:
                 self.events.write(engine, self.config)
             if got < engine.batch.capacity:
                 break
-        self.packet_seconds += time.perf_counter() - t0    # (the control channel's pacing)
+        self.wakeups += 1                  # (how deep datagrams queue: the control pacing)
+        self.datagrams += n
+
+    def _packets_waiting(self) -> bool:
+        """Datagrams queue for the packet path: one waits in the socket now (FIONREAD: the next
+        one's size), or the wake-ups of the last PACING_WINDOW found PACING_QUEUE or more on
+        average (so they had queued while the loop did other work)."""
+        now = time.monotonic()
+        if now - self.queue_seen[0] >= PACING_WINDOW:
+            wakeups = self.wakeups - self.queue_seen[1]
+            datagrams = self.datagrams - self.queue_seen[2]
+            self.queue_depth = datagrams / wakeups if wakeups else 0.0
+            self.queue_seen = (now, self.wakeups, self.datagrams)
+        if self.queue_depth >= PACING_QUEUE:
+            return True
+        try:
+            return struct.unpack("i", fcntl.ioctl(self.sock.fileno(), termios.FIONREAD,
+                                                  b"\0\0\0\0"))[0] > 0
+        except (OSError, ValueError):        # (closed while stopping)
+            return False
 
     def _drop_while_disabled(self, fd: int) -> None:
         batch = self.engine.batch

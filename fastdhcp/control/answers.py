@@ -39,6 +39,23 @@ class Serialised:
         self.parts, self.count = parts, count
 
 
+class Streamed:
+    """An answer whose one long list is written to the socket slice by slice as it is made,
+    never held whole: lease4-get-all of a million leases is 200 MB, which would otherwise sit
+    in memory and be freed in one go (tens of ms of the loop). ``step(state)`` makes the next
+    slice: (JSON text of some items joined by ", ", how many, the next state or None at the
+    end), from ``start``; ``finish(count, listing)`` is the answer with ``listing`` (a
+    Serialised) where the list goes. The answer's text before the list must not depend on the
+    list (Kea's key order puts ``arguments`` first: lease4-get-all's is ``{"leases": [...]}``).
+    The unix socket streams it (dispatch.write_streamed); HTTP, which sends the length first,
+    collects it."""
+
+    __slots__ = ("step", "start", "finish")
+
+    def __init__(self, step: Any, start: Any, finish: Any):
+        self.step, self.start, self.finish = step, start, finish
+
+
 def answer(result: int = SUCCESS, text: str = "", arguments: Any = None) -> dict:
     """Kea's createAnswer: ``text`` only when there is one, ``arguments`` only when given."""
     out: dict[str, Any] = {"result": result}

@@ -50,7 +50,7 @@ class ControlChannel:
 
     async def _open(self, s) -> asyncio.AbstractServer:
         if s.socket_type == "unix":
-            return await unix.start(s.socket_name, self.answer_unix)
+            return await unix.start(s.socket_name, self.answer_unix, self.server)
         from . import http              # (only a configuration with an HTTP socket loads it)
         return await http.start(s, self.server)
 

@@ -8,13 +8,15 @@ result code: nothing a client sends raises out of here.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import time
 from typing import Any
 
 from ..messages import kea_log
-from . import answers
-from .answers import CommandError, Serialised, answer, to_json
+from . import answers, pacing
+from .answers import CommandError, Serialised, Streamed, answer, to_json
 from .registry import COMMANDS
 
 log = logging.getLogger("fastdhcp.control")
@@ -82,7 +84,7 @@ async def process(server: Any, document: Any, *, http: bool = False) -> dict:
         COUNTS["command-errors"] += 1
         log.exception("command %s failed", name)
         return answer(answers.ERROR, f"Error during command processing: {e}")
-    if out.get("result") not in (answers.SUCCESS, answers.EMPTY):
+    if isinstance(out, dict) and out.get("result") not in (answers.SUCCESS, answers.EMPTY):
         COUNTS["command-errors"] += 1
     return out
 
@@ -121,6 +123,53 @@ def dump_parts(document: Any) -> list[bytes]:
         return [text]
     before, after = text.split(to_json(_HOLE).encode(), 1)
     return [before, b"[", *found[0].parts, b"]", after]
+
+
+async def collect(server: Any, reply: Any) -> Any:
+    """A Streamed answer made whole (for HTTP, which sends the length first); others as they
+    are. The slices are paced as a long command's are."""
+    if not isinstance(reply, Streamed):
+        return reply
+    parts: list[bytes] = []
+    count, state = 0, reply.start
+    while state is not None:
+        text, n, state = reply.step(state)
+        if n:
+            if parts:
+                parts.append(b", ")
+            parts.append(text)
+            count += n
+        if state is not None:
+            await pacing.pause(server)
+    return reply.finish(count, Serialised(parts, count))
+
+
+async def write_streamed(server: Any, reply: Streamed, writer: Any) -> None:
+    """A Streamed answer onto a stream, slice by slice: each slice is written, then the client
+    is waited for (so at most a socket buffer or two is ever held), then it is control work's
+    turn again (pacing.py: charged for the slice, not for the wait)."""
+    pacer = getattr(server, "pacer", None)
+    empty = Serialised([], 0)
+    head = dump_parts(reply.finish(0, empty))[0]
+    writer.write(head + b"[")
+    count, state = 0, reply.start
+    while state is not None:
+        t0 = time.perf_counter()
+        text, n, state = reply.step(state)
+        if n:
+            writer.write(b", " + text if count else text)
+            count += n
+        if pacer is not None:
+            pacer.charge(time.perf_counter() - t0)
+        await writer.drain()
+        if pacer is not None:
+            await pacer.turn()
+        else:
+            await asyncio.sleep(0)
+    parts = dump_parts(reply.finish(count, empty))
+    if parts[0] != head:                 # (a text before the list that changed: not streamable)
+        raise RuntimeError("a streamed answer's text before its list depends on the list")
+    writer.write(b"]" + parts[-1])
 
 
 def dumps(document: Any) -> bytes:

@@ -182,7 +182,8 @@ class HttpControl:
             await self.respond(writer, 200, metrics.exposition(self.server),
                                ctype=metrics.CONTENT_TYPE, close=close)
         elif method == "POST" and path == "/":
-            reply = await dispatch.process_text(self.server, body, http=True)
+            reply = await dispatch.collect(
+                self.server, await dispatch.process_text(self.server, body, http=True))
             await self.respond(writer, 200, dispatch.dump_parts([reply]),
                                ctype="application/json", close=close)
         elif path in ("/", "/metrics"):

@@ -27,7 +27,7 @@ from typing import Any
 
 from .._enums import LeaseState
 from ..leases.lease import KEA_V4_HEADER
-from .answers import EMPTY, SUCCESS, CommandError, Serialised, answer
+from .answers import EMPTY, SUCCESS, CommandError, Serialised, Streamed, answer
 from .pacing import pause
 from .registry import command
 
@@ -37,6 +37,8 @@ HOOK = "lease_cmds"
 SLICE = 1_000                # leases per slice of a walk into Lease objects: ~2 us each
 WRITE_SLICE = 500            # leases per slice written as JSON natively: ~1 us each
 INDEX_SLICE = 5_000          # records filed per step of the lookup indexes' first build
+VISIT_SLICE = 1 << 16        # address-directory entries a walk visits per slice (~1 ms where
+                             # the address space is empty, past the last lease)
 _KEA_STATE = {LeaseState.BOUND: 0, LeaseState.DECLINED: 1, LeaseState.EXPIRED: 2}
 _HEX = re.compile(r"^[0-9A-Fa-f]{1,2}([:-][0-9A-Fa-f]{1,2})*$|^[0-9A-Fa-f]+$")
 
@@ -157,7 +159,7 @@ async def _scan(server, match, *, subnets: set | None = None) -> list:
     """Every visible lease for which ``match`` holds, in address order, slice by slice."""
     out, after = [], -1
     while after is not None:
-        chunk, after = server.engine.alloc.walk(after, SLICE)
+        chunk, after = server.engine.alloc.walk(after, SLICE, VISIT_SLICE)
         for lease in chunk:
             if (subnets is None or lease.subnet_id in subnets) and match(lease):
                 out.append(lease)
@@ -204,9 +206,15 @@ async def lease4_get_all(server, args) -> dict:
         if not all(isinstance(x, int) and not isinstance(x, bool) for x in args["subnets"]):
             raise CommandError("listed subnet identifiers must be numbers")
         subnets = set(args["subnets"])
-    written = await _written(server, subnets)
-    return answer(SUCCESS if written.count else EMPTY, f"{written.count} IPv4 lease(s) found.",
-                  {"leases": written})
+    alloc = server.engine.alloc          # (a reload while it streams: the table it began on)
+
+    def step(after):
+        return alloc.walk_json(after, WRITE_SLICE, subnets, VISIT_SLICE)
+
+    def finish(count, listing):
+        return answer(SUCCESS if count else EMPTY, f"{count} IPv4 lease(s) found.",
+                      {"leases": listing})
+    return Streamed(step, -1, finish)
 
 
 async def _written(server, subnets: set | None, limit: int | None = None,
@@ -217,7 +225,7 @@ async def _written(server, subnets: set | None, limit: int | None = None,
     count = 0
     while after is not None and (limit is None or count < limit):
         want = WRITE_SLICE if limit is None else min(WRITE_SLICE, limit - count)
-        text, n, after = server.engine.alloc.walk_json(after, want, subnets)
+        text, n, after = server.engine.alloc.walk_json(after, want, subnets, VISIT_SLICE)
         if n:
             if parts:
                 parts.append(b", ")

@@ -15,10 +15,11 @@ import os
 import socket
 import stat
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from ..messages import kea_log
-from .answers import ERROR, answer
-from .dispatch import COUNTS, dump_parts
+from .answers import ERROR, Streamed, answer
+from .dispatch import COUNTS, dump_parts, write_streamed
 from .jsonfeed import JsonFeed
 
 log = logging.getLogger("fastdhcp.control")
@@ -50,14 +51,18 @@ def _remove_stale(path: str) -> None:
     raise OSError(f"{path} is in use by another process")
 
 
-async def start(path: str, respond: Answerer) -> asyncio.AbstractServer:
-    """Listen on the unix socket ``path``; each connection's command goes to ``respond``."""
+async def start(path: str, respond: Answerer, server: Any = None) -> asyncio.AbstractServer:
+    """Listen on the unix socket ``path``; each connection's command goes to ``respond``. A
+    streamed answer is written slice by slice, paced as ``server``'s control work is."""
     _remove_stale(path)
 
     async def connection(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             reply = await _one_command(reader, respond)
-            writer.writelines(dump_parts(reply))
+            if isinstance(reply, Streamed):
+                await write_streamed(server, reply, writer)
+            else:
+                writer.writelines(dump_parts(reply))
             await writer.drain()
         except (ConnectionError, OSError):
             pass                         # the client went away: nothing to answer
