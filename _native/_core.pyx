@@ -17,6 +17,7 @@ from mmsg cimport *
 from commit cimport *
 from engine cimport *
 from loadgen cimport *
+from classes cimport *
 
 import os
 
@@ -165,6 +166,7 @@ include "memfile.pyx"
 if sizeof(Lease) != 64:    # one cache line per record: the lease table's layout depends on it
     raise ImportError(f"fastdhcp._core: a lease record is {sizeof(Lease)} bytes, not 64")
 include "commit.pyx"
+include "classes.pyx"           # client classification: compiled class tests
 include "engine.pyx"
 include "loadgen.pyx"
 include "testing.pyx"

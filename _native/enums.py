@@ -52,6 +52,14 @@ EXPORTS = (
            doc="When a batch's lease rows reach the file, before its ACKs leave."),
     Export("EngineEvent", "EngineEventBase", "engine.pxd", "EV_", ("EV_MAX", "EV_KINDS"),
            doc="What the engine notes for the server's log (Engine.take_events)."),
+    Export("ClassOp", "ClassOpBase", "classes.pxd", "OP_", ("OP_OPS",),
+           doc="The instructions of a compiled class test (classes.pyx)."),
+    Export("Pkt4Field", "ClassOpBase", "classes.pxd", "PKT4_", (),
+           doc="pkt4.<field>: the header field OP_PKT4 pushes."),
+    Export("PktField", "ClassOpBase", "classes.pxd", "PKT_", (),
+           doc="pkt.<field>: the receive metadata OP_PKT pushes."),
+    Export("ClassLimit", "ClassOpBase", "classes.pxd", "CL_", (),
+           doc="The bounds of a class test's evaluation (classes.pyx)."),
 )
 
 _ENUM_START = re.compile(r"^cdef enum\b.*:\s*(#.*)?$")

@@ -38,3 +38,7 @@ class DurabilityBase(enum.IntEnum):
 
 class EngineEventBase(enum.IntEnum):
     pass
+
+
+class ClassOpBase(enum.IntEnum):
+    pass

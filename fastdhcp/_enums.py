@@ -2,7 +2,7 @@
 of _native/*.pxd, their one definition: do not edit (the build rewrites it, and
 tests/test_boundary.py fails if it differs). Behaviour lives in fastdhcp/_enum_bases.py."""
 
-from ._enum_bases import DropReasonBase, DurabilityBase, EngineEventBase, LeaseStateBase, MsgTypeBase, QuirkBase
+from ._enum_bases import ClassOpBase, DropReasonBase, DurabilityBase, EngineEventBase, LeaseStateBase, MsgTypeBase, QuirkBase
 
 
 class DropReason(DropReasonBase):
@@ -101,3 +101,69 @@ class EngineEvent(EngineEventBase):
     LEASE_ALLOC = 16            # an ACK of a REQUEST (DHCP4_LEASE_ALLOC; value: the lifetime)
     RELEASE = 17                # a lease released (DHCP4_RELEASE)
     ALLOC_FAIL = 18             # no address to offer (ALLOC_ENGINE_V4_ALLOC_FAIL_*, DHCP4_PACKET_NAK_0003;
+
+
+class ClassOp(ClassOpBase):
+    """The instructions of a compiled class test (classes.pyx).
+    (The OP_* members of _native/classes.pxd.)"""
+
+    CONST = 1             # push constant a
+    OPTION = 2            # push option a's bytes ('' when absent)
+    OPTION_STRING = 3     # ... of a string option: trailing NULs dropped, as Kea unpacks it
+    OPTION_EXISTS = 4     # push 'true' if option a is present (a | 0x100: a string option)
+    RELAY4 = 5            # push sub-option a of option 82 ('' when absent)
+    RELAY4_EXISTS = 6
+    SUBOPTION = 7         # (+1: sub-option code) sub-option of option a, as TLVs
+    SUBOPTION_EXISTS = 8  # (+1)
+    PKT4 = 9              # push header field a (PKT4_*)
+    PKT = 10              # push receive metadata a (PKT_*)
+    SUBSTRING = 11        # (+2: start, length as int32; CL_ALL for all)
+    SPLIT = 12            # (+1: field, int32) pops delimiters, string
+    CONCAT = 13
+    IFELSE = 14           # pops if_false, if_true, condition
+    HEXSTRING = 15        # pops separator, binary
+    ADDRTOTEXT = 16
+    INTTOTEXT = 17        # a: bits (8, 16, 32) | 0x100 when signed
+    LCASE = 18
+    UCASE = 19
+    EQUAL = 20
+    NOT = 21
+    AND = 22
+    OR = 23
+    MEMBER = 24           # push 'true' if the packet is in class a already
+
+
+class Pkt4Field(ClassOpBase):
+    """pkt4.<field>: the header field OP_PKT4 pushes.
+    (The PKT4_* members of _native/classes.pxd.)"""
+
+    MAC = 0
+    HLEN = 1
+    HTYPE = 2
+    CIADDR = 3
+    GIADDR = 4
+    YIADDR = 5
+    SIADDR = 6
+    MSGTYPE = 7
+    TRANSID = 8
+
+
+class PktField(ClassOpBase):
+    """pkt.<field>: the receive metadata OP_PKT pushes.
+    (The PKT_* members of _native/classes.pxd.)"""
+
+    IFACE = 0
+    SRC = 1
+    DST = 2
+    LEN = 3
+
+
+class ClassLimit(ClassOpBase):
+    """The bounds of a class test's evaluation (classes.pyx).
+    (The CL_* members of _native/classes.pxd.)"""
+
+    ALL = 2147483647   # substring(..., all)
+    STACK = 32         # values a test may hold at once (the compiler checks)
+    SCRATCH = 4096     # bytes a test may make per packet (more: not in the class)
+    MAX_CLASSES = 256
+    WORDS = 4          # CL_MAX_CLASSES / 64
