@@ -330,6 +330,8 @@ cdef class ClassTests:
     cdef bytes const_at            # (offset, length) pairs, uint32
     cdef list starts               # program k: words [starts[k], starts[k + 1])
     cdef list const_base           # program k's constant 0 is pair const_base[k]
+    cdef uint32_t c_starts[CL_MAX_CLASSES + 1]     # the same, for the engine's loop
+    cdef uint32_t c_base[CL_MAX_CLASSES]
 
     def __cinit__(self):
         self.code, self.consts, self.const_at, self.starts, self.const_base = b"", b"", b"", [0], []
@@ -338,6 +340,8 @@ cdef class ClassTests:
         """Program k (returned): ``words`` its instructions (ints), ``constants`` the byte
         strings OP_CONST refers to, numbered from 0 for this program."""
         import struct
+        if len(self.starts) > CL_MAX_CLASSES - 1:
+            raise ValueError(f"more than {CL_MAX_CLASSES - 1} class tests")
         at, blob = [], bytearray()
         for c in constants:
             at += [len(self.consts) + len(blob), len(c)]
@@ -347,7 +351,10 @@ cdef class ClassTests:
         self.const_at += struct.pack(f"={len(at)}I", *at)
         self.code += struct.pack(f"={len(words)}I", *[w & 0xFFFFFFFF for w in words])
         self.starts.append(len(self.code) // 4)
-        return len(self.starts) - 2
+        k = len(self.starts) - 2
+        self.c_base[k] = self.const_base[k]
+        self.c_starts[k], self.c_starts[k + 1] = self.starts[k], self.starts[k + 1]
+        return k
 
     def __len__(self):
         return len(self.starts) - 1

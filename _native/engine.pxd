@@ -47,6 +47,7 @@ cdef enum:
     C_OFFER_RECEIVED             # server messages a client sent us: counted, dropped (Kea too)
     C_ACK_RECEIVED
     C_NAK_RECEIVED
+    C_CLASS_DROP                 # in the DROP class (Kea counts it in pkt4-receive-drop)
     C_COUNT
 
 
@@ -90,6 +91,8 @@ ctypedef struct IfaceRun:
     uint32_t addr                # our address there
     uint32_t subnet              # subnet of directly attached clients (NIL: none)
     uint8_t mac[6]
+    uint8_t name_len             # its name, as pkt.iface reads it
+    uint8_t name[16]
 
 
 # What one batch needs from receive to send. With durability fsync the engine rotates through
@@ -133,7 +136,8 @@ cdef enum:
     EV_RELEASE = 17              # a lease released (DHCP4_RELEASE)
     EV_ALLOC_FAIL = 18           # no address to offer (ALLOC_ENGINE_V4_ALLOC_FAIL_*, DHCP4_PACKET_NAK_0003;
                                  # value: the pools tried, aux: the subnet id the walk ended on)
-    EV_KINDS = 19
+    EV_CLASS_DROP = 19           # in the DROP class (DHCP4_PACKET_DROP_0010)
+    EV_KINDS = 20
     EV_MAX = 256                 # events kept per batch (a batch of 64 notes at most 3 a packet)
 
 cdef enum:

@@ -19,7 +19,8 @@ ENGINE_COUNTERS = ("pkt4-received", "pkt4-discover-received", "pkt4-request-rece
                    "wrong-interface-drop", "raw-unavailable-broadcast", "send-failed",
                    "lease-write-failed", "no-client-identity-drop", "decline-without-address-drop",
                    "inform-no-address-drop", "discover-with-server-id-drop", "v4-lease-reuses",
-                   "pkt4-offer-received", "pkt4-ack-received", "pkt4-nak-received")
+                   "pkt4-offer-received", "pkt4-ack-received", "pkt4-nak-received",
+                   "class-drop")
 if len(ENGINE_COUNTERS) != C_COUNT:     # one name per counter, or stats() misnames them
     raise ImportError(f"fastdhcp._core: {len(ENGINE_COUNTERS)} counter names for {C_COUNT} counters")
 
@@ -132,6 +133,9 @@ cdef class Engine:
     cdef SubnetRun nowhere                 # the reply parameters of a NAK that has no subnet
     cdef uint32_t n_events
     cdef uint64_t events_lost
+    cdef ClassTests tests                  # the configuration's class tests (None: no classes)
+    cdef int drop_class                    # the DROP class's number (-1: none)
+    cdef uint64_t classes[CL_WORDS]        # the classes of the packet being decided
     cdef uint32_t ev_budget[EV_KINDS]      # events of each kind still to note this interval
     cdef uint64_t ev_held[EV_KINDS]        # ... and those not noted since the last take_held
     cdef uint32_t reuse_lft      # set just before reply(): the cached lease's remaining time (0: none)
@@ -165,6 +169,8 @@ cdef class Engine:
         self.raw_sockets = True
         self.relay_port = 67
         self.client_port = 68
+        self.tests = None
+        self.drop_class = -1
         self.events = <EngineEventC*>calloc(EV_MAX, sizeof(EngineEventC))
         for k in range(EV_DECLINE_NO_ADDRESS, EV_NO_SUBNET_NAK + 1):
             self.ev_budget[k] = EVENTS_UNLIMITED      # (the server sets them all: set_events)
@@ -253,12 +259,22 @@ cdef class Engine:
             raise ValueError("no such reservation")
         set_boot(&self.resv_boot[ordinal], next_server, server_hostname, boot_file_name)
 
-    def add_interface(self, int ifindex, address, bytes mac, subnet_id=None):
-        """A link we serve: our address there, its MAC (for raw replies), and the subnet of
-        clients attached directly to it (None: relayed traffic only)."""
+    def set_classes(self, ClassTests tests, drop_class=None):
+        """The configuration's class tests, evaluated for every packet in their order (program
+        k sets class bit k + 1; bit 0 is ALL); ``drop_class``: the bit of DROP (its packets are
+        dropped, counted as class-drop)."""
+        self.tests = tests if len(tests) else None
+        self.drop_class = -1 if drop_class is None else drop_class
+
+    def add_interface(self, int ifindex, address, bytes mac, subnet_id=None, str name=""):
+        """A link we serve: our address there, its MAC (for raw replies), the subnet of
+        clients attached directly to it (None: relayed traffic only), and its name."""
         if self.n_ifaces >= MAX_IFACES:
             raise ValueError("too many interfaces")
         cdef IfaceRun* f = &self.ifaces[self.n_ifaces]
+        cdef bytes bname = name.encode()[:16]
+        f.name_len = len(bname)
+        memcpy(f.name, <const char*>bname, f.name_len)
         f.ifindex = ifindex
         f.addr = ip_to_u32(address)
         f.subnet = NIL if subnet_id is None else self.alloc._subnet(subnet_id)
@@ -589,6 +605,12 @@ cdef class Engine:
                 self.counters[C_UNKNOWN] += 1
             self.note_at(EV_UNSUPPORTED_TYPE, i, 0, t, 0)
             return
+        if self.tests is not None:
+            self.classify(i, iface)
+            if self.drop_class >= 0 and (self.classes[self.drop_class >> 6] >> (self.drop_class & 63)) & 1:
+                self.counters[C_CLASS_DROP] += 1     # Kea: dropped before anything else is done
+                self.note_at(EV_CLASS_DROP, i, b.src[i].addr, 0, b.ingress[i].addr)
+                return
         if p.hlen == 0 and not (p.opt[OPT_CLIENT_ID].count and p.opt[OPT_CLIENT_ID].len):
             # Nothing tells this client from another (no chaddr, no client id): every such
             # client would share one lease. Dropped, as Kea's sanity check drops it.
@@ -683,6 +705,29 @@ cdef class Engine:
             self.note(EV_DECLINE_NOT_FOUND, p, addr, 0, 0, NIL)
         elif not lt_key_matches(&self.alloc.t, &self.alloc.t.rec[r], &k):
             self.note(EV_DECLINE_MISMATCH, p, addr, 0, 0, r)
+
+    # Kea's classifyPacket: ALL, then every class test in configuration order (member() sees the
+    # classes joined so far); a test that fails to evaluate leaves the packet out of that class.
+    cdef void classify(self, int i, uint32_t iface) noexcept:
+        cdef ClInput inp
+        cdef uint8_t scratch[CL_SCRATCH]
+        cdef ClassTests t = self.tests
+        cdef uint32_t k, n = <uint32_t>len(t.starts) - 1, bit
+        cdef const uint32_t* code = <const uint32_t*><const uint8_t*>t.code
+        cdef const uint32_t* at = <const uint32_t*><const uint8_t*>t.const_at
+        cdef const uint8_t* consts = <const uint8_t*>t.consts
+        memset(&inp, 0, sizeof(ClInput))
+        inp.classes[0] = 1                      # ALL
+        inp.pkt = &self.batch.pkts[i]
+        if iface != NIL:
+            inp.iface, inp.iface_len = self.ifaces[iface].name, self.ifaces[iface].name_len
+        inp.src, inp.dst = self.batch.src[i].addr, self.batch.ingress[i].addr
+        for k in range(n):
+            if cl_eval(code + t.c_starts[k], t.c_starts[k + 1] - t.c_starts[k], consts,
+                       at + 2 * t.c_base[k], &inp, scratch) == 1:
+                bit = k + 1
+                inp.classes[bit >> 6] |= 1ULL << (bit & 63)
+        memcpy(self.classes, inp.classes, sizeof(self.classes))
 
     # One event for the server's log, if its kind is on and within its budget: the packet's
     # client identity (and the lease record r's, unless NIL). Returns the event, or NULL.
@@ -1057,7 +1102,7 @@ cdef class Engine:
             out["no-client-identity-drop"] + out["request-for-other-server"] + \
             out["inform-no-address-drop"] + out["discover-with-server-id-drop"] + \
             out["decline-without-address-drop"] + out["pkt4-offer-received"] + \
-            out["pkt4-ack-received"] + out["pkt4-nak-received"]
+            out["pkt4-ack-received"] + out["pkt4-nak-received"] + out["class-drop"]
         for b in self.batches:
             for k, v in b.counters()["drops"].items():
                 out[f"parse-drop-{k}"] = out.get(f"parse-drop-{k}", 0) + v

@@ -101,6 +101,7 @@ class EngineEvent(EngineEventBase):
     LEASE_ALLOC = 16            # an ACK of a REQUEST (DHCP4_LEASE_ALLOC; value: the lifetime)
     RELEASE = 17                # a lease released (DHCP4_RELEASE)
     ALLOC_FAIL = 18             # no address to offer (ALLOC_ENGINE_V4_ALLOC_FAIL_*, DHCP4_PACKET_NAK_0003;
+    CLASS_DROP = 19             # in the DROP class (DHCP4_PACKET_DROP_0010)
 
 
 class ClassOp(ClassOpBase):

@@ -45,6 +45,7 @@ EVENT_MESSAGES: dict[EngineEvent, tuple[str, ...]] = {
     EngineEvent.LEASE_ADVERT: ("DHCP4_LEASE_ADVERT",),
     EngineEvent.LEASE_ALLOC: ("DHCP4_LEASE_ALLOC",),
     EngineEvent.RELEASE: ("DHCP4_RELEASE",),
+    EngineEvent.CLASS_DROP: ("DHCP4_PACKET_DROP_0010",),
     EngineEvent.ALLOC_FAIL: ("ALLOC_ENGINE_V4_ALLOC_FAIL_SUBNET",
                              "ALLOC_ENGINE_V4_ALLOC_FAIL_SHARED_NETWORK",
                              "ALLOC_ENGINE_V4_ALLOC_FAIL", "ALLOC_ENGINE_V4_ALLOC_FAIL_NO_POOLS",
@@ -177,6 +178,11 @@ class EventLog:
             kea_log(msg_id, label, e.addr, "infinity" if e.value == 0xFFFFFFFF else e.value)
         elif kind == EngineEvent.ALLOC_FAIL:
             self._alloc_fail(e, label, config)
+        elif kind == EngineEvent.CLASS_DROP:
+            # Kea prints Pkt4::toText(); its header part, without the option dump
+            kea_log(msg_id, f"local_address={_ip(e.aux)}:67, remote_address={e.addr}:68, "
+                            f"msg_type={type_name(e.msg_type)} ({e.msg_type}), "
+                            f"transid=0x{e.xid:x}")
 
     @staticmethod
     def _alloc_fail(e, label: str, config) -> None:

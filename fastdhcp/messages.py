@@ -79,6 +79,9 @@ MESSAGES = {
     "DHCP4_PACKET_DROP_0009": Message(
         "DEBUG", "kea-dhcp4.bad-packets", "%1: Option 53 missing (no DHCP message type), is this "
         "a BOOTP packet?", DBGLVL_PKT_HANDLING),
+    "DHCP4_PACKET_DROP_0010": Message("DEBUG", "kea-dhcp4.packets",
+                                      "dropped as member of the special class 'DROP': %1",
+                                      DBGLVL_PKT_HANDLING),
     "DHCP4_PACKET_NAK_0003": Message(
         "DEBUG", "kea-dhcp4.bad-packets", "%1: failed to advertise a lease, client sent ciaddr "
         "%2, requested-ip-address %3", DBG_DHCP4_DETAIL),

@@ -10,7 +10,7 @@ import socket
 import struct
 from dataclasses import dataclass
 
-from ._core import BUILDER_OWNED, Allocator, Engine, OptionSet
+from ._core import BUILDER_OWNED, Allocator, ClassTests, Engine, OptionSet
 from .config import Config, Subnet
 from .config.model import Options
 
@@ -100,6 +100,18 @@ def subnet_of_link(config: Config, link: Link) -> Subnet | None:
     return next((s for s in config.subnets if link.address in s), None)
 
 
+def set_classes(engine: Engine, config: Config) -> None:
+    """The client classes' compiled tests into the engine (class k's bit is k: 0 is ALL,
+    which needs no test; a class without a test gets none and never matches on its own)."""
+    tests = ClassTests()
+    drop = None
+    for c in config.client_classes[1:]:
+        tests.add(list(c.words), list(c.constants))
+        if c.name == "DROP":
+            drop = c.bit
+    engine.set_classes(tests, drop)
+
+
 def compile_policy(config: Config, links: list[Link], *, batch_size: int = 64) -> Engine:
     """Build the Allocator and the Engine for ``config`` serving ``links``."""
     alloc = Allocator(offer_lifetime=OFFER_HOLD_DEFAULT,
@@ -171,7 +183,9 @@ def compile_policy(config: Config, links: list[Link], *, batch_size: int = 64) -
                                         r.boot_file_name)
     for link in links:
         sub = subnet_of_link(config, link)
-        engine.add_interface(link.ifindex, link.address, link.mac, sub.id if sub else None)
+        engine.add_interface(link.ifindex, link.address, link.mac, sub.id if sub else None,
+                             link.name)
+    set_classes(engine, config)
     # A relay address names a subnet, or a shared network: its first subnet stands for the
     # network, and allocation moves among the members.
     relays: dict[int, int] = {}

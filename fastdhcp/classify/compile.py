@@ -64,8 +64,9 @@ def _is_string_option(code: int, definitions: Callable) -> bool:
 def compile_test(tree: t.Node, class_number: Callable[[str], int],
                  definitions: Callable = kea22_definition) -> Program:
     """The program of a class test. ``class_number(name)``: the number of a class ``member()``
-    names (the engine's bit for it); ``definitions(space, code)``: option definitions, as the
-    reference evaluator takes them."""
+    names (the engine's bit for it), or a tree to evaluate in its place (a built-in class that
+    is a test, as VENDOR_CLASS_<x> is); ``definitions(space, code)``: option definitions, as
+    the reference evaluator takes them."""
     prog = Program()
     depth = _emit(tree, prog, class_number, definitions, 0)
     if depth > ClassLimit.STACK - 1:
@@ -181,6 +182,9 @@ def _emit(n: t.Node, p: Program, member: Callable, defs: Callable, sp: int) -> i
         p.op(ClassOp.NOT)
         return deepest
     if isinstance(n, t.Member):
-        p.op(ClassOp.MEMBER, member(n.name))
+        bit = member(n.name)
+        if isinstance(bit, t.Node):          # a built-in class that is a test of its own
+            return E(bit, p, member, defs, sp)
+        p.op(ClassOp.MEMBER, bit)
         return sp + 1
     raise NotNative(n.column, f"{type(n).__name__} is not evaluated natively")
