@@ -185,6 +185,18 @@ class Subnet(Params, kw_only=True, frozen=True):
         return next((p for p in self.pools if p.first <= addr <= p.last), None)
 
 
+class ClientClass(msgspec.Struct, kw_only=True, frozen=True):
+    """A client class, its test compiled for the engine (fastdhcp/classify/compile.py). ``bit``
+    is its number in a packet's class set (0 is ALL, which every packet has)."""
+
+    name: str
+    bit: int
+    test: str = ""                  # as written ('' : no test, the class is only assigned)
+    words: tuple[int, ...] = ()
+    constants: tuple[bytes, ...] = ()
+    path: str = ""
+
+
 class SharedNetwork(msgspec.Struct, kw_only=True, frozen=True):
     name: str
     subnet_ids: tuple[int, ...]
@@ -251,6 +263,7 @@ class Config(msgspec.Struct, kw_only=True):
     warnings: list[Problem]
     raw: dict
     subnet_index: dict[int, Subnet] = {}
+    client_classes: tuple[ClientClass, ...] = ()     # in the order Kea evaluates them
 
     def subnet(self, subnet_id: int) -> Subnet:
         return self.subnet_index[subnet_id]

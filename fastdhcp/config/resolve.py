@@ -14,6 +14,7 @@ from typing import NamedTuple
 import msgspec
 
 from ..logs import KEA_ROOT, SEVERITIES
+from .classes import client_classes
 from .checks import (check_bootp_fields, check_global_reservations, check_hooks, check_interfaces,
                      check_network_members, check_overlaps, check_pools, check_relays,
                      check_reserved_address, check_sanity, check_scope)
@@ -80,6 +81,7 @@ class _Resolver:
             self.warn("Dhcp4.lease-database.persist", "leases are not written to disk: a restart "
                                                       "forgets every lease")
 
+        classes = client_classes(self.diag, cfg.client_classes, self.table)
         subnets, networks = self._subnets(glob)
         global_resv = self._reservations(cfg.reservations, "Dhcp4.reservations", None, 0,
                                          unique_ip=cfg.ip_reservations_unique)
@@ -99,7 +101,7 @@ class _Resolver:
             decline_probation_period=cfg.decline_probation_period,
             echo_client_id=cfg.echo_client_id, ip_reservations_unique=cfg.ip_reservations_unique,
             warnings=self.diag.warnings, raw=self.raw,
-            subnet_index={s.id: s for s in subnets})
+            subnet_index={s.id: s for s in subnets}, client_classes=classes)
 
     # --- global sections --------------------------------------------------------------------
 

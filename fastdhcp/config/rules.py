@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from .schema import (
-    CompatibilityConfig, ControlSocketConfig, Dhcp4Config, DhcpDdnsConfig, DhcpQueueControlConfig,
+    ClientClassConfig, CompatibilityConfig, ControlSocketConfig, Dhcp4Config, DhcpDdnsConfig, DhcpQueueControlConfig,
     ExpiredLeasesConfig, HookLibraryConfig, InterfacesConfig, LeaseDatabaseConfig, LoggerConfig,
     MultiThreadingConfig, OptionDataConfig, OptionDefConfig, OutputOptionConfig, PoolConfig,
     RelayConfig, ReservationConfig, SanityChecksConfig, SharedNetworkConfig, SubnetConfig,
@@ -43,10 +43,14 @@ class Rule(NamedTuple):
     when: Callable[[Any], bool] = _always
 
 
-_CLASSES_WHY = ("client classification is not supported by fastdhcp: a class-restricted {what} "
-                "would serve different clients than under Kea")
 _EXTRA_CLASSES_WHY = ("client classification is not supported: classes listed here have no "
                       "definitions to evaluate (ignored)")
+_REQUIRED_WHY = ("required classes (require-client-classes, evaluate-additional-classes) are not "
+                 "evaluated by fastdhcp yet: what they would bring would be missing")
+_GUARD_WHY = ("class guards (client-class, client-classes) are not applied by fastdhcp yet: a "
+              "class-restricted {what} would serve other clients than under Kea")
+_CLASS_PART_WHY = ("not supported by fastdhcp yet in a client class: clients of the class would "
+                   "not get it; only 'name' and 'test' are (for guards, DROP and member())")
 _DDNS_WHY = "DNS update parameters have no effect while DNS updates are off"
 _4O6_WHY = "DHCPv4-over-DHCPv6 is not supported (ignored)"
 
@@ -61,9 +65,6 @@ _SCOPE_RULES: dict[str, Rule] = {
 _RULES: dict[type, dict[str, Rule]] = {
     Dhcp4Config: {
         **_SCOPE_RULES,
-        "client-classes": Rule(ERROR, "client classification is not supported by fastdhcp: "
-                               "classes change which subnets, pools and options clients get; "
-                               "remove the classes (or keep this server on Kea)", _nonempty),
         "hosts-database": Rule(ERROR, "host reservations in a database are not supported: "
                                "clients with reservations there would get other addresses; "
                                "export them into 'reservations' in this file"),
@@ -85,15 +86,19 @@ _RULES: dict[type, dict[str, Rule]] = {
     },
     SharedNetworkConfig: {
         **_SCOPE_RULES,
-        "client-class": Rule(ERROR, _CLASSES_WHY.format(what="shared network"), _nonempty),
-        "client-classes": Rule(ERROR, _CLASSES_WHY.format(what="shared network"), _nonempty),
+        "client-class": Rule(ERROR, _GUARD_WHY.format(what="shared network"), _nonempty),
+        "client-classes": Rule(ERROR, _GUARD_WHY.format(what="shared network"), _nonempty),
+        "require-client-classes": Rule(ERROR, _REQUIRED_WHY, _nonempty),
+        "evaluate-additional-classes": Rule(ERROR, _REQUIRED_WHY, _nonempty),
         "reservation-mode": Rule(WARNING, "deprecated since Kea 1.9.1: mapped onto "
                                  "reservations-global/-in-subnet/-out-of-pool"),
     },
     SubnetConfig: {
         **_SCOPE_RULES,
-        "client-class": Rule(ERROR, _CLASSES_WHY.format(what="subnet"), _nonempty),
-        "client-classes": Rule(ERROR, _CLASSES_WHY.format(what="subnet"), _nonempty),
+        "client-class": Rule(ERROR, _GUARD_WHY.format(what="subnet"), _nonempty),
+        "client-classes": Rule(ERROR, _GUARD_WHY.format(what="subnet"), _nonempty),
+        "require-client-classes": Rule(ERROR, _REQUIRED_WHY, _nonempty),
+        "evaluate-additional-classes": Rule(ERROR, _REQUIRED_WHY, _nonempty),
         "4o6-interface": Rule(WARNING, _4O6_WHY, _nonempty),
         "4o6-interface-id": Rule(WARNING, _4O6_WHY, _nonempty),
         "4o6-subnet": Rule(WARNING, _4O6_WHY, _nonempty),
@@ -101,18 +106,18 @@ _RULES: dict[type, dict[str, Rule]] = {
                                  "reservations-global/-in-subnet/-out-of-pool"),
     },
     PoolConfig: {
-        "client-class": Rule(ERROR, _CLASSES_WHY.format(what="pool"), _nonempty),
-        "client-classes": Rule(ERROR, _CLASSES_WHY.format(what="pool"), _nonempty),
-        "require-client-classes": Rule(WARNING, _EXTRA_CLASSES_WHY, _nonempty),
-        "evaluate-additional-classes": Rule(WARNING, _EXTRA_CLASSES_WHY, _nonempty),
+        "client-class": Rule(ERROR, _GUARD_WHY.format(what="pool"), _nonempty),
+        "client-classes": Rule(ERROR, _GUARD_WHY.format(what="pool"), _nonempty),
+        "require-client-classes": Rule(ERROR, _REQUIRED_WHY, _nonempty),
+        "evaluate-additional-classes": Rule(ERROR, _REQUIRED_WHY, _nonempty),
         "ddns-": Rule(ACCEPT, _DDNS_WHY),
         "hostname-char-set": Rule(ACCEPT, _DDNS_WHY),
         "hostname-char-replacement": Rule(ACCEPT, _DDNS_WHY),
         "metadata": Rule(ACCEPT, "Kea configuration-backend bookkeeping"),
     },
     ReservationConfig: {
-        "client-classes": Rule(WARNING, "client classification is not supported: classes "
-                               "reserved for this host have no effect", _nonempty),
+        "client-classes": Rule(WARNING, "classes reserved for a host are not assigned by "
+                               "fastdhcp yet: guards and member() do not see them", _nonempty),
         "ip-addresses": Rule(ERROR, "a DHCPv6 reservation key; a DHCPv4 reservation takes "
                              "'ip-address'"),
         "prefixes": Rule(ERROR, "a DHCPv6 reservation key"),
@@ -123,6 +128,15 @@ _RULES: dict[type, dict[str, Rule]] = {
         "metadata": Rule(ACCEPT, "Kea configuration-backend bookkeeping"),
     },
     OptionDefConfig: {
+        "metadata": Rule(ACCEPT, "Kea configuration-backend bookkeeping"),
+    },
+    ClientClassConfig: {
+        **{k: Rule(ERROR, _CLASS_PART_WHY, _nonempty)
+           for k in ("option-data", "option-def", "next-server", "server-hostname",
+                     "boot-file-name", "valid-lifetime", "min-valid-lifetime",
+                     "max-valid-lifetime")},
+        "only-if-required": Rule(ERROR, _REQUIRED_WHY, _is_true),
+        "only-in-additional-list": Rule(ERROR, _REQUIRED_WHY, _is_true),
         "metadata": Rule(ACCEPT, "Kea configuration-backend bookkeeping"),
     },
     LeaseDatabaseConfig: {
@@ -165,6 +179,7 @@ _SECTIONS: dict[type, _Spec] = {
     ReservationConfig: _Spec("reservation", ERROR, _AFFECTS),
     OptionDataConfig: _Spec("option-data entry", ERROR, _AFFECTS),
     OptionDefConfig: _Spec("option definition", ERROR, _AFFECTS),
+    ClientClassConfig: _Spec("client class", ERROR, _AFFECTS),
     RelayConfig: _Spec("relay", ERROR, _AFFECTS),
     InterfacesConfig: _Spec("interfaces-config", ERROR, _AFFECTS),
     LeaseDatabaseConfig: _Spec("lease-database", ERROR,

@@ -48,10 +48,38 @@ class RelayConfig(_Section, kw_only=True):
     ip_address: str | None = None       # the single-address form of Kea before 1.7
 
 
-class PoolConfig(_Section, kw_only=True):
+class _GuardedConfig(_Section, kw_only=True):
+    """Who may use a pool, subnet or shared network: ``client-class`` (Kea 2.2; the 2.7.5 list
+    form ``client-classes``), and the classes evaluated once it is chosen."""
+
+    client_class: str | None = None
+    client_classes: list[str] = []
+    require_client_classes: list[str] = []
+    evaluate_additional_classes: list[str] = []     # Kea 2.7's name for the same
+
+
+class PoolConfig(_GuardedConfig, kw_only=True):
     pool: str
     pool_id: U32 | None = None
     option_data: list[OptionDataConfig] = []
+
+
+class ClientClassConfig(_Section, kw_only=True):
+    """One ``client-classes`` entry (Kea 2.2's ClientClassDefParser; ``only-in-additional-list``
+    is Kea 2.7's name for ``only-if-required``)."""
+
+    name: str = ""
+    test: str = ""
+    only_if_required: bool = False
+    only_in_additional_list: bool = False
+    option_data: list[OptionDataConfig] = []
+    option_def: list[OptionDefConfig] = []
+    next_server: str | None = None
+    server_hostname: str | None = None
+    boot_file_name: str | None = None
+    valid_lifetime: U32 | None = None
+    min_valid_lifetime: U32 | None = None
+    max_valid_lifetime: U32 | None = None
 
 
 class ReservationConfig(_Section, kw_only=True):
@@ -106,6 +134,10 @@ class SubnetConfig(_ScopeConfig, kw_only=True):
     reservations: list[ReservationConfig] = []
     interface: str | None = None
     relay: RelayConfig | None = None
+    client_class: str | None = None             # who may use it (Kea 2.2)
+    client_classes: list[str] = []              # the same, Kea 2.7.5's list form
+    require_client_classes: list[str] = []      # evaluated once it is chosen
+    evaluate_additional_classes: list[str] = []     # Kea 2.7's name for the same
 
 
 class SharedNetworkConfig(_ScopeConfig, kw_only=True):
@@ -113,6 +145,10 @@ class SharedNetworkConfig(_ScopeConfig, kw_only=True):
     subnet4: list[SubnetConfig] = []
     interface: str | None = None
     relay: RelayConfig | None = None
+    client_class: str | None = None             # who may use it (Kea 2.2)
+    client_classes: list[str] = []              # the same, Kea 2.7.5's list form
+    require_client_classes: list[str] = []      # evaluated once it is chosen
+    evaluate_additional_classes: list[str] = []     # Kea 2.7's name for the same
 
 
 class InterfacesConfig(_Section, kw_only=True):
@@ -222,6 +258,7 @@ class Dhcp4Config(_ScopeConfig, kw_only=True):
     host_reservation_identifiers: list[str] = field(
         default_factory=lambda: list(DEFAULT_IDENTIFIERS))
     option_def: list[OptionDefConfig] = []
+    client_classes: list[ClientClassConfig] = []
     subnet4: list[SubnetConfig] = []
     shared_networks: list[SharedNetworkConfig] = []
     reservations: list[ReservationConfig] = []

@@ -1,0 +1,108 @@
+"""``client-classes``: each class's test parsed (Kea's grammar, fastdhcp/classify) and compiled
+for the engine, with Kea 2.2's rules for the definitions (ClientClassDefParser): a name, once;
+the built-in classes (ALL, KNOWN, UNKNOWN, BOOTP) may be listed but take no test; ``member()``
+names only classes defined before (so a cycle cannot be written); DROP may not be required.
+Every problem names the class's JSON path and, for a test, the column in it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..classify import tree as t
+from ..classify.compile import NotNative, compile_test
+from ..classify.expression import ExpressionError, parse
+from ..classify.kea_options import kea22_definition
+from .decode import _Diag
+from .model import ClientClass
+from .optiondefs import OptionTable
+from .schema import ClientClassConfig
+
+BUILT_IN = ("ALL", "KNOWN", "UNKNOWN", "BOOTP")          # client_class_def.cc builtinNames
+BUILT_IN_PREFIXES = ("VENDOR_CLASS_", "HA_", "AFTER_", "EXTERNAL_")
+VENDOR_CLASS = "VENDOR_CLASS_"
+# Built-in classes the engine cannot assign yet: a test naming them, or a class of that name
+# given options, would be evaluated differently from Kea.
+NOT_YET = {"KNOWN": "KNOWN and UNKNOWN (set after the host reservation lookup) are not "
+                    "assigned by fastdhcp yet",
+           "UNKNOWN": "KNOWN and UNKNOWN (set after the host reservation lookup) are not "
+                      "assigned by fastdhcp yet",
+           "BOOTP": "the BOOTP class is not assigned by fastdhcp yet"}
+
+
+def client_classes(diag: _Diag, defs: Sequence[ClientClassConfig | None],
+                   table: OptionTable) -> tuple[ClientClass, ...]:
+    """The classes in evaluation order (ALL first, bit 0)."""
+    out = [ClientClass(name="ALL", bit=0, path="(built-in)")]
+    bits: dict[str, int] = {"ALL": 0}
+    first_at: dict[str, str] = {}
+
+    def option_code(name: str) -> int | None:
+        d = table.find("dhcp4", name=name)
+        return d.code if d is not None else None
+
+    def definitions(space: str, code: int):
+        # what the engine's option bytes mean: the configuration's definition where it has
+        # one for a code Kea leaves undefined, Kea's own otherwise
+        return kea22_definition(space, code) or table.find(space, code)
+
+    for i, c in enumerate(defs):
+        path = f"Dhcp4.client-classes[{i}]"
+        if c is None:
+            continue
+        name = c.name
+        if not name:
+            diag.error(f"{path}.name", "not empty parameter 'name' is required")
+            continue
+        if name in first_at:
+            diag.error(f"{path}.name", f"Can't add class: Client Class: {name} has already been "
+                                       f"defined (at {first_at[name]})")
+            continue
+        first_at[name] = path
+        if name in BUILT_IN and c.test:
+            diag.error(f"{path}.test", f"built-in class '{name}' test expression must be empty")
+            continue
+        if name in NOT_YET and name != "ALL":
+            diag.error(f"{path}.name", NOT_YET[name])
+            continue
+        if len(out) >= 256:
+            diag.error(f"{path}.name", "more than 255 client classes")
+            continue
+        if not c.test:
+            # a class without a test is only assigned (by a reservation, later by hooks): it
+            # never matches on its own
+            bits[name] = len(out)
+            out.append(ClientClass(name=name, bit=len(out), path=path))
+            continue
+
+        def defined(member: str) -> bool:
+            return member in bits or member.startswith(VENDOR_CLASS) or member in NOT_YET
+
+        try:
+            tree = parse(c.test, option_code=option_code, class_defined=defined)
+        except ExpressionError as e:
+            diag.error(f"{path}.test", f"column {e.column}: {e.reason} (in {c.test!r})")
+            continue
+        problem = None
+        for node in t.walk(tree):
+            if isinstance(node, t.Member) and node.name in NOT_YET:
+                problem = (node.column, NOT_YET[node.name])
+                break
+        if problem:
+            diag.error(f"{path}.test", f"column {problem[0]}: {problem[1]} (in {c.test!r})")
+            continue
+
+        def member_bit(member: str):
+            if member.startswith(VENDOR_CLASS):
+                # VENDOR_CLASS_<x>: the packet's option 60 is x (Kea assigns it on receipt)
+                return t.Equal(left=t.Option(code=60, representation=t.Representation.TEXT),
+                               right=t.String(value=member[len(VENDOR_CLASS):].encode()))
+            return bits[member]
+        try:
+            prog = compile_test(tree, member_bit, definitions)
+        except NotNative as e:
+            diag.error(f"{path}.test", f"column {e.column}: {e.reason} (in {c.test!r})")
+            continue
+        bits[name] = len(out)
+        out.append(ClientClass(name=name, bit=len(out), test=c.test, words=tuple(prog.words),
+                               constants=tuple(prog.constants), path=path))
+    return tuple(out)

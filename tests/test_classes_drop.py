@@ -1,0 +1,85 @@
+"""Client classes at work on real packets: the DROP class drops what its test matches, before
+anything else is done (no OFFER, counted in pkt4-receive-drop and logged as
+DHCP4_PACKET_DROP_0010), whatever the test reads: the client's MAC, option 60 through another
+class's member(), a built-in VENDOR_CLASS_ class, option 82 from a relay agent's frame. Clients
+the test does not match are served as before. The same assertions run against kea-dhcp4 2.2
+with FASTDHCP_E2E_SERVER=kea (raw-frame clients, tests/e2e.py RawClient)."""
+
+from __future__ import annotations
+
+import os
+
+from e2e import RawClient, control, control_config, new_xid, server_log, wait_log
+from e2e import raw, servers, topo  # noqa: F401  (fixtures)
+from fastdhcp import reference
+from fastdhcp._enums import MsgType
+from fastdhcp._lab import netlab
+
+lab = netlab.lab_fixture(scope="module", keep_dir=bool(os.environ.get("FASTDHCP_E2E_KEEP")))
+
+LOGGERS = [{"name": "kea-dhcp4", "severity": "INFO", "output_options": [{"output": "stderr"}]},
+           {"name": "kea-dhcp4.packets", "severity": "DEBUG", "debuglevel": 99,
+            "output_options": [{"output": "stderr"}]}]
+
+
+def with_classes(topo, lab, classes, name):
+    sock = lab.path(f"{name}-{new_xid():x}.sock")
+    cfg = control_config(topo, lab.path(f"{name}-{new_xid():x}.csv"), sock)
+    cfg["Dhcp4"]["client-classes"] = classes
+    cfg["Dhcp4"]["loggers"] = LOGGERS
+    return cfg, sock
+
+
+def offered(client, vendor_class: bytes | None = None, **discover) -> bool:
+    xid = new_xid()
+    if vendor_class is not None:
+        discover["extra_options"] = [(60, vendor_class)]
+    return client.ask(reference.discover(client.mac, xid, **discover), xid=xid,
+                      types={MsgType.DHCPOFFER}, timeout=1.0, tries=2) is not None
+
+
+def receive_drops(sock) -> int:
+    a = control(sock, "statistic-get", {"name": "pkt4-receive-drop"})
+    return a["arguments"]["pkt4-receive-drop"][0][0]
+
+
+def test_drop_by_mac_drops_that_client_only(lab, topo, servers, raw):
+    ns, ifname, other_mac = topo.client()
+    cfg, sock = with_classes(topo, lab, [
+        {"name": "DROP", "test": f"pkt4.mac == 0x{raw.mac.hex()}"}], "dropmac")
+    proc = servers.start(cfg)
+    before = receive_drops(sock)
+    assert not offered(raw)
+    with RawClient(lab, ns, ifname, other_mac) as other:
+        assert offered(other)
+    assert receive_drops(sock) >= before + 2           # (each DISCOVER was sent twice)
+    wait_log(lab, proc, " DHCP4_PACKET_DROP_0010 ", timeout=5)
+    line = next(ln for ln in server_log(proc).splitlines() if " DHCP4_PACKET_DROP_0010 " in ln)
+    assert "dropped as member of the special class 'DROP': " in line
+    assert "DEBUG" in line and "[kea-dhcp4.packets/" in line
+
+
+def test_drop_through_member_and_vendor_class(lab, topo, servers, raw):
+    cfg, _ = with_classes(topo, lab, [
+        {"name": "rogue", "test": "substring(option[60].hex, 0, 5) == 'rogue'"},
+        {"name": "DROP", "test": "member('rogue') or member('VENDOR_CLASS_evil-ROM 1.0')"}],
+        "dropmember")
+    servers.start(cfg)
+    assert not offered(raw, vendor_class=b"rogue-device")
+    assert not offered(raw, vendor_class=b"evil-ROM 1.0")
+    assert offered(raw, vendor_class=b"evil-ROM 1.01")     # VENDOR_CLASS_ is the whole option
+    assert offered(raw, vendor_class=b"PXEClient")
+    assert offered(raw)
+
+
+def test_drop_by_the_relay_agents_circuit_id(lab, topo, servers, raw):
+    """A frame as a relay agent forwards it (option 82 set, giaddr 0 for a layer-2 agent, as
+    some switches do); Kea's relay4[1] reads the circuit id."""
+    cfg, _ = with_classes(topo, lab, [
+        {"name": "DROP", "test": "relay4[1].hex == 'blocked-port'"}], "droprelay")
+    servers.start(cfg)
+
+    def with_circuit(circuit: bytes) -> bool:
+        return offered(raw, relay_info=[(1, circuit)])
+    assert not with_circuit(b"blocked-port")
+    assert with_circuit(b"open-port")

@@ -1,0 +1,82 @@
+"""``client-classes`` in the configuration (fastdhcp/config/classes.py): good classes load with
+their tests compiled; every bad one is refused with its JSON path, the column in its test and
+the reason, several at once, with Kea 2.2's rules (ClientClassDefParser)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from fastdhcp.config import ConfigError, parse_config
+
+SUBNET = {"id": 1, "subnet": "192.0.2.0/24", "pools": [{"pool": "192.0.2.10 - 192.0.2.99"}]}
+
+
+def load(classes):
+    return parse_config(json.dumps({"Dhcp4": {"interfaces-config": {"interfaces": ["*"]},
+                                              "client-classes": classes,
+                                              "subnet4": [SUBNET]}}))
+
+
+def problems(classes):
+    with pytest.raises(ConfigError) as e:
+        load(classes)
+    return [(p.path, p.reason) for p in e.value.problems]
+
+
+def test_good_classes_load_in_order_with_all_first():
+    cfg = load([{"name": "pxe", "test": "substring(option[60].hex, 0, 9) == 'PXEClient'"},
+                {"name": "uefi", "test": "member('pxe') and option[client-system].hex == 0x0007"},
+                {"name": "phones", "test": "member('VENDOR_CLASS_Cisco Systems, Inc. IP Phone')"},
+                {"name": "DROP", "test": "pkt4.mac == 0x020000000bad"},
+                {"name": "assigned-only"}])
+    assert [(c.name, c.bit) for c in cfg.client_classes] == [
+        ("ALL", 0), ("pxe", 1), ("uefi", 2), ("phones", 3), ("DROP", 4), ("assigned-only", 5)]
+    assert cfg.client_classes[2].words and cfg.client_classes[5].words == ()
+
+
+@pytest.mark.parametrize("classes, path, reason", [
+    ([{"name": "x", "test": "option[60].hex == "}], "Dhcp4.client-classes[0].test",
+     "column 19: syntax error, unexpected end of file"),
+    ([{"name": "x", "test": "option[no-such-option].exists"}], "Dhcp4.client-classes[0].test",
+     "column 8: option 'no-such-option' is not defined"),
+    ([{"name": "x", "test": "member('nowhere')"}], "Dhcp4.client-classes[0].test",
+     "column 8: Not defined client class 'nowhere'"),
+    # a cycle: each names the other, and the first names one defined after it
+    ([{"name": "a", "test": "member('b')"}, {"name": "b", "test": "member('a')"}],
+     "Dhcp4.client-classes[0].test", "Not defined client class 'b'"),
+    ([{"name": "x", "test": "member('x')"}], "Dhcp4.client-classes[0].test",
+     "Not defined client class 'x'"),
+    ([{"name": "ALL", "test": "'a' == 'a'"}], "Dhcp4.client-classes[0].test",
+     "built-in class 'ALL' test expression must be empty"),
+    ([{"name": "BOOTP", "test": "'a' == 'a'"}], "Dhcp4.client-classes[0].test",
+     "built-in class 'BOOTP' test expression must be empty"),
+    ([{"name": "x", "test": "'a' == 'a'"}, {"name": "x", "test": "'b' == 'b'"}],
+     "Dhcp4.client-classes[1].name", "Client Class: x has already been defined"),
+    ([{"test": "'a' == 'a'"}], "Dhcp4.client-classes[0].name",
+     "not empty parameter 'name' is required"),
+    ([{"name": "x", "test": "option[54].text == '10.0.0.1'"}], "Dhcp4.client-classes[0].test",
+     "column 1: option[54].text of an option that is not a string is Kea's debug text"),
+    ([{"name": "x", "test": "member('KNOWN')"}], "Dhcp4.client-classes[0].test",
+     "column 1: KNOWN and UNKNOWN"),
+    ([{"name": "x", "test": "'a' == 'a'", "option-data": [{"name": "routers",
+                                                          "data": "192.0.2.1"}]}],
+     "Dhcp4.client-classes[0].option-data", "not supported by fastdhcp yet in a client class"),
+    ([{"name": "x", "tset": "'a' == 'a'"}], "Dhcp4.client-classes[0].tset", "test"),
+])
+def test_a_bad_class_is_refused_with_its_path_column_and_reason(classes, path, reason):
+    found = problems(classes)
+    assert found[0][0] == path, found
+    assert len(found) == 1 or classes[0].get("name") == "a", found   # (a cycle: both sides)
+    assert reason in found[0][1], found
+
+
+def test_every_bad_class_is_reported_at_once():
+    found = problems([{"name": "a", "test": "option[60].hex =="},
+                      {"name": "ok", "test": "option[60].exists"},
+                      {"name": "b", "test": "member('zzz')"},
+                      {"name": "ok", "test": "'x' == 'x'"}])
+    assert [p for p, _ in found] == ["Dhcp4.client-classes[0].test",
+                                     "Dhcp4.client-classes[2].test",
+                                     "Dhcp4.client-classes[3].name"]
