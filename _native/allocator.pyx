@@ -60,6 +60,9 @@ cdef class Allocator:
     cdef Pool* pools
     cdef uint32_t n_pools
     cdef uint32_t* pool_subnet   # subnet index of each pool
+    cdef ClGuard* pool_guard     # each pool's client-class guard (Kea's Pool::clientSupported)
+    cdef const uint64_t* classes  # the classes of the packet being decided (the engine's)
+    cdef uint64_t all_only[CL_WORDS]  # ... ALL alone, when no engine classifies
     cdef AddrRange* ranges
     cdef SubnetC* subnets
     cdef uint32_t n_subnets
@@ -90,6 +93,8 @@ cdef class Allocator:
         if self.resv == NULL or self.resv_set == NULL:
             raise MemoryError()
         self.set_identifier_order(("hw-address", "duid", "circuit-id", "client-id"))
+        self.all_only[0] = 1
+        self.classes = self.all_only
 
     def __dealloc__(self):
         cdef uint32_t i
@@ -98,6 +103,7 @@ cdef class Allocator:
             pool_free_memory(&self.pools[i])
         free(self.pools)
         free(self.pool_subnet)
+        free(self.pool_guard)
         free(self.ranges)
         free(self.subnets)
         free(self.resv)
@@ -105,6 +111,29 @@ cdef class Allocator:
         free(self.resv_set)
 
     # ---- building (Python: config load) ----------------------------------------------------------
+
+    def set_pool_guard(self, first, last, classes):
+        """Only packets in one of ``classes`` (class bits: 0 is ALL) may take addresses of the
+        pool ``first`` - ``last`` (every native piece of it); an empty collection: nobody."""
+        cdef uint32_t a = ip_to_u32(first), b = ip_to_u32(last), p
+        cdef ClGuard g
+        memset(&g, 0, sizeof(ClGuard))
+        g.on = 1
+        for bit in classes:
+            if not 0 <= bit < CL_MAX_CLASSES:
+                raise ValueError(f"class bit {bit} out of range")
+            g.mask[bit >> 6] |= 1ULL << (bit & 63)
+        found = False
+        for p in range(self.n_pools):
+            if a <= self.pools[p].first and self.pools[p].first + self.pools[p].size - 1 <= b:
+                self.pool_guard[p] = g
+                found = True
+        if not found:
+            raise ValueError(f"no pool {first} - {last}")
+
+    cdef void use_classes(self, const uint64_t* classes) noexcept:
+        # the engine's per-packet class set, read by pool_allowed (NULL: ALL alone)
+        self.classes = classes if classes != NULL else self.all_only
 
     def set_identifier_order(self, kinds):
         """Kea's host-reservation-identifiers: which identifiers a reservation lookup tries, in
@@ -186,6 +215,11 @@ cdef class Allocator:
         if owner == NULL:
             raise MemoryError()
         self.pool_subnet = owner
+        cdef ClGuard* guards = <ClGuard*>realloc(self.pool_guard, (self.n_pools + 1) * sizeof(ClGuard))
+        if guards == NULL:
+            raise MemoryError()
+        self.pool_guard = guards
+        memset(&self.pool_guard[self.n_pools], 0, sizeof(ClGuard))
         cdef AddrRange* ranges = <AddrRange*>realloc(self.ranges, (self.n_pools + 1) * sizeof(AddrRange))
         if ranges == NULL:
             raise MemoryError()
@@ -401,10 +435,21 @@ cdef class Allocator:
         return True
 
     # A free address of the subnet (NIL: all taken).
+    # Whether the packet being decided may take addresses of pool p: an unguarded pool, or one
+    # whose client-class the packet is in (Kea's Pool::clientSupported).
+    cdef inline bint pool_allowed(self, uint32_t p) noexcept nogil:
+        cdef const ClGuard* g = &self.pool_guard[p]
+        if not g.on:
+            return True
+        return ((g.mask[0] & self.classes[0]) | (g.mask[1] & self.classes[1]) |
+                (g.mask[2] & self.classes[2]) | (g.mask[3] & self.classes[3])) != 0
+
     cdef uint32_t alloc_any(self, SubnetC* s) noexcept nogil:
         cdef uint32_t k, p, i
         for k in range(s.n_pools):
             p = s.first_pool + (s.next_pool + k) % s.n_pools
+            if not self.pool_allowed(p):
+                continue
             i = pool_alloc_any(&self.pools[p])
             if i != POOL_NONE:
                 s.next_pool = (p - s.first_pool)
@@ -498,13 +543,16 @@ cdef class Allocator:
         elif mine != NIL:
             addr = self.t.rec[mine].addr
             st = self.t.rec[mine].state
-            if (st == LS_OFFERED or st == LS_BOUND) or self.claim(addr, mine, False):
+            p = self._pool_at(addr)
+            if p != NIL and not self.pool_allowed(p):
+                pass                   # a pool its classes no longer allow: a new address
+            elif (st == LS_OFFERED or st == LS_BOUND) or self.claim(addr, mine, False):
                 target = addr          # its current address, or its previous one (affinity)
         if resv != NIL and target != resv and self.held_by_other(lt_find_addr(&self.t, resv), mine):
             s.stat[SS_RESV_CONFLICTS] += 1     # another client holds the reserved address
         if target == NIL and requested != 0 and subnet_has(s, requested) and \
                 self._pool_at(requested) != NIL and self.pool_subnet[self._pool_at(requested)] == sn and \
-                self.claim(requested, mine, False):
+                self.pool_allowed(self._pool_at(requested)) and self.claim(requested, mine, False):
             target = requested
         while target == NIL:
             target = self.alloc_any(s)
@@ -549,6 +597,8 @@ cdef class Allocator:
             return False
         for k in range(s.n_pools):
             p = s.first_pool + (s.next_pool + k) % s.n_pools
+            if not self.pool_allowed(p):
+                continue
             pool = &self.pools[p]
             while pool.offered_count:
                 i = pool_next_offered(pool)
@@ -653,7 +703,7 @@ cdef class Allocator:
             if self.held_by_other(r, mine):
                 return AS_NAK_TAKEN
         p = self._pool_at(addr)
-        if resv == NIL and (p == NIL or self.pool_subnet[p] != sn):
+        if resv == NIL and (p == NIL or self.pool_subnet[p] != sn or not self.pool_allowed(p)):
             return AS_NAK_UNAVAILABLE
         if not self.claim_at(addr, r, p, mine, resv != NIL):
             return AS_NAK_UNAVAILABLE

@@ -59,6 +59,11 @@ cdef enum:
     CL_WORDS = 4                 # CL_MAX_CLASSES / 64
 
 
+ctypedef struct ClGuard:         # who may use a pool: a packet in any of these classes
+    uint64_t mask[CL_WORDS]
+    uint8_t on                   # 0: anyone
+
+
 ctypedef struct ClSlice:         # a value: bytes somewhere (packet, constants, scratch)
     const uint8_t* p
     uint32_t n

@@ -171,6 +171,8 @@ cdef class Engine:
         self.client_port = 68
         self.tests = None
         self.drop_class = -1
+        self.classes[0] = 1                       # ALL, until a class set says more
+        alloc.use_classes(self.classes)
         self.events = <EngineEventC*>calloc(EV_MAX, sizeof(EngineEventC))
         for k in range(EV_DECLINE_NO_ADDRESS, EV_NO_SUBNET_NAK + 1):
             self.ev_budget[k] = EVENTS_UNLIMITED      # (the server sets them all: set_events)
@@ -179,6 +181,8 @@ cdef class Engine:
             raise MemoryError()
 
     def __dealloc__(self):
+        if self.alloc is not None:
+            self.alloc.use_classes(NULL)          # (it may outlive this engine)
         if self.committer != NULL:
             with nogil:
                 committer_stop(self.committer)
@@ -265,6 +269,9 @@ cdef class Engine:
         dropped, counted as class-drop)."""
         self.tests = tests if len(tests) else None
         self.drop_class = -1 if drop_class is None else drop_class
+        memset(self.classes, 0, sizeof(self.classes))
+        self.classes[0] = 1
+        self.alloc.use_classes(self.classes)      # (pool guards read the packet's classes)
 
     def add_interface(self, int ifindex, address, bytes mac, subnet_id=None, str name=""):
         """A link we serve: our address there, its MAC (for raw replies), the subnet of

@@ -110,6 +110,13 @@ def set_classes(engine: Engine, config: Config) -> None:
         if c.name == "DROP":
             drop = c.bit
     engine.set_classes(tests, drop)
+    # pool guards: a class named but not defined is never joined (as in Kea)
+    bits = {c.name: c.bit for c in config.client_classes}
+    for s in config.subnets:
+        for p in s.pools:
+            if p.client_classes:
+                engine.alloc.set_pool_guard(p.first, p.last,
+                                            [bits[n] for n in p.client_classes if n in bits])
 
 
 def compile_policy(config: Config, links: list[Link], *, batch_size: int = 64) -> Engine:

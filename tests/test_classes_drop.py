@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 
-from e2e import UNDER_TEST, RawClient, control, control_config, new_xid, server_log, wait_log
+from e2e import (NET, UNDER_TEST, RawClient, control, control_config, new_xid, server_log,
+                 wait_log)
 from e2e import raw, servers, topo  # noqa: F401  (fixtures)
 from fastdhcp import reference
 from fastdhcp._enums import MsgType
@@ -103,3 +104,66 @@ def test_a_reload_with_bad_classes_keeps_the_old_ones_serving(lab, topo, servers
     ns, ifname, other_mac = topo.client()
     with RawClient(lab, ns, ifname, other_mac) as other:
         assert offered(other)                 # and the old configuration serves the others
+
+
+# ---- pools guarded by a class (client-class, Kea 2.2; client-classes, Kea 2.7.5) -------------
+
+def guarded_pools(topo, lab, classes, pools, name):
+    cfg, sock = with_classes(topo, lab, classes, name)
+    cfg["Dhcp4"]["subnet4"][0]["pools"] = pools
+    return cfg, sock
+
+
+def offer_of(client, **discover):
+    xid = new_xid()
+    if "vendor_class" in discover:
+        discover["extra_options"] = [(60, discover.pop("vendor_class"))]
+    r = client.ask(reference.discover(client.mac, xid, **discover), xid=xid,
+                   types={MsgType.DHCPOFFER}, timeout=1.0, tries=2)
+    return None if r is None else int(r.pkt.yiaddr.split(".")[-1])
+
+
+def test_a_guarded_pool_serves_its_class_and_the_others_get_the_open_pool(lab, topo, servers,
+                                                                           raw):
+    cfg, _ = guarded_pools(topo, lab, [
+        {"name": "pxe", "test": "substring(option[60].hex, 0, 9) == 'PXEClient'"}],
+        [{"pool": f"{NET}.110 - {NET}.119", "client-class": "pxe"},
+         {"pool": f"{NET}.120 - {NET}.129"}], "guard")
+    servers.start(cfg)
+    assert 110 <= offer_of(raw, vendor_class=b"PXEClient:Arch:00007:UNDI:003016") <= 119
+    ns, ifname, other_mac = topo.client()
+    with RawClient(lab, ns, ifname, other_mac) as other:
+        assert 120 <= offer_of(other) <= 129
+        assert 120 <= offer_of(other, vendor_class=b"MSFT 5.0") <= 129
+        # asking for an address of the guarded pool by name: NAKed (not for its class)
+        xid = new_xid()
+        offer = other.ask(reference.discover(other.mac, xid), xid=xid,
+                          types={MsgType.DHCPOFFER})
+        xid = new_xid()
+        reply = other.ask(reference.request(other.mac, xid, server_id=offer.opt_ip(54),
+                                            requested_ip=f"{NET}.115"),
+                          xid=xid, types={MsgType.DHCPACK, MsgType.DHCPNAK})
+        assert reply is not None and reply.pkt.msg_type == MsgType.DHCPNAK
+
+
+def test_a_pool_of_a_class_nobody_is_in_serves_nobody(lab, topo, servers, raw):
+    cfg, _ = guarded_pools(topo, lab, [
+        {"name": "never", "test": "option[60].hex == 'no such client'"}],
+        [{"pool": f"{NET}.110 - {NET}.119", "client-class": "never"},
+         {"pool": f"{NET}.120 - {NET}.129", "client-class": "undefined-class"}], "guardnone")
+    servers.start(cfg)
+    assert offer_of(raw) is None
+
+
+def test_per_port_pools_by_circuit_id(lab, topo, servers, raw):
+    cfg, _ = guarded_pools(topo, lab, [
+        {"name": "port1", "test": "relay4[1].hex == 'ge-0/0/1'"},
+        {"name": "port2", "test": "relay4[1].hex == 'ge-0/0/2'"}],
+        [{"pool": f"{NET}.110 - {NET}.119", "client-class": "port1"},
+         {"pool": f"{NET}.120 - {NET}.129", "client-class": "port2"}], "guardport")
+    servers.start(cfg)
+    assert 110 <= offer_of(raw, relay_info=[(1, b"ge-0/0/1")]) <= 119
+    ns, ifname, other_mac = topo.client()
+    with RawClient(lab, ns, ifname, other_mac) as other:
+        assert 120 <= offer_of(other, relay_info=[(1, b"ge-0/0/2")]) <= 129
+        assert offer_of(other, relay_info=[(1, b"ge-0/0/3")]) is None

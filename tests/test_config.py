@@ -924,8 +924,9 @@ def test_unknown_key_where_it_is_harmless_is_a_warning():
      "a class-restricted subnet"),
     ({"shared-networks": [{"name": "n", "client-classes": ["a"]}]},
      "Dhcp4.shared-networks[0].client-classes", "class-restricted shared network"),
-    ({"subnet4": [subnet(pools=[{"pool": "192.0.2.1-192.0.2.9", "client-classes": ["a"]}])]},
-     "Dhcp4.subnet4[0].pools[0].client-classes", "class-restricted pool"),
+    ({"subnet4": [subnet(pools=[{"pool": "192.0.2.1-192.0.2.9", "client-class": "a",
+                                 "client-classes": ["a"]}])]},
+     "Dhcp4.subnet4[0].pools[0].client-classes", "mutually exclusive"),
     ({"option-data": [{"name": "routers", "data": "192.0.2.1", "client-classes": ["a"]}]},
      "Dhcp4.option-data[0].client-classes", "option class-tagging"),
     ({"hosts-database": {"type": "mysql"}}, "Dhcp4.hosts-database", ("host reservations in a "

@@ -80,3 +80,14 @@ def test_every_bad_class_is_reported_at_once():
     assert [p for p, _ in found] == ["Dhcp4.client-classes[0].test",
                                      "Dhcp4.client-classes[2].test",
                                      "Dhcp4.client-classes[3].name"]
+
+
+def test_pool_guards_name_their_classes():
+    cfg = parse_config(json.dumps({"Dhcp4": {
+        "interfaces-config": {"interfaces": ["*"]},
+        "client-classes": [{"name": "pxe", "test": "option[60].exists"}],
+        "subnet4": [{"id": 1, "subnet": "192.0.2.0/24", "pools": [
+            {"pool": "192.0.2.10 - 192.0.2.19", "client-class": "pxe"},
+            {"pool": "192.0.2.20 - 192.0.2.29", "client-classes": ["pxe", "other"]},
+            {"pool": "192.0.2.30 - 192.0.2.39"}]}]}}))
+    assert [p.client_classes for p in cfg.subnets[0].pools] == [("pxe",), ("pxe", "other"), ()]

@@ -61,6 +61,7 @@ class Pool(msgspec.Struct, kw_only=True, frozen=True):
     pool_id: int | None = None
     effective_options: Options = {}     # pool > subnet > shared network > global
     path: str = ""
+    client_classes: tuple[str, ...] = ()    # who may use it (a packet in any): () for anyone
 
     @property
     def size(self) -> int:

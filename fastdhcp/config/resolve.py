@@ -344,6 +344,17 @@ class _Resolver:
                               f"are bound to the id, so write it in the file")
         return out
 
+    def _guard(self, c, path: str) -> tuple[str, ...]:
+        """The classes that may use a pool: Kea 2.2's ``client-class``, or Kea 2.7.5's list
+        ``client-classes`` (a packet in any of them); () for anyone."""
+        if c.client_class and c.client_classes:
+            self.error(f"{path}.client-classes", "'client-class' and 'client-classes' are "
+                                                 "mutually exclusive")
+            return ()
+        if c.client_class:
+            return (c.client_class,)
+        return tuple(c.client_classes)
+
     def _subnet(self, d: _Draft, sid: int, auto: bool) -> Subnet:
         s, path = d.cfg, d.path
         here = params(d.chain)
@@ -354,14 +365,16 @@ class _Resolver:
             pp = f"{path}.pools[{i}]"
             rng = pool_range(self.diag, p, pp, d.network)
             opts, vendor = self.options.level(p.option_data, f"{pp}.option-data")
+            guard = self._guard(p, pp)
             if rng is not None:
-                drafts.append((rng, opts, vendor, p.pool_id, pp))
+                drafts.append((rng, opts, vendor, p.pool_id, pp, guard))
         opts, vendor = self.options.level(s.option_data, f"{path}.option-data")
         # Kea's precedence, merged once here: pool > subnet > shared network > global
         above = (opts, d.net_options, self.global_options)
         pools = [Pool(first=first, last=last, options=p_opts, vendor_options=p_vendor,
-                      pool_id=pool_id, effective_options=merge_options(p_opts, *above), path=pp)
-                 for (first, last), p_opts, p_vendor, pool_id, pp in drafts]
+                      pool_id=pool_id, effective_options=merge_options(p_opts, *above), path=pp,
+                      client_classes=guard)
+                 for (first, last), p_opts, p_vendor, pool_id, pp, guard in drafts]
         relay = s.relay if s.relay is not None else (d.shared.relay if d.shared else None)
         relays = relay_addresses(self.diag, s.relay, f"{path}.relay") if s.relay is not None \
             else relay_addresses(self.diag, relay, None)

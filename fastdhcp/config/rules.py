@@ -106,8 +106,6 @@ _RULES: dict[type, dict[str, Rule]] = {
                                  "reservations-global/-in-subnet/-out-of-pool"),
     },
     PoolConfig: {
-        "client-class": Rule(ERROR, _GUARD_WHY.format(what="pool"), _nonempty),
-        "client-classes": Rule(ERROR, _GUARD_WHY.format(what="pool"), _nonempty),
         "require-client-classes": Rule(ERROR, _REQUIRED_WHY, _nonempty),
         "evaluate-additional-classes": Rule(ERROR, _REQUIRED_WHY, _nonempty),
         "ddns-": Rule(ACCEPT, _DDNS_WHY),
