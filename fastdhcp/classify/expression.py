@@ -458,19 +458,28 @@ class _Parser:
         return self.index((INTEGER, "*"), lambda tok: 0 if tok.kind == "*" else
                           self.ranged(tok, 0, UINT32_MAX))
 
-    def p_vendor(self, bool_context: bool) -> t.Node:
+    def vendor_head(self, bool_context: bool, whole: type, exists: type):
+        """``vendor`` / ``vendor-class``: ``.enterprise`` or ``[E].exists`` (the node), else
+        the enterprise E with the parser past ``[E].`` for the caller to read on."""
         start = self.take()
         if self.at("."):
             self.take()
             self.expect("enterprise")
-            return t.VendorEnterprise(column=start.column)
+            return start, whole(column=start.column), 0
         if not self.at("["):
             raise self.fail("[", ".")
         enterprise = self.enterprise()
         self.expect(".")
         if bool_context and self.at("exists"):
             self.take()
-            return t.VendorExists(enterprise=enterprise, column=start.column)
+            return start, exists(enterprise=enterprise, column=start.column), 0
+        return start, None, enterprise
+
+    def p_vendor(self, bool_context: bool) -> t.Node:
+        start, done, enterprise = self.vendor_head(bool_context, t.VendorEnterprise,
+                                                   t.VendorExists)
+        if done is not None:
+            return done
         if not self.at("option"):
             raise self.fail("option", *(("exists",) if bool_context else ()))
         self.take()
@@ -483,18 +492,10 @@ class _Parser:
                               column=start.column)
 
     def p_vendor_class(self, bool_context: bool) -> t.Node:
-        start = self.take()
-        if self.at("."):
-            self.take()
-            self.expect("enterprise")
-            return t.VendorClassEnterprise(column=start.column)
-        if not self.at("["):
-            raise self.fail("[", ".")
-        enterprise = self.enterprise()
-        self.expect(".")
-        if bool_context and self.at("exists"):
-            self.take()
-            return t.VendorClassExists(enterprise=enterprise, column=start.column)
+        start, done, enterprise = self.vendor_head(bool_context, t.VendorClassEnterprise,
+                                                   t.VendorClassExists)
+        if done is not None:
+            return done
         self.expect("data", *(("exists",) if bool_context else ()))
         if not self.at("["):
             return t.VendorClassData(enterprise=enterprise, column=start.column)
