@@ -134,6 +134,8 @@ cdef class Engine:
     cdef uint32_t n_events
     cdef uint64_t events_lost
     cdef ClassTests tests                  # the configuration's class tests (None: no classes)
+    cdef BootFields* class_boot            # per class bit: its next-server, sname, file
+    cdef bint any_class_boot
     cdef int drop_class                    # the DROP class's number (-1: none)
     cdef uint64_t classes[CL_WORDS]        # the classes of the packet being decided
     cdef uint32_t ev_budget[EV_KINDS]      # events of each kind still to note this interval
@@ -171,6 +173,10 @@ cdef class Engine:
         self.client_port = 68
         self.tests = None
         self.drop_class = -1
+        self.class_boot = <BootFields*>calloc(CL_MAX_CLASSES, sizeof(BootFields))
+        if self.class_boot == NULL:
+            raise MemoryError()
+        self.any_class_boot = False
         self.classes[0] = 1                       # ALL, until a class set says more
         alloc.use_classes(self.classes)
         self.events = <EngineEventC*>calloc(EV_MAX, sizeof(EngineEventC))
@@ -183,6 +189,7 @@ cdef class Engine:
     def __dealloc__(self):
         if self.alloc is not None:
             self.alloc.use_classes(NULL)          # (it may outlive this engine)
+        free(self.class_boot)
         if self.committer != NULL:
             with nogil:
                 committer_stop(self.committer)
@@ -272,6 +279,17 @@ cdef class Engine:
         memset(self.classes, 0, sizeof(self.classes))
         self.classes[0] = 1
         self.alloc.use_classes(self.classes)      # (pool guards read the packet's classes)
+
+    def set_class_boot(self, int bit, next_server=None, server_hostname=None,
+                       boot_file_name=None):
+        """The boot fields a class gives its packets' replies (next-server -> siaddr,
+        server-hostname -> sname, boot-file-name -> file): over the subnet's, under a
+        reservation's, the first joined class that sets a field winning it (Kea's
+        setFixedFields)."""
+        if not 0 < bit < CL_MAX_CLASSES:
+            raise ValueError(f"class bit {bit} out of range")
+        set_boot(&self.class_boot[bit], next_server, server_hostname, boot_file_name)
+        self.any_class_boot = self.any_class_boot or self.class_boot[bit].has != 0
 
     def add_interface(self, int ifindex, address, bytes mac, subnet_id=None, str name=""):
         """A link we serve: our address there, its MAC (for raw replies), the subnet of
@@ -713,6 +731,33 @@ cdef class Engine:
         elif not lt_key_matches(&self.alloc.t, &self.alloc.t.rec[r], &k):
             self.note(EV_DECLINE_MISMATCH, p, addr, 0, 0, r)
 
+    # Kea's setFixedFields, step 2: the subnet's boot fields, each replaced by the first class
+    # of the packet (in join order) that sets it (a reservation's replace both, later).
+    cdef void class_fields(self, BootFields* out, const BootFields* subnet) noexcept:
+        cdef uint32_t w, bit
+        cdef uint64_t m
+        cdef uint8_t taken = 0
+        cdef const BootFields* c
+        memcpy(out, subnet, sizeof(BootFields))
+        for w in range(CL_WORDS):
+            m = self.classes[w]
+            while m and taken != (BOOT_SIADDR | BOOT_SNAME | BOOT_FILE):
+                bit = w * 64 + <uint32_t>__builtin_ctzll(m)
+                m &= m - 1
+                c = &self.class_boot[bit]
+                if c.has & BOOT_SIADDR and not taken & BOOT_SIADDR:
+                    out.siaddr = c.siaddr
+                    taken |= BOOT_SIADDR
+                if c.has & BOOT_SNAME and not taken & BOOT_SNAME:
+                    memcpy(out.sname, c.sname, SNAME_MAX)
+                    out.sname_len = c.sname_len
+                    taken |= BOOT_SNAME
+                if c.has & BOOT_FILE and not taken & BOOT_FILE:
+                    memcpy(out.file, c.file, FILE_MAX)
+                    out.file_len = c.file_len
+                    taken |= BOOT_FILE
+        out.has |= taken
+
     # Kea's classifyPacket: ALL, then every class test in configuration order (member() sees the
     # classes joined so far); a test that fails to evaluate leaves the packet out of that class.
     cdef void classify(self, int i, uint32_t iface) noexcept:
@@ -911,6 +956,8 @@ cdef class Engine:
         cdef const OptionSetC* opts = run.options
         cdef const OptionSetC* top = NULL
         cdef const BootFields* boot = NULL
+        cdef const BootFields* sub_boot
+        cdef BootFields fixed              # the subnet's boot fields under the classes'
         cdef const Reservation* rv
         cdef uint32_t pool
         cdef uint8_t* out = b.tx_slot(i)
@@ -967,14 +1014,18 @@ cdef class Engine:
                         top = self.resv_overlay[rv.ordinal]
                         if self.resv_boot[rv.ordinal].has:
                             boot = &self.resv_boot[rv.ordinal]
+        sub_boot = &run.boot
+        if self.any_class_boot and msg_type != MT_NAK:
+            self.class_fields(&fixed, sub_boot)
+            sub_boot = &fixed
         b.tx_len[i] = wire_build_reply(p, out, msg_type, yiaddr,
                                        0 if msg_type == MT_NAK else
                                        (boot.siaddr if boot != NULL and boot.has & BOOT_SIADDR
-                                        else run.boot.siaddr), lead, n,
+                                        else sub_boot.siaddr), lead, n,
                                        LEAD_WRITTEN, opts, top, run.echo_client_id, &skipped)
         b.options_skipped += skipped
         if msg_type != MT_NAK:
-            put_boot_names(out, &run.boot, boot)
+            put_boot_names(out, sub_boot, boot)
         if msg_type == MT_OFFER:
             self.counters[C_OFFER_SENT] += 1
         elif msg_type == MT_ACK:

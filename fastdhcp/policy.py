@@ -109,6 +109,8 @@ def set_classes(engine: Engine, config: Config) -> None:
         tests.add(list(c.words), list(c.constants))
         if c.name == "DROP":
             drop = c.bit
+        if c.next_server is not None or c.server_hostname or c.boot_file_name:
+            engine.set_class_boot(c.bit, c.next_server, c.server_hostname, c.boot_file_name)
     engine.set_classes(tests, drop)
     # pool guards: a class named but not defined is never joined (as in Kea)
     bits = {c.name: c.bit for c in config.client_classes}

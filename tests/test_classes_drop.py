@@ -167,3 +167,40 @@ def test_per_port_pools_by_circuit_id(lab, topo, servers, raw):
     with RawClient(lab, ns, ifname, other_mac) as other:
         assert 120 <= offer_of(other, relay_info=[(1, b"ge-0/0/2")]) <= 129
         assert offer_of(other, relay_info=[(1, b"ge-0/0/3")]) is None
+
+
+# ---- boot fields by class: PXE by architecture (option 93), iPXE by its user class (77) ------
+
+PXE_CLASSES = [
+    {"name": "ipxe", "test": "option[77].hex == 'iPXE'",
+     "boot-file-name": "http://boot.example/menu.ipxe"},
+    {"name": "uefi", "test": "option[93].hex == 0x0007", "next-server": "192.0.2.7",
+     "boot-file-name": "ipxe.efi", "server-hostname": "tftp-uefi"},
+    {"name": "bios", "test": "option[93].hex == 0x0000", "next-server": "192.0.2.8",
+     "boot-file-name": "undionly.kpxe"},
+]
+
+
+def boot_fields(client, **discover):
+    xid = new_xid()
+    r = client.ask(reference.discover(client.mac, xid, **discover), xid=xid,
+                   types={MsgType.DHCPOFFER}, timeout=1.0, tries=2)
+    assert r is not None
+    return r.pkt.siaddr, r.pkt.sname, r.pkt.file
+
+
+def test_pxe_clients_get_the_boot_file_and_server_of_their_architecture(lab, topo, servers,
+                                                                        raw):
+    cfg, _ = with_classes(topo, lab, PXE_CLASSES, "pxeboot")
+    cfg["Dhcp4"]["subnet4"][0].update({"next-server": "192.0.2.1", "boot-file-name": "default"})
+    servers.start(cfg)
+    uefi = [(93, b"\x00\x07"), (60, b"PXEClient:Arch:00007:UNDI:003016")]
+    bios = [(93, b"\x00\x00"), (60, b"PXEClient:Arch:00000:UNDI:002001")]
+    assert boot_fields(raw, extra_options=uefi) == ("192.0.2.7", b"tftp-uefi", b"ipxe.efi")
+    assert boot_fields(raw, extra_options=bios) == ("192.0.2.8", b"", b"undionly.kpxe")
+    # iPXE, chain-loaded from the UEFI ROM: the first class that sets a field wins it (Kea's
+    # setFixedFields), so the script from 'ipxe', next-server and sname from 'uefi'
+    assert boot_fields(raw, extra_options=uefi + [(77, b"iPXE")]) == (
+        "192.0.2.7", b"tftp-uefi", b"http://boot.example/menu.ipxe")
+    # nothing matches: the subnet's fields
+    assert boot_fields(raw) == ("192.0.2.1", b"", b"default")

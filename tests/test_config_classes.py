@@ -91,3 +91,26 @@ def test_pool_guards_name_their_classes():
             {"pool": "192.0.2.20 - 192.0.2.29", "client-classes": ["pxe", "other"]},
             {"pool": "192.0.2.30 - 192.0.2.39"}]}]}}))
     assert [p.client_classes for p in cfg.subnets[0].pools] == [("pxe",), ("pxe", "other"), ()]
+
+
+@pytest.mark.parametrize("extra, path, reason", [
+    ({"next-server": "255.255.255.255"}, "Dhcp4.client-classes[0].next-server",
+     "must not be a broadcast"),
+    ({"next-server": "tftp.example"}, "Dhcp4.client-classes[0].next-server",
+     "must be IPv4 address"),
+    ({"server-hostname": "s" * 64}, "Dhcp4.client-classes[0].server-hostname",
+     "at most 63 bytes long, it is 64"),
+    ({"boot-file-name": "f" * 128}, "Dhcp4.client-classes[0].boot-file-name",
+     "at most 127 bytes long, it is 128"),
+])
+def test_a_class_s_boot_fields_are_checked_as_kea_checks_them(extra, path, reason):
+    found = problems([{"name": "pxe", "test": "option[93].exists", **extra}])
+    assert found[0][0] == path and reason in found[0][1], found
+
+
+def test_a_class_s_boot_fields_load():
+    cfg = load([{"name": "pxe", "test": "option[93].exists", "next-server": "192.0.2.7",
+                 "server-hostname": "tftp", "boot-file-name": "ipxe.efi"}])
+    c = cfg.client_classes[1]
+    assert (c.next_server, c.server_hostname, c.boot_file_name) == (
+        0xC0000207, "tftp", "ipxe.efi")

@@ -16,6 +16,7 @@ from .decode import _Diag
 from .model import ClientClass
 from .optiondefs import OptionTable
 from .schema import ClientClassConfig
+from .values import _parse_ip
 
 BUILT_IN = ("ALL", "KNOWN", "UNKNOWN", "BOOTP")          # client_class_def.cc builtinNames
 BUILT_IN_PREFIXES = ("VENDOR_CLASS_", "HA_", "AFTER_", "EXTERNAL_")
@@ -67,11 +68,14 @@ def client_classes(diag: _Diag, defs: Sequence[ClientClassConfig | None],
         if len(out) >= 256:
             diag.error(f"{path}.name", "more than 255 client classes")
             continue
+        boot = _boot_fields(diag, c, path)
+        if boot is None:
+            continue
         if not c.test:
             # a class without a test is only assigned (by a reservation, later by hooks): it
             # never matches on its own
             bits[name] = len(out)
-            out.append(ClientClass(name=name, bit=len(out), path=path))
+            out.append(ClientClass(name=name, bit=len(out), path=path, **boot))
             continue
 
         def defined(member: str) -> bool:
@@ -104,5 +108,35 @@ def client_classes(diag: _Diag, defs: Sequence[ClientClassConfig | None],
             continue
         bits[name] = len(out)
         out.append(ClientClass(name=name, bit=len(out), test=c.test, words=tuple(prog.words),
-                               constants=tuple(prog.constants), path=path))
+                               constants=tuple(prog.constants), path=path, **boot))
     return tuple(out)
+
+
+def _boot_fields(diag: _Diag, c: ClientClassConfig, path: str) -> dict | None:
+    """next-server, server-hostname, boot-file-name as Kea's ClientClassDefParser checks them
+    (an IPv4 address that is not the broadcast one; at most 63 and 127 bytes); None: refused."""
+    out: dict = {}
+    ok = True
+    if c.next_server is not None and c.next_server != "":
+        addr = _parse_ip(c.next_server)
+        if addr is None:
+            diag.error(f"{path}.next-server", f"Invalid next-server value: '{c.next_server}', "
+                                              f"must be IPv4 address")
+            ok = False
+        elif addr == 0xFFFFFFFF:
+            diag.error(f"{path}.next-server", f"Invalid next-server value: '{c.next_server}', "
+                                              f"must not be a broadcast")
+            ok = False
+        elif addr:
+            out["next_server"] = addr
+    for key, value, room in (("server-hostname", c.server_hostname, 63),
+                             ("boot-file-name", c.boot_file_name, 127)):
+        if not value:
+            continue
+        if len(value.encode()) > room:
+            diag.error(f"{path}.{key}", f"{key} must be at most {room} bytes long, it is "
+                                        f"{len(value.encode())}")
+            ok = False
+        else:
+            out[key.replace("-", "_")] = value
+    return out if ok else None

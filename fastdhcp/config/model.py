@@ -195,6 +195,9 @@ class ClientClass(msgspec.Struct, kw_only=True, frozen=True):
     test: str = ""                  # as written ('' : no test, the class is only assigned)
     words: tuple[int, ...] = ()
     constants: tuple[bytes, ...] = ()
+    next_server: int | None = None      # the boot fields it gives (over the subnet's)
+    server_hostname: str | None = None
+    boot_file_name: str | None = None
     path: str = ""
 
 

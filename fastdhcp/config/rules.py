@@ -50,7 +50,8 @@ _REQUIRED_WHY = ("required classes (require-client-classes, evaluate-additional-
 _GUARD_WHY = ("class guards (client-class, client-classes) are not applied by fastdhcp yet: a "
               "class-restricted {what} would serve other clients than under Kea")
 _CLASS_PART_WHY = ("not supported by fastdhcp yet in a client class: clients of the class would "
-                   "not get it; only 'name' and 'test' are (for guards, DROP and member())")
+                   "not get it; 'name', 'test' and the boot fields are (guards, DROP, member(), "
+                   "next-server, server-hostname, boot-file-name)")
 _DDNS_WHY = "DNS update parameters have no effect while DNS updates are off"
 _4O6_WHY = "DHCPv4-over-DHCPv6 is not supported (ignored)"
 
@@ -130,8 +131,7 @@ _RULES: dict[type, dict[str, Rule]] = {
     },
     ClientClassConfig: {
         **{k: Rule(ERROR, _CLASS_PART_WHY, _nonempty)
-           for k in ("option-data", "option-def", "next-server", "server-hostname",
-                     "boot-file-name", "valid-lifetime", "min-valid-lifetime",
+           for k in ("option-data", "option-def", "valid-lifetime", "min-valid-lifetime",
                      "max-valid-lifetime")},
         "only-if-required": Rule(ERROR, _REQUIRED_WHY, _is_true),
         "only-in-additional-list": Rule(ERROR, _REQUIRED_WHY, _is_true),
