@@ -135,6 +135,8 @@ cdef class Engine:
     cdef uint64_t events_lost
     cdef ClassTests tests                  # the configuration's class tests (None: no classes)
     cdef BootFields* class_boot            # per class bit: its next-server, sname, file
+    cdef ClGuard* subnet_guard             # per subnet: who may use it (its shared network's
+                                           # when it has none of its own)
     cdef bint any_class_boot
     cdef int drop_class                    # the DROP class's number (-1: none)
     cdef uint64_t classes[CL_WORDS]        # the classes of the packet being decided
@@ -174,7 +176,8 @@ cdef class Engine:
         self.tests = None
         self.drop_class = -1
         self.class_boot = <BootFields*>calloc(CL_MAX_CLASSES, sizeof(BootFields))
-        if self.class_boot == NULL:
+        self.subnet_guard = <ClGuard*>calloc(max(alloc.n_subnets, 1), sizeof(ClGuard))
+        if self.class_boot == NULL or self.subnet_guard == NULL:
             raise MemoryError()
         self.any_class_boot = False
         self.classes[0] = 1                       # ALL, until a class set says more
@@ -190,6 +193,7 @@ cdef class Engine:
         if self.alloc is not None:
             self.alloc.use_classes(NULL)          # (it may outlive this engine)
         free(self.class_boot)
+        free(self.subnet_guard)
         if self.committer != NULL:
             with nogil:
                 committer_stop(self.committer)
@@ -279,6 +283,38 @@ cdef class Engine:
         memset(self.classes, 0, sizeof(self.classes))
         self.classes[0] = 1
         self.alloc.use_classes(self.classes)      # (pool guards read the packet's classes)
+
+    def set_subnet_guard(self, uint32_t subnet_id, classes):
+        """Only packets in one of ``classes`` (class bits) may be served from the subnet
+        (Kea's Network::clientSupported): a packet outside them is served by another member
+        of its shared network that admits it, or by none."""
+        cdef ClGuard* g = &self.subnet_guard[self.alloc._subnet(subnet_id)]
+        memset(g, 0, sizeof(ClGuard))
+        g.on = 1
+        for bit in classes:
+            if not 0 <= bit < CL_MAX_CLASSES:
+                raise ValueError(f"class bit {bit} out of range")
+            g.mask[bit >> 6] |= 1ULL << (bit & 63)
+
+    cdef inline bint subnet_allowed(self, uint32_t sn) noexcept:
+        cdef const ClGuard* g = &self.subnet_guard[sn]
+        if not g.on:
+            return True
+        return ((g.mask[0] & self.classes[0]) | (g.mask[1] & self.classes[1]) |
+                (g.mask[2] & self.classes[2]) | (g.mask[3] & self.classes[3])) != 0
+
+    # The subnet selection's answer, or the next member of its shared network the packet's
+    # classes admit (Kea's selectSubnet skips subnets that do not support the client's
+    # classes); NIL when none does.
+    cdef uint32_t admitted(self, uint32_t sn) noexcept:
+        cdef uint32_t m = sn
+        if sn == NIL:
+            return NIL
+        while not self.subnet_allowed(m):
+            m = self.runs[m].next_member
+            if m == sn:
+                return NIL
+        return m
 
     def set_class_boot(self, int bit, next_server=None, server_hostname=None,
                        boot_file_name=None):
@@ -561,15 +597,16 @@ cdef class Engine:
                               uint32_t addr) noexcept:
         cdef uint32_t m = sn
         while True:
-            self.client_key(p, m, k, ids)
-            if lt_find_key(&self.alloc.t, k) != NIL:
-                return m
+            if self.subnet_allowed(m):
+                self.client_key(p, m, k, ids)
+                if lt_find_key(&self.alloc.t, k) != NIL:
+                    return m
             m = self.runs[m].next_member
             if m == sn:
                 break
         if addr:
             while True:
-                if subnet_has(&self.alloc.subnets[m], addr):
+                if subnet_has(&self.alloc.subnets[m], addr) and self.subnet_allowed(m):
                     self.client_key(p, m, k, ids)
                     return m
                 m = self.runs[m].next_member
@@ -662,7 +699,7 @@ cdef class Engine:
             self.counters[C_INFORM_NO_ADDRESS] += 1
             self.note_at(EV_NO_DIRECT_SUBNET, i, 0, 0, 0)
             return
-        sn = self.select_subnet(p, ing, iface)
+        sn = self.admitted(self.select_subnet(p, ing, iface))
         # RFC 5107: a relay's server-identifier-override names the address we answer as; else
         # the configured one, else the address the message was sent to, and for a broadcast
         # the interface's configured address (as Kea's appendServerID: the socket's address)
@@ -839,12 +876,13 @@ cdef class Engine:
         cdef int status
         cdef uint64_t* st
         while True:
-            self.client_key(p, m, k, ids)
-            addr = self.alloc.offer_c(m, k, ids, requested, now, &status)
-            if addr != NIL:
-                sn[0] = m
-                return addr
-            pools += self.alloc.subnets[m].n_pools
+            if self.subnet_allowed(m):               # (members the classes do not admit: skipped)
+                self.client_key(p, m, k, ids)
+                addr = self.alloc.offer_c(m, k, ids, requested, now, &status)
+                if addr != NIL:
+                    sn[0] = m
+                    return addr
+                pools += self.alloc.subnets[m].n_pools
             last, m = m, self.runs[m].next_member
             if m == sn[0]:
                 self.counters[C_NO_ADDRESS] += 1

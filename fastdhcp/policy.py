@@ -115,6 +115,8 @@ def set_classes(engine: Engine, config: Config) -> None:
     # pool guards: a class named but not defined is never joined (as in Kea)
     bits = {c.name: c.bit for c in config.client_classes}
     for s in config.subnets:
+        if s.client_classes:
+            engine.set_subnet_guard(s.id, [bits[n] for n in s.client_classes if n in bits])
         for p in s.pools:
             if p.client_classes:
                 engine.alloc.set_pool_guard(p.first, p.last,

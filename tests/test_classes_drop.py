@@ -204,3 +204,42 @@ def test_pxe_clients_get_the_boot_file_and_server_of_their_architecture(lab, top
         "192.0.2.7", b"tftp-uefi", b"http://boot.example/menu.ipxe")
     # nothing matches: the subnet's fields
     assert boot_fields(raw) == ("192.0.2.1", b"", b"default")
+
+
+# ---- subnets guarded by a class, in a shared network -------------------------------------------
+
+def test_a_shared_networks_members_serve_the_classes_they_admit(lab, topo, servers, raw):
+    cfg, _ = with_classes(topo, lab, [
+        {"name": "pxe", "test": "substring(option[60].hex, 0, 9) == 'PXEClient'"}], "netguard")
+    first = dict(cfg["Dhcp4"]["subnet4"][0])
+    first.pop("interface", None)
+    first["client-class"] = "pxe"
+    second = {"id": 2, "subnet": "198.51.100.0/24",
+              "pools": [{"pool": "198.51.100.100 - 198.51.100.199"}],
+              "option-data": [{"name": "routers", "data": "198.51.100.1"}]}
+    cfg["Dhcp4"]["subnet4"] = []
+    cfg["Dhcp4"]["shared-networks"] = [{"name": "lab", "interface": topo.bridge,
+                                        "subnet4": [first, second]}]
+    servers.start(cfg)
+
+    def subnet_of(client, **discover):
+        xid = new_xid()
+        r = client.ask(reference.discover(client.mac, xid, **discover), xid=xid,
+                       types={MsgType.DHCPOFFER}, timeout=1.0, tries=2)
+        return None if r is None else r.pkt.yiaddr.rsplit(".", 1)[0]
+    assert subnet_of(raw, extra_options=[(60, b"PXEClient:Arch:00007")]) == NET
+    ns, ifname, other_mac = topo.client()
+    with RawClient(lab, ns, ifname, other_mac) as other:
+        assert subnet_of(other) == "198.51.100"
+        assert subnet_of(other, extra_options=[(60, b"MSFT 5.0")]) == "198.51.100"
+
+
+def test_a_guarded_subnet_alone_serves_only_its_class(lab, topo, servers, raw):
+    cfg, _ = with_classes(topo, lab, [
+        {"name": "pxe", "test": "substring(option[60].hex, 0, 9) == 'PXEClient'"}], "subguard")
+    cfg["Dhcp4"]["subnet4"][0]["client-class"] = "pxe"
+    servers.start(cfg)
+    assert offered(raw, vendor_class=b"PXEClient:Arch:00000")
+    ns, ifname, other_mac = topo.client()
+    with RawClient(lab, ns, ifname, other_mac) as other:
+        assert not offered(other)

@@ -166,6 +166,7 @@ class Subnet(Params, kw_only=True, frozen=True):
     effective_options: Options = {}     # subnet > shared network > global
     id_auto: bool = False           # the id was assigned by fastdhcp, not written in the file
     path: str = ""
+    client_classes: tuple[str, ...] = ()    # who may use it (a packet in any): () for anyone
 
     @property
     def netmask(self) -> int:

@@ -388,7 +388,10 @@ class _Resolver:
             interface=interface or None, shared_network=d.shared.name if d.shared else None,
             options=opts, network_options=d.net_options, vendor_options=vendor,
             network_vendor_options=d.net_vendor, effective_options=merge_options(*above),
-            id_auto=auto, path=path)
+            id_auto=auto, path=path,
+            # who may use it: its own guard, else its shared network's (Kea inherits it)
+            client_classes=self._guard(s, path) or (
+                self._guard(d.shared, d.shared_path) if d.shared else ()))
         resv = self._reservations(s.reservations, f"{path}.reservations", draft, sid,
                                   unique_ip=self.cfg.ip_reservations_unique)
         if resv and not here.reservations_in_subnet:

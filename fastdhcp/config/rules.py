@@ -47,8 +47,6 @@ _EXTRA_CLASSES_WHY = ("client classification is not supported: classes listed he
                       "definitions to evaluate (ignored)")
 _REQUIRED_WHY = ("required classes (require-client-classes, evaluate-additional-classes) are not "
                  "evaluated by fastdhcp yet: what they would bring would be missing")
-_GUARD_WHY = ("class guards (client-class, client-classes) are not applied by fastdhcp yet: a "
-              "class-restricted {what} would serve other clients than under Kea")
 _CLASS_PART_WHY = ("not supported by fastdhcp yet in a client class: clients of the class would "
                    "not get it; 'name', 'test' and the boot fields are (guards, DROP, member(), "
                    "next-server, server-hostname, boot-file-name)")
@@ -87,8 +85,6 @@ _RULES: dict[type, dict[str, Rule]] = {
     },
     SharedNetworkConfig: {
         **_SCOPE_RULES,
-        "client-class": Rule(ERROR, _GUARD_WHY.format(what="shared network"), _nonempty),
-        "client-classes": Rule(ERROR, _GUARD_WHY.format(what="shared network"), _nonempty),
         "require-client-classes": Rule(ERROR, _REQUIRED_WHY, _nonempty),
         "evaluate-additional-classes": Rule(ERROR, _REQUIRED_WHY, _nonempty),
         "reservation-mode": Rule(WARNING, "deprecated since Kea 1.9.1: mapped onto "
@@ -96,8 +92,6 @@ _RULES: dict[type, dict[str, Rule]] = {
     },
     SubnetConfig: {
         **_SCOPE_RULES,
-        "client-class": Rule(ERROR, _GUARD_WHY.format(what="subnet"), _nonempty),
-        "client-classes": Rule(ERROR, _GUARD_WHY.format(what="subnet"), _nonempty),
         "require-client-classes": Rule(ERROR, _REQUIRED_WHY, _nonempty),
         "evaluate-additional-classes": Rule(ERROR, _REQUIRED_WHY, _nonempty),
         "4o6-interface": Rule(WARNING, _4O6_WHY, _nonempty),
