@@ -135,6 +135,8 @@ cdef class Engine:
     cdef uint64_t events_lost
     cdef ClassTests tests                  # the configuration's class tests (None: no classes)
     cdef BootFields* class_boot            # per class bit: its next-server, sname, file
+    cdef uint32_t* class_lft               # per class bit: min, default, max valid lifetime
+    cdef uint64_t lft_classes[CL_WORDS]    # the classes that set one
     cdef ClGuard* subnet_guard             # per subnet: who may use it (its shared network's
                                            # when it has none of its own)
     cdef bint any_class_boot
@@ -177,7 +179,8 @@ cdef class Engine:
         self.drop_class = -1
         self.class_boot = <BootFields*>calloc(CL_MAX_CLASSES, sizeof(BootFields))
         self.subnet_guard = <ClGuard*>calloc(max(alloc.n_subnets, 1), sizeof(ClGuard))
-        if self.class_boot == NULL or self.subnet_guard == NULL:
+        self.class_lft = <uint32_t*>calloc(CL_MAX_CLASSES * 3, sizeof(uint32_t))
+        if self.class_boot == NULL or self.subnet_guard == NULL or self.class_lft == NULL:
             raise MemoryError()
         self.any_class_boot = False
         self.classes[0] = 1                       # ALL, until a class set says more
@@ -194,6 +197,7 @@ cdef class Engine:
             self.alloc.use_classes(NULL)          # (it may outlive this engine)
         free(self.class_boot)
         free(self.subnet_guard)
+        free(self.class_lft)
         if self.committer != NULL:
             with nogil:
                 committer_stop(self.committer)
@@ -283,6 +287,7 @@ cdef class Engine:
         memset(self.classes, 0, sizeof(self.classes))
         self.classes[0] = 1
         self.alloc.use_classes(self.classes)      # (pool guards read the packet's classes)
+        memset(self.lft_classes, 0, sizeof(self.lft_classes))
 
     def set_subnet_guard(self, uint32_t subnet_id, classes):
         """Only packets in one of ``classes`` (class bits) may be served from the subnet
@@ -315,6 +320,15 @@ cdef class Engine:
             if m == sn:
                 return NIL
         return m
+
+    def set_class_lifetime(self, int bit, uint32_t minimum, uint32_t default, uint32_t maximum):
+        """A class's valid-lifetime triplet: the first joined class that has one gives the
+        lease time in place of the subnet's (Kea's AllocEngine::getValidLft)."""
+        if not 0 < bit < CL_MAX_CLASSES or not minimum <= default <= maximum:
+            raise ValueError("bad class bit or lifetime triplet")
+        self.class_lft[3 * bit], self.class_lft[3 * bit + 1] = minimum, default
+        self.class_lft[3 * bit + 2] = maximum
+        self.lft_classes[bit >> 6] |= 1ULL << (bit & 63)
 
     def set_class_boot(self, int bit, next_server=None, server_hostname=None,
                        boot_file_name=None):
@@ -896,11 +910,18 @@ cdef class Engine:
     # The lease time: what the client asked for (51) within [min, max], else the default.
     cdef uint32_t lease_time(self, const DhcpPacket* p, uint32_t sn) noexcept:
         cdef const SubnetRun* r = &self.runs[sn]
-        cdef uint32_t v
+        cdef uint32_t v, w, lo = r.valid_min, dflt = r.valid_lft, hi = r.valid_max
+        cdef uint64_t m
+        for w in range(CL_WORDS):                 # the first joined class with a triplet
+            m = self.classes[w] & self.lft_classes[w]
+            if m:
+                v = 3 * (w * 64 + <uint32_t>__builtin_ctzll(m))
+                lo, dflt, hi = self.class_lft[v], self.class_lft[v + 1], self.class_lft[v + 2]
+                break
         if not p.opt[OPT_LEASE_TIME].count:
-            return r.valid_lft
+            return dflt
         v = rd_u32(opt_value(p, OPT_LEASE_TIME))
-        return r.valid_min if v < r.valid_min else (r.valid_max if v > r.valid_max else v)
+        return lo if v < lo else (hi if v > hi else v)
 
     cdef uint32_t requested(self, const DhcpPacket* p) noexcept:
         if p.opt[OPT_REQUESTED_ADDRESS].count:

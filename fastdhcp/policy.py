@@ -112,6 +112,9 @@ def set_classes(engine: Engine, config: Config) -> None:
         if c.next_server is not None or c.server_hostname or c.boot_file_name:
             engine.set_class_boot(c.bit, c.next_server, c.server_hostname, c.boot_file_name)
     engine.set_classes(tests, drop)
+    for c in config.client_classes[1:]:
+        if c.valid_lifetime is not None:
+            engine.set_class_lifetime(c.bit, *c.valid_lifetime)
     # pool guards: a class named but not defined is never joined (as in Kea)
     bits = {c.name: c.bit for c in config.client_classes}
     for s in config.subnets:

@@ -243,3 +243,24 @@ def test_a_guarded_subnet_alone_serves_only_its_class(lab, topo, servers, raw):
     ns, ifname, other_mac = topo.client()
     with RawClient(lab, ns, ifname, other_mac) as other:
         assert not offered(other)
+
+
+def test_the_first_class_with_a_lifetime_gives_the_lease_time(lab, topo, servers, raw):
+    cfg, _ = with_classes(topo, lab, [
+        {"name": "pxe", "test": "substring(option[60].hex, 0, 9) == 'PXEClient'",
+         "valid-lifetime": 300, "min-valid-lifetime": 200, "max-valid-lifetime": 400},
+        {"name": "any-vendor", "test": "option[60].exists", "valid-lifetime": 900}],
+        "lifetime")
+    servers.start(cfg)
+
+    def lease_time(**discover):
+        xid = new_xid()
+        r = raw.ask(reference.discover(raw.mac, xid, **discover), xid=xid,
+                    types={MsgType.DHCPOFFER}, timeout=1.0, tries=2)
+        return int.from_bytes(r.pkt.option(51), "big")
+    pxe = [(60, b"PXEClient:Arch:00000")]
+    assert lease_time(extra_options=pxe) == 300
+    assert lease_time(extra_options=pxe + [(51, (1000).to_bytes(4, "big"))]) == 400
+    assert lease_time(extra_options=pxe + [(51, (250).to_bytes(4, "big"))]) == 250
+    assert lease_time(extra_options=[(60, b"MSFT 5.0")]) == 900
+    assert lease_time() == 600                      # no class: the subnet's

@@ -114,3 +114,24 @@ def test_a_class_s_boot_fields_load():
     c = cfg.client_classes[1]
     assert (c.next_server, c.server_hostname, c.boot_file_name) == (
         0xC0000207, "tftp", "ipxe.efi")
+
+
+@pytest.mark.parametrize("given, triplet", [
+    ({"valid-lifetime": 300}, (300, 300, 300)),
+    ({"valid-lifetime": 300, "min-valid-lifetime": 100}, (100, 300, 300)),
+    ({"valid-lifetime": 300, "max-valid-lifetime": 900}, (300, 300, 900)),
+    ({"min-valid-lifetime": 100}, (100, 100, 100)),
+    ({"max-valid-lifetime": 900}, (900, 900, 900)),
+])
+def test_a_class_s_lifetimes_make_kea_s_triplet(given, triplet):
+    cfg = load([{"name": "pxe", "test": "option[93].exists", **given}])
+    assert cfg.client_classes[1].valid_lifetime == triplet
+
+
+@pytest.mark.parametrize("given, reason", [
+    ({"min-valid-lifetime": 100, "max-valid-lifetime": 900}, "but no valid-lifetime (default)"),
+    ({"valid-lifetime": 50, "min-valid-lifetime": 100}, "is not between min-valid-lifetime"),
+])
+def test_a_class_s_bad_lifetimes_are_refused(given, reason):
+    found = problems([{"name": "pxe", "test": "option[93].exists", **given}])
+    assert found[0][0] == "Dhcp4.client-classes[0].valid-lifetime" and reason in found[0][1]

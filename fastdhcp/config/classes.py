@@ -69,8 +69,11 @@ def client_classes(diag: _Diag, defs: Sequence[ClientClassConfig | None],
             diag.error(f"{path}.name", "more than 255 client classes")
             continue
         boot = _boot_fields(diag, c, path)
-        if boot is None:
+        lifetime = _lifetime(diag, c, path)
+        if boot is None or lifetime is False:
             continue
+        if lifetime is not None:
+            boot["valid_lifetime"] = lifetime
         if not c.test:
             # a class without a test is only assigned (by a reservation, later by hooks): it
             # never matches on its own
@@ -140,3 +143,29 @@ def _boot_fields(diag: _Diag, c: ClientClassConfig, path: str) -> dict | None:
         else:
             out[key.replace("-", "_")] = value
     return out if ok else None
+
+
+def _lifetime(diag: _Diag, c: ClientClassConfig, path: str):
+    """valid-lifetime with its min- and max-, as Kea's parseIntTriplet makes the triplet
+    (min, default, max) of them: None when none is given, False when refused."""
+    value, lo, hi = c.valid_lifetime, c.min_valid_lifetime, c.max_valid_lifetime
+    if value is None and lo is None and hi is None:
+        return None
+    if value is not None:
+        lo = value if lo is None else lo
+        hi = value if hi is None else hi
+    elif lo is not None:
+        if hi is not None:
+            diag.error(f"{path}.valid-lifetime", "have min-valid-lifetime and "
+                                                 "max-valid-lifetime but no valid-lifetime "
+                                                 "(default)")
+            return False
+        value = hi = lo
+    else:
+        value = lo = hi
+    if lo > hi or not lo <= value <= hi:
+        diag.error(f"{path}.valid-lifetime", f"the value of (default) valid-lifetime ({value}) "
+                                             f"is not between min-valid-lifetime ({lo}) and "
+                                             f"max-valid-lifetime ({hi})")
+        return False
+    return (lo, value, hi)

@@ -199,6 +199,7 @@ class ClientClass(msgspec.Struct, kw_only=True, frozen=True):
     next_server: int | None = None      # the boot fields it gives (over the subnet's)
     server_hostname: str | None = None
     boot_file_name: str | None = None
+    valid_lifetime: tuple[int, int, int] | None = None   # (min, default, max), as Kea's triplet
     path: str = ""
 
 

@@ -48,8 +48,7 @@ _EXTRA_CLASSES_WHY = ("client classification is not supported: classes listed he
 _REQUIRED_WHY = ("required classes (require-client-classes, evaluate-additional-classes) are not "
                  "evaluated by fastdhcp yet: what they would bring would be missing")
 _CLASS_PART_WHY = ("not supported by fastdhcp yet in a client class: clients of the class would "
-                   "not get it; 'name', 'test' and the boot fields are (guards, DROP, member(), "
-                   "next-server, server-hostname, boot-file-name)")
+                   "not get it; 'name', 'test', the boot fields and the lifetimes are")
 _DDNS_WHY = "DNS update parameters have no effect while DNS updates are off"
 _4O6_WHY = "DHCPv4-over-DHCPv6 is not supported (ignored)"
 
@@ -125,8 +124,7 @@ _RULES: dict[type, dict[str, Rule]] = {
     },
     ClientClassConfig: {
         **{k: Rule(ERROR, _CLASS_PART_WHY, _nonempty)
-           for k in ("option-data", "option-def", "valid-lifetime", "min-valid-lifetime",
-                     "max-valid-lifetime")},
+           for k in ("option-data", "option-def")},
         "only-if-required": Rule(ERROR, _REQUIRED_WHY, _is_true),
         "only-in-additional-list": Rule(ERROR, _REQUIRED_WHY, _is_true),
         "metadata": Rule(ACCEPT, "Kea configuration-backend bookkeeping"),
