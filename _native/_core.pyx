@@ -115,7 +115,7 @@ cdef class OptionSet:
     cdef bytes blob
     cdef readonly frozenset codes
 
-    def __init__(self, values=None, always_send=()):
+    def __init__(self, values=None, always_send=(), from_global=()):
         values = dict(values or {})
         chunks = []
         size = 0
@@ -137,6 +137,10 @@ cdef class OptionSet:
             if not 1 <= code <= 254:
                 raise ValueError(f"option code {code} cannot be sent (1..254)")
             self.c.always[code >> 6] |= (<uint64_t>1) << (code & 63)
+        for code in from_global:            # (only read when client classes have options)
+            if not 1 <= code <= 254:
+                raise ValueError(f"option code {code} cannot be sent (1..254)")
+            self.c.from_global[code >> 6] |= (<uint64_t>1) << (code & 63)
         self.blob = b"".join(chunks)
         self.c.blob = <const uint8_t*>self.blob
         self.codes = frozenset(values)
@@ -207,7 +211,7 @@ def build_reply(request, int msg_type, yiaddr, siaddr, const uint8_t[::1] lead, 
     opt_written_mask(lead_p, n_lead, written)
     cdef uint16_t n = wire_build_reply(p, out, check_msg_type(msg_type), ip_to_u32(yiaddr),
                                        ip_to_u32(siaddr), lead_p, n_lead, written,
-                                       &options.c, NULL, echo_client_id, &skipped)
+                                       &options.c, NULL, NULL, echo_client_id, &skipped)
     return out[:n]
 
 

@@ -129,7 +129,8 @@ cdef class PacketBatch:
                     continue
                 self.tx_len[i] = wire_build_reply(&self.pkts[i], self.tx_slot(i),
                                                   mt, y, s, lead_p, n_lead, written,
-                                                  &options.c, NULL, echo_client_id, &skipped)
+                                                  &options.c, NULL, NULL, echo_client_id,
+                                                  &skipped)
                 built += 1
         self.options_skipped += skipped
         return built

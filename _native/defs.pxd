@@ -178,3 +178,14 @@ ctypedef struct OptionSetC:
     uint16_t len[256]
     uint64_t present[4]
     uint64_t always[4]
+    uint64_t from_global[4]      # codes whose value is the global level's (client classes
+                                 # come between: Kea's host, pool, subnet, network, classes, global)
+
+
+# The option sets of the classes a packet is in, in join order (the engine gathers them per reply).
+cdef enum:
+    CLASS_SETS_MAX = 32
+
+ctypedef struct ClassSets:
+    const OptionSetC* set[CLASS_SETS_MAX]
+    int n

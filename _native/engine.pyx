@@ -135,6 +135,8 @@ cdef class Engine:
     cdef uint64_t events_lost
     cdef ClassTests tests                  # the configuration's class tests (None: no classes)
     cdef BootFields* class_boot            # per class bit: its next-server, sname, file
+    cdef const OptionSetC** class_options  # per class bit: its option-data (NULL: none)
+    cdef bint any_class_options
     cdef uint32_t* class_lft               # per class bit: min, default, max valid lifetime
     cdef uint64_t lft_classes[CL_WORDS]    # the classes that set one
     cdef ClGuard* subnet_guard             # per subnet: who may use it (its shared network's
@@ -180,7 +182,9 @@ cdef class Engine:
         self.class_boot = <BootFields*>calloc(CL_MAX_CLASSES, sizeof(BootFields))
         self.subnet_guard = <ClGuard*>calloc(max(alloc.n_subnets, 1), sizeof(ClGuard))
         self.class_lft = <uint32_t*>calloc(CL_MAX_CLASSES * 3, sizeof(uint32_t))
-        if self.class_boot == NULL or self.subnet_guard == NULL or self.class_lft == NULL:
+        self.class_options = <const OptionSetC**>calloc(CL_MAX_CLASSES, sizeof(OptionSetC*))
+        if self.class_boot == NULL or self.subnet_guard == NULL or self.class_lft == NULL or \
+                self.class_options == NULL:
             raise MemoryError()
         self.any_class_boot = False
         self.classes[0] = 1                       # ALL, until a class set says more
@@ -198,6 +202,7 @@ cdef class Engine:
         free(self.class_boot)
         free(self.subnet_guard)
         free(self.class_lft)
+        free(self.class_options)
         if self.committer != NULL:
             with nogil:
                 committer_stop(self.committer)
@@ -320,6 +325,17 @@ cdef class Engine:
             if m == sn:
                 return NIL
         return m
+
+    def set_class_options(self, int bit, OptionSet options):
+        """A class's option-data: in a reply, below the host's, pool's, subnet's and shared
+        network's options and above the global ones, the classes in join order (Kea's
+        CfgOptionList). The sets given to the engine must say which of their codes are the
+        global level's (OptionSet from_global)."""
+        if not 0 < bit < CL_MAX_CLASSES:
+            raise ValueError(f"class bit {bit} out of range")
+        self.keep.append(options)
+        self.class_options[bit] = &options.c
+        self.any_class_options = True
 
     def set_class_lifetime(self, int bit, uint32_t minimum, uint32_t default, uint32_t maximum):
         """A class's valid-lifetime triplet: the first joined class that has one gives the
@@ -782,6 +798,20 @@ cdef class Engine:
         elif not lt_key_matches(&self.alloc.t, &self.alloc.t.rec[r], &k):
             self.note(EV_DECLINE_MISMATCH, p, addr, 0, 0, r)
 
+    # The option sets of the packet's classes, in join order.
+    cdef void class_sets(self, ClassSets* out) noexcept:
+        cdef uint32_t w, bit
+        cdef uint64_t m
+        out.n = 0
+        for w in range(CL_WORDS):
+            m = self.classes[w]
+            while m and out.n < CLASS_SETS_MAX:
+                bit = w * 64 + <uint32_t>__builtin_ctzll(m)
+                m &= m - 1
+                if self.class_options[bit] != NULL:
+                    out.set[out.n] = self.class_options[bit]
+                    out.n += 1
+
     # Kea's setFixedFields, step 2: the subnet's boot fields, each replaced by the first class
     # of the packet (in join order) that sets it (a reservation's replace both, later).
     cdef void class_fields(self, BootFields* out, const BootFields* subnet) noexcept:
@@ -1017,6 +1047,8 @@ cdef class Engine:
         cdef const BootFields* boot = NULL
         cdef const BootFields* sub_boot
         cdef BootFields fixed              # the subnet's boot fields under the classes'
+        cdef ClassSets sets                # the option sets of the packet's classes
+        cdef const ClassSets* cls
         cdef const Reservation* rv
         cdef uint32_t pool
         cdef uint8_t* out = b.tx_slot(i)
@@ -1073,6 +1105,11 @@ cdef class Engine:
                         top = self.resv_overlay[rv.ordinal]
                         if self.resv_boot[rv.ordinal].has:
                             boot = &self.resv_boot[rv.ordinal]
+        cls = NULL
+        if self.any_class_options and msg_type != MT_NAK:
+            self.class_sets(&sets)
+            if sets.n:
+                cls = &sets
         sub_boot = &run.boot
         if self.any_class_boot and msg_type != MT_NAK:
             self.class_fields(&fixed, sub_boot)
@@ -1081,7 +1118,7 @@ cdef class Engine:
                                        0 if msg_type == MT_NAK else
                                        (boot.siaddr if boot != NULL and boot.has & BOOT_SIADDR
                                         else sub_boot.siaddr), lead, n,
-                                       LEAD_WRITTEN, opts, top, run.echo_client_id, &skipped)
+                                       LEAD_WRITTEN, opts, top, cls, run.echo_client_id, &skipped)
         b.options_skipped += skipped
         if msg_type != MT_NAK:
             put_boot_names(out, sub_boot, boot)

@@ -233,9 +233,67 @@ cdef void opt_written_mask(const uint8_t* lead, uint16_t lead_len, uint64_t* mas
 # Optional options that would not fit the client's size limit are skipped, never truncated.
 # `top` (may be NULL) overlays `os`: a code it holds is taken from it (a global reservation's
 # own options over the subnet's, without a merged set per reservation and subnet).
+# Where a reply's option `code` comes from when client classes have options: the overlay (a
+# global reservation's own), then the set's own levels (host, pool, subnet, shared network),
+# then the classes in join order, then the set's global-level values (Kea's CfgOptionList order).
+cdef inline const OptionSetC* opt_source(const OptionSetC* os, const OptionSetC* top,
+                                         const ClassSets* cls, uint8_t code) noexcept nogil:
+    cdef int k
+    if top != NULL and bit_test(top.present, code):
+        return top
+    if bit_test(os.present, code) and not bit_test(os.from_global, code):
+        return os
+    for k in range(cls.n):
+        if bit_test(cls.set[k].present, code):
+            return cls.set[k]
+    if bit_test(os.present, code):
+        return os
+    return NULL
+
+
+# The requested options, then the always-send ones (in code order, from every tier), each from
+# the tier opt_source picks: the reply of a packet whose classes have options.
+cdef uint16_t opt_append_classified(const DhcpPacket* req, uint8_t* out, uint16_t pos,
+                                    uint16_t room, uint64_t* seen, const OptionSetC* os,
+                                    const OptionSetC* top, const ClassSets* cls,
+                                    uint16_t* skipped) noexcept nogil:
+    cdef uint64_t pending
+    cdef uint16_t k, w
+    cdef int j
+    cdef const uint8_t* prl
+    cdef uint8_t code
+    cdef const OptionSetC* src
+    if req.opt[OPT_PARAMETER_LIST].count:
+        prl = opt_value(req, OPT_PARAMETER_LIST)
+        for k in range(req.opt[OPT_PARAMETER_LIST].len):
+            code = prl[k]
+            if bit_test(seen, code):
+                continue
+            bit_set(seen, code)
+            src = opt_source(os, top, cls, code)
+            if src != NULL:
+                pos = opt_copy_if_fits(out, pos, room, src, code, skipped)
+    for w in range(4):
+        pending = os.always[w] & os.present[w]
+        if top != NULL:
+            pending |= top.always[w] & top.present[w]
+        for j in range(cls.n):
+            pending |= cls.set[j].always[w] & cls.set[j].present[w]
+        pending &= ~seen[w]
+        while pending:
+            code = <uint8_t>(w * 64 + __builtin_ctzll(pending))
+            pending &= pending - 1
+            bit_set(seen, code)
+            src = opt_source(os, top, cls, code)
+            if src != NULL:
+                pos = opt_copy_if_fits(out, pos, room, src, code, skipped)
+    return pos
+
+
 cdef uint16_t opt_append_reply(const DhcpPacket* req, uint8_t* out, uint16_t pos, uint16_t limit,
                                const uint64_t* written, const OptionSetC* os, const OptionSetC* top,
-                               bint echo_client_id, uint16_t* skipped) noexcept nogil:
+                               const ClassSets* cls, bint echo_client_id,
+                               uint16_t* skipped) noexcept nogil:
     cdef uint64_t seen[4]
     cdef uint64_t pending
     cdef uint32_t reserve = 1
@@ -254,7 +312,9 @@ cdef uint16_t opt_append_reply(const DhcpPacket* req, uint8_t* out, uint16_t pos
     if echo_rai:
         reserve += tlv_wire_len(req.opt[OPT_RELAY_AGENT_INFO].len)
     room = <uint16_t>(limit - reserve) if limit > reserve else 0
-    if req.opt[OPT_PARAMETER_LIST].count:
+    if cls != NULL and cls.n:
+        pos = opt_append_classified(req, out, pos, room, seen, os, top, cls, skipped)
+    elif req.opt[OPT_PARAMETER_LIST].count:
         prl = opt_value(req, OPT_PARAMETER_LIST)
         for k in range(req.opt[OPT_PARAMETER_LIST].len):
             code = prl[k]
@@ -265,7 +325,7 @@ cdef uint16_t opt_append_reply(const DhcpPacket* req, uint8_t* out, uint16_t pos
                 pos = opt_copy_if_fits(out, pos, room, top, code, skipped)
             elif bit_test(os.present, code):
                 pos = opt_copy_if_fits(out, pos, room, os, code, skipped)
-    if top != NULL:
+    if top != NULL and not (cls != NULL and cls.n):
         for w in range(4):
             pending = top.always[w] & top.present[w] & ~seen[w]
             while pending:
@@ -273,7 +333,7 @@ cdef uint16_t opt_append_reply(const DhcpPacket* req, uint8_t* out, uint16_t pos
                 pending &= pending - 1
                 bit_set(seen, code)
                 pos = opt_copy_if_fits(out, pos, room, top, code, skipped)
-    for w in range(4):
+    for w in range(4 if not (cls != NULL and cls.n) else 0):
         pending = os.always[w] & os.present[w] & ~seen[w]
         while pending:                       # (always-send is sticky: the overlay's value goes)
             code = <uint8_t>(w * 64 + __builtin_ctzll(pending))

@@ -78,7 +78,7 @@ cdef inline uint16_t wire_reply_limit(const DhcpPacket* req) noexcept nogil:
 cdef uint16_t wire_build_reply(const DhcpPacket* req, uint8_t* out, uint8_t msg_type,
                                uint32_t yiaddr, uint32_t siaddr, const uint8_t* lead,
                                uint16_t lead_len, const uint64_t* written, const OptionSetC* os,
-                               const OptionSetC* top, bint echo_client_id,
+                               const OptionSetC* top, const ClassSets* cls, bint echo_client_id,
                                uint16_t* skipped) noexcept nogil:
     cdef uint16_t pos
     memset(out, 0, HDR_OPTIONS)
@@ -102,7 +102,7 @@ cdef uint16_t wire_build_reply(const DhcpPacket* req, uint8_t* out, uint8_t msg_
     if lead_len:                 # (memcpy from NULL is undefined even for 0 bytes)
         memcpy(out + pos, lead, lead_len)
         pos += lead_len
-    pos = opt_append_reply(req, out, pos, wire_reply_limit(req), written, os, top,
+    pos = opt_append_reply(req, out, pos, wire_reply_limit(req), written, os, top, cls,
                            echo_client_id, skipped)
     if pos < BOOTP_MIN_SIZE:
         memset(out + pos, 0, BOOTP_MIN_SIZE - pos)

@@ -8,11 +8,12 @@ import fcntl
 import logging
 import socket
 import struct
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ._core import BUILDER_OWNED, Allocator, ClassTests, Engine, OptionSet
 from .config import Config, Subnet
-from .config.model import Options
+from .config.model import Options, merge_options
 
 log = logging.getLogger("fastdhcp.policy")
 
@@ -82,15 +83,27 @@ def discover_links(config: Config) -> list[Link]:
     return links
 
 
-def option_set(values: Options, subnet: Subnet | None = None) -> OptionSet:
+def option_set(values: Options, subnet: Subnet | None = None,
+               from_global: Iterable[int] = ()) -> OptionSet:
     """The options the engine sends from a set: a subnet's, pool's or reservation's (with the
     subnet's own mask unless one is configured), or, without ``subnet``, a global reservation's
-    own options, sent before its client's pool or subnet options."""
+    own options, sent before its client's pool or subnet options. ``from_global``: the codes
+    whose value is the global level's (client classes' options go above those)."""
     values = {c: v for c, v in values.items() if c not in BUILDER_OWNED}
     if subnet is not None:
         values.setdefault(1, (subnet.netmask.to_bytes(4, "big"), True))
     always = {c for c, (_, a) in values.items() if a or c in ALWAYS_WHEN_SET}
-    return OptionSet({c: v for c, (v, _) in values.items()}, always)
+    return OptionSet({c: v for c, (v, _) in values.items()}, always,
+                     [c for c in from_global if c in values and c != 1])
+
+
+def global_codes(config: Config, values: Options, *local) -> list[int]:
+    """The codes of ``values`` no level of ``local`` (host, pool, subnet, shared network) sets:
+    the global level's; none unless some client class has options (only they come between)."""
+    if not any(c.options for c in config.client_classes):
+        return []
+    return [c for c in values
+            if not any(lv and c in lv and lv[c].data is not None for lv in local)]
 
 
 def subnet_of_link(config: Config, link: Link) -> Subnet | None:
@@ -115,6 +128,8 @@ def set_classes(engine: Engine, config: Config) -> None:
     for c in config.client_classes[1:]:
         if c.valid_lifetime is not None:
             engine.set_class_lifetime(c.bit, *c.valid_lifetime)
+        if c.options:
+            engine.set_class_options(c.bit, option_set(merge_options(c.options)))
     # pool guards: a class named but not defined is never joined (as in Kea)
     bits = {c.name: c.bit for c in config.client_classes}
     for s in config.subnets:
@@ -177,12 +192,17 @@ def compile_policy(config: Config, links: list[Link], *, batch_size: int = 64) -
             t2_percent=s.t2_percent if pct and t2 is None else None, next_server=s.next_server,
             server_id=int.from_bytes(server_id[:4], "big") if len(server_id) == 4 else 0,
             authoritative=s.authoritative, echo_client_id=config.echo_client_id,
-            options=option_set(merged, s), server_hostname=s.server_hostname,
+            options=option_set(merged, s, global_codes(config, merged, s.options,
+                                                        s.network_options)),
+            server_hostname=s.server_hostname,
             boot_file_name=s.boot_file_name,
             shared_with=[i for i in networks[s.shared_network] if i != s.id] if s.shared_network else ())
         for k, pool in enumerate(s.pools):
             if pool.options:
-                engine.set_pool_options(s.id, k, option_set(pool.effective_options, s))
+                engine.set_pool_options(s.id, k, option_set(
+                    pool.effective_options, s, global_codes(config, pool.effective_options,
+                                                            pool.options, s.options,
+                                                            s.network_options)))
     for ordinal, s, r in resv_extras:
         # effective_options holds the reserved host name as 12 (sent when the client asks)
         if s is None:       # global: serves any subnet, so only its own options, as an overlay
@@ -190,7 +210,9 @@ def compile_policy(config: Config, links: list[Link], *, batch_size: int = 64) -
                 engine.set_reservation_options(ordinal, option_set(r.effective_options),
                                                overlay=True)
         elif r.options or r.hostname:
-            engine.set_reservation_options(ordinal, option_set(r.effective_options, s))
+            engine.set_reservation_options(ordinal, option_set(
+                r.effective_options, s, global_codes(config, r.effective_options, r.options,
+                                                     s.options, s.network_options)))
         if r.next_server is not None or r.server_hostname is not None or \
                 r.boot_file_name is not None:
             engine.set_reservation_boot(ordinal, r.next_server, r.server_hostname,

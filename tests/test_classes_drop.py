@@ -264,3 +264,36 @@ def test_the_first_class_with_a_lifetime_gives_the_lease_time(lab, topo, servers
     assert lease_time(extra_options=pxe + [(51, (250).to_bytes(4, "big"))]) == 250
     assert lease_time(extra_options=[(60, b"MSFT 5.0")]) == 900
     assert lease_time() == 600                      # no class: the subnet's
+
+
+# ---- options by class: below the subnet's, above the global ones -------------------------------
+
+def test_class_options_come_between_the_subnets_and_the_global_ones(lab, topo, servers, raw):
+    cfg, _ = with_classes(topo, lab, [
+        {"name": "pxe", "test": "substring(option[60].hex, 0, 9) == 'PXEClient'",
+         "option-data": [{"name": "tftp-server-name", "data": "tftp.pxe"},     # 66
+                         {"name": "boot-file-name", "data": "pxe.efi"},        # 67
+                         {"name": "domain-name", "data": "pxe.example"}]},     # 15: global too
+        {"name": "any-vendor", "test": "option[60].exists",
+         "option-data": [{"name": "tftp-server-name", "data": "tftp.any"},
+                         {"name": "log-servers", "data": "192.0.2.9"}]}],      # 7
+        "classopts")
+    sub = cfg["Dhcp4"]["subnet4"][0]
+    sub["option-data"] = sub.get("option-data", []) + [
+        {"name": "log-servers", "data": "192.0.2.5"}]                          # subnet wins 7
+    servers.start(cfg)
+
+    def options(extra):
+        xid = new_xid()
+        r = raw.ask(reference.discover(raw.mac, xid, prl=[1, 3, 6, 7, 15, 66, 67],
+                                       extra_options=extra), xid=xid,
+                    types={MsgType.DHCPOFFER}, timeout=1.0, tries=2)
+        return {c: r.pkt.option(c) for c in (7, 15, 66, 67)}
+    pxe = options([(60, b"PXEClient:Arch:00007")])
+    assert pxe[66] == b"tftp.pxe" and pxe[67] == b"pxe.efi"   # the first joined class's
+    assert pxe[15] == b"pxe.example"                          # the class's over the global one
+    assert pxe[7] == bytes([192, 0, 2, 5])                    # the subnet's over the classes'
+    other = options([(60, b"MSFT 5.0")])
+    assert other[66] == b"tftp.any" and other[67] is None
+    assert other[15] != b"pxe.example" and other[15]          # the global one
+    assert options([])[66] is None

@@ -912,8 +912,9 @@ def test_unknown_key_where_it_is_harmless_is_a_warning():
 
 @pytest.mark.parametrize("dhcp4, path, fragment", [
     ({"client-classes": [{"name": "pxe", "test": "option[93].hex == 0x0007",
-                          "option-data": [{"name": "tftp-server-name", "data": "tftp"}]}]},
-     "Dhcp4.client-classes[0].option-data", "not supported by fastdhcp yet in a client class"),
+                          "option-def": [{"name": "x", "code": 1, "type": "uint8",
+                                          "space": "vendor-encapsulated-options-space"}]}]},
+     "Dhcp4.client-classes[0].option-def", "not supported by fastdhcp yet in a client class"),
     ({"client-classes": [{"name": "late", "test": "'a' == 'a'", "only-if-required": True}]},
      "Dhcp4.client-classes[0].only-if-required", "required classes"),
     ({"subnet4": [subnet(**{"require-client-classes": ["x"]})]},

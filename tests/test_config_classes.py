@@ -60,9 +60,9 @@ def test_good_classes_load_in_order_with_all_first():
      "column 1: option[54].text of an option that is not a string is Kea's debug text"),
     ([{"name": "x", "test": "member('KNOWN')"}], "Dhcp4.client-classes[0].test",
      "column 1: KNOWN and UNKNOWN"),
-    ([{"name": "x", "test": "'a' == 'a'", "option-data": [{"name": "routers",
-                                                          "data": "192.0.2.1"}]}],
-     "Dhcp4.client-classes[0].option-data", "not supported by fastdhcp yet in a client class"),
+    ([{"name": "x", "test": "'a' == 'a'", "option-data": [{"name": "no-such-option",
+                                                          "data": "1"}]}],
+     "Dhcp4.client-classes[0].option-data[0].name", "unknown option name 'no-such-option'"),
     ([{"name": "x", "tset": "'a' == 'a'"}], "Dhcp4.client-classes[0].tset", "test"),
 ])
 def test_a_bad_class_is_refused_with_its_path_column_and_reason(classes, path, reason):

@@ -31,7 +31,7 @@ NOT_YET = {"KNOWN": "KNOWN and UNKNOWN (set after the host reservation lookup) a
 
 
 def client_classes(diag: _Diag, defs: Sequence[ClientClassConfig | None],
-                   table: OptionTable) -> tuple[ClientClass, ...]:
+                   table: OptionTable, options_level=None) -> tuple[ClientClass, ...]:
     """The classes in evaluation order (ALL first, bit 0)."""
     out = [ClientClass(name="ALL", bit=0, path="(built-in)")]
     bits: dict[str, int] = {"ALL": 0}
@@ -74,6 +74,13 @@ def client_classes(diag: _Diag, defs: Sequence[ClientClassConfig | None],
             continue
         if lifetime is not None:
             boot["valid_lifetime"] = lifetime
+        if c.option_data and options_level is not None:
+            opts, vendor = options_level(c.option_data, f"{path}.option-data")
+            if vendor:
+                diag.error(f"{path}.option-data", "vendor options (option 125) in a client "
+                                                  "class are not supported by fastdhcp yet")
+                continue
+            boot["options"] = opts
         if not c.test:
             # a class without a test is only assigned (by a reservation, later by hooks): it
             # never matches on its own

@@ -200,7 +200,8 @@ class ClientClass(msgspec.Struct, kw_only=True, frozen=True):
     server_hostname: str | None = None
     boot_file_name: str | None = None
     valid_lifetime: tuple[int, int, int] | None = None   # (min, default, max), as Kea's triplet
-    path: str = ""
+    options: dict[int, LevelOption] = {}     # its option-data (between the shared network's
+    path: str = ""                           # and the global ones)
 
 
 class SharedNetwork(msgspec.Struct, kw_only=True, frozen=True):

@@ -81,7 +81,7 @@ class _Resolver:
             self.warn("Dhcp4.lease-database.persist", "leases are not written to disk: a restart "
                                                       "forgets every lease")
 
-        classes = client_classes(self.diag, cfg.client_classes, self.table)
+        classes = client_classes(self.diag, cfg.client_classes, self.table, self.options.level)
         subnets, networks = self._subnets(glob)
         global_resv = self._reservations(cfg.reservations, "Dhcp4.reservations", None, 0,
                                          unique_ip=cfg.ip_reservations_unique)

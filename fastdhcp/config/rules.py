@@ -124,7 +124,7 @@ _RULES: dict[type, dict[str, Rule]] = {
     },
     ClientClassConfig: {
         **{k: Rule(ERROR, _CLASS_PART_WHY, _nonempty)
-           for k in ("option-data", "option-def")},
+           for k in ("option-def",)},
         "only-if-required": Rule(ERROR, _REQUIRED_WHY, _is_true),
         "only-in-additional-list": Rule(ERROR, _REQUIRED_WHY, _is_true),
         "metadata": Rule(ACCEPT, "Kea configuration-backend bookkeeping"),
