@@ -143,6 +143,8 @@ cdef class Engine:
                                            # when it has none of its own)
     cdef bint any_class_boot
     cdef int drop_class                    # the DROP class's number (-1: none)
+    cdef uint64_t late[CL_WORDS]           # classes evaluated after the host lookup (KNOWN...)
+    cdef bint needs_known                  # KNOWN/UNKNOWN are read by a test or a guard
     cdef uint64_t classes[CL_WORDS]        # the classes of the packet being decided
     cdef uint32_t ev_budget[EV_KINDS]      # events of each kind still to note this interval
     cdef uint64_t ev_held[EV_KINDS]        # ... and those not noted since the last take_held
@@ -283,12 +285,20 @@ cdef class Engine:
             raise ValueError("no such reservation")
         set_boot(&self.resv_boot[ordinal], next_server, server_hostname, boot_file_name)
 
-    def set_classes(self, ClassTests tests, drop_class=None):
+    def set_classes(self, ClassTests tests, drop_class=None, after_host=(), bint known=False):
         """The configuration's class tests, evaluated for every packet in their order (program
-        k sets class bit k + 1; bit 0 is ALL); ``drop_class``: the bit of DROP (its packets are
-        dropped, counted as class-drop)."""
+        k sets class bit k + 1; bit 0 is ALL, 1 KNOWN, 2 UNKNOWN); ``drop_class``: the bit of
+        DROP (its packets are dropped, counted as class-drop); ``after_host``: the bits of the
+        classes whose tests wait for the host lookup (Kea's depend_on_known); ``known``: set
+        KNOWN or UNKNOWN after it (a test or a guard reads them)."""
         self.tests = tests if len(tests) else None
         self.drop_class = -1 if drop_class is None else drop_class
+        memset(self.late, 0, sizeof(self.late))
+        for bit in after_host:
+            if not 0 < bit < CL_MAX_CLASSES:
+                raise ValueError(f"class bit {bit} out of range")
+            self.late[bit >> 6] |= 1ULL << (bit & 63)
+        self.needs_known = known or bool(after_host)
         memset(self.classes, 0, sizeof(self.classes))
         self.classes[0] = 1
         self.alloc.use_classes(self.classes)      # (pool guards read the packet's classes)
@@ -730,6 +740,12 @@ cdef class Engine:
             self.note_at(EV_NO_DIRECT_SUBNET, i, 0, 0, 0)
             return
         sn = self.admitted(self.select_subnet(p, ing, iface))
+        if self.needs_known and sn != NIL and self.tests is not None:
+            self.client_key(p, sn, &k, &ids)
+            if self.classify_known(i, iface, sn, &ids):
+                self.counters[C_CLASS_DROP] += 1     # DROP after the host lookup (Kea too)
+                self.note_at(EV_CLASS_DROP, i, b.src[i].addr, 0, b.ingress[i].addr)
+                return
         # RFC 5107: a relay's server-identifier-override names the address we answer as; else
         # the configured one, else the address the message was sent to, and for a broadcast
         # the interface's configured address (as Kea's appendServerID: the socket's address)
@@ -842,6 +858,23 @@ cdef class Engine:
     # Kea's classifyPacket: ALL, then every class test in configuration order (member() sees the
     # classes joined so far); a test that fails to evaluate leaves the packet out of that class.
     cdef void classify(self, int i, uint32_t iface) noexcept:
+        memset(self.classes, 0, sizeof(self.classes))
+        self.classes[0] = 1                     # ALL
+        self.run_tests(i, iface, False)
+
+    # After the host lookup (Kea's classifyByKnown, then the classes depending on it): KNOWN or
+    # UNKNOWN by whether the client has a reservation here, then the tests that wait for it.
+    # True if the packet is in DROP now.
+    cdef bint classify_known(self, int i, uint32_t iface, uint32_t sn, const ClientIds* ids) noexcept:
+        cdef uint32_t bit = 1 if self.alloc.resv_find(sn, ids) != NIL else 2
+        self.classes[0] |= 1ULL << bit
+        if self.late[0] | self.late[1] | self.late[2] | self.late[3]:
+            self.run_tests(i, iface, True)
+        return self.drop_class >= 0 and (self.classes[self.drop_class >> 6] >> (self.drop_class & 63)) & 1
+
+    # The class tests of one pass (before the host lookup, or the ones after it) into the
+    # packet's class set, in configuration order.
+    cdef void run_tests(self, int i, uint32_t iface, bint after_host) noexcept:
         cdef ClInput inp
         cdef uint8_t scratch[CL_SCRATCH]
         cdef ClassTests t = self.tests
@@ -849,16 +882,20 @@ cdef class Engine:
         cdef const uint32_t* code = <const uint32_t*><const uint8_t*>t.code
         cdef const uint32_t* at = <const uint32_t*><const uint8_t*>t.const_at
         cdef const uint8_t* consts = <const uint8_t*>t.consts
+        cdef bint late
         memset(&inp, 0, sizeof(ClInput))
-        inp.classes[0] = 1                      # ALL
+        memcpy(inp.classes, self.classes, sizeof(self.classes))
         inp.pkt = &self.batch.pkts[i]
         if iface != NIL:
             inp.iface, inp.iface_len = self.ifaces[iface].name, self.ifaces[iface].name_len
         inp.src, inp.dst = self.batch.src[i].addr, self.batch.ingress[i].addr
         for k in range(n):
+            bit = k + 1
+            late = (self.late[bit >> 6] >> (bit & 63)) & 1
+            if late != after_host or t.c_starts[k + 1] == t.c_starts[k]:
+                continue                        # (another pass's, or no test: only assigned)
             if cl_eval(code + t.c_starts[k], t.c_starts[k + 1] - t.c_starts[k], consts,
                        at + 2 * t.c_base[k], &inp, scratch) == 1:
-                bit = k + 1
                 inp.classes[bit >> 6] |= 1ULL << (bit & 63)
         memcpy(self.classes, inp.classes, sizeof(self.classes))
 

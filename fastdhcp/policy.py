@@ -118,13 +118,20 @@ def set_classes(engine: Engine, config: Config) -> None:
     which needs no test; a class without a test gets none and never matches on its own)."""
     tests = ClassTests()
     drop = None
-    for c in config.client_classes[1:]:
+    reads_known = any(c.after_host for c in config.client_classes) or any(
+        n in ("KNOWN", "UNKNOWN") for s in config.subnets
+        for n in s.client_classes + tuple(x for p in s.pools for x in p.client_classes))
+    # no class of the configuration's own, nothing reading KNOWN: nothing evaluated per packet
+    evaluated = len(config.client_classes) > 3 or reads_known
+    for c in config.client_classes[1:] if evaluated else ():
         tests.add(list(c.words), list(c.constants))
         if c.name == "DROP":
             drop = c.bit
         if c.next_server is not None or c.server_hostname or c.boot_file_name:
             engine.set_class_boot(c.bit, c.next_server, c.server_hostname, c.boot_file_name)
-    engine.set_classes(tests, drop)
+    # KNOWN (bit 1) and UNKNOWN (bit 2) are set after the host lookup when anything reads them
+    engine.set_classes(tests, drop, [c.bit for c in config.client_classes if c.after_host],
+                       reads_known)
     for c in config.client_classes[1:]:
         if c.valid_lifetime is not None:
             engine.set_class_lifetime(c.bit, *c.valid_lifetime)

@@ -297,3 +297,29 @@ def test_class_options_come_between_the_subnets_and_the_global_ones(lab, topo, s
     assert other[66] == b"tftp.any" and other[67] is None
     assert other[15] != b"pxe.example" and other[15]          # the global one
     assert options([])[66] is None
+
+
+# ---- KNOWN and UNKNOWN: after the host lookup ------------------------------------------------
+
+def test_known_clients_get_the_known_pool_and_the_others_the_guest_pool(lab, topo, servers, raw):
+    ns, ifname, guest_mac = topo.client()
+    cfg, _ = with_classes(topo, lab, [
+        {"name": "staff", "test": "member('KNOWN') and option[60].exists"}], "known")
+    sub = cfg["Dhcp4"]["subnet4"][0]
+    sub["pools"] = [{"pool": f"{NET}.110 - {NET}.119", "client-class": "KNOWN"},
+                    {"pool": f"{NET}.120 - {NET}.129", "client-class": "UNKNOWN"}]
+    sub["reservations"] = [{"hw-address": raw.mac.hex(":"), "hostname": "reserved-no-address"}]
+    cfg["Dhcp4"]["client-classes"][0]["boot-file-name"] = "staff.efi"
+    servers.start(cfg)
+
+    def offer(client, **kw):
+        xid = new_xid()
+        return client.ask(reference.discover(client.mac, xid, **kw), xid=xid,
+                          types={MsgType.DHCPOFFER}, timeout=1.0, tries=2)
+    known = offer(raw, extra_options=[(60, b"acme")])
+    assert 110 <= int(known.pkt.yiaddr.split(".")[-1]) <= 119
+    assert known.pkt.file == b"staff.efi"          # 'staff' needs KNOWN: evaluated after it
+    with RawClient(lab, ns, ifname, guest_mac) as guest:
+        unknown = offer(guest, extra_options=[(60, b"acme")])
+        assert 120 <= int(unknown.pkt.yiaddr.split(".")[-1]) <= 129
+        assert unknown.pkt.file == b""

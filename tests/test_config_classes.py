@@ -32,8 +32,17 @@ def test_good_classes_load_in_order_with_all_first():
                 {"name": "DROP", "test": "pkt4.mac == 0x020000000bad"},
                 {"name": "assigned-only"}])
     assert [(c.name, c.bit) for c in cfg.client_classes] == [
-        ("ALL", 0), ("pxe", 1), ("uefi", 2), ("phones", 3), ("DROP", 4), ("assigned-only", 5)]
-    assert cfg.client_classes[2].words and cfg.client_classes[5].words == ()
+        ("ALL", 0), ("KNOWN", 1), ("UNKNOWN", 2), ("pxe", 3), ("uefi", 4), ("phones", 5),
+        ("DROP", 6), ("assigned-only", 7)]
+    assert cfg.client_classes[4].words and cfg.client_classes[7].words == ()
+
+
+def test_classes_that_read_known_wait_for_the_host_lookup():
+    cfg = load([{"name": "a", "test": "member('KNOWN')"},
+                {"name": "b", "test": "member('a') or option[60].exists"},
+                {"name": "c", "test": "option[60].exists"}])
+    assert [(c.name, c.after_host) for c in cfg.client_classes[3:]] == [
+        ("a", True), ("b", True), ("c", False)]
 
 
 @pytest.mark.parametrize("classes, path, reason", [
@@ -58,8 +67,8 @@ def test_good_classes_load_in_order_with_all_first():
      "not empty parameter 'name' is required"),
     ([{"name": "x", "test": "option[54].text == '10.0.0.1'"}], "Dhcp4.client-classes[0].test",
      "column 1: option[54].text of an option that is not a string is Kea's debug text"),
-    ([{"name": "x", "test": "member('KNOWN')"}], "Dhcp4.client-classes[0].test",
-     "column 1: KNOWN and UNKNOWN"),
+    ([{"name": "x", "test": "member('BOOTP')"}], "Dhcp4.client-classes[0].test",
+     "column 1: the BOOTP class is not assigned by fastdhcp yet"),
     ([{"name": "x", "test": "'a' == 'a'", "option-data": [{"name": "no-such-option",
                                                           "data": "1"}]}],
      "Dhcp4.client-classes[0].option-data[0].name", "unknown option name 'no-such-option'"),
@@ -111,7 +120,7 @@ def test_a_class_s_boot_fields_are_checked_as_kea_checks_them(extra, path, reaso
 def test_a_class_s_boot_fields_load():
     cfg = load([{"name": "pxe", "test": "option[93].exists", "next-server": "192.0.2.7",
                  "server-hostname": "tftp", "boot-file-name": "ipxe.efi"}])
-    c = cfg.client_classes[1]
+    c = cfg.client_classes[3]
     assert (c.next_server, c.server_hostname, c.boot_file_name) == (
         0xC0000207, "tftp", "ipxe.efi")
 
@@ -125,7 +134,7 @@ def test_a_class_s_boot_fields_load():
 ])
 def test_a_class_s_lifetimes_make_kea_s_triplet(given, triplet):
     cfg = load([{"name": "pxe", "test": "option[93].exists", **given}])
-    assert cfg.client_classes[1].valid_lifetime == triplet
+    assert cfg.client_classes[3].valid_lifetime == triplet
 
 
 @pytest.mark.parametrize("given, reason", [

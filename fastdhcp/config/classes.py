@@ -23,18 +23,18 @@ BUILT_IN_PREFIXES = ("VENDOR_CLASS_", "HA_", "AFTER_", "EXTERNAL_")
 VENDOR_CLASS = "VENDOR_CLASS_"
 # Built-in classes the engine cannot assign yet: a test naming them, or a class of that name
 # given options, would be evaluated differently from Kea.
-NOT_YET = {"KNOWN": "KNOWN and UNKNOWN (set after the host reservation lookup) are not "
-                    "assigned by fastdhcp yet",
-           "UNKNOWN": "KNOWN and UNKNOWN (set after the host reservation lookup) are not "
-                      "assigned by fastdhcp yet",
-           "BOOTP": "the BOOTP class is not assigned by fastdhcp yet"}
+NOT_YET = {"BOOTP": "the BOOTP class is not assigned by fastdhcp yet"}
+KNOWN_BITS = {"KNOWN": 1, "UNKNOWN": 2}      # set by the engine after the host lookup
 
 
 def client_classes(diag: _Diag, defs: Sequence[ClientClassConfig | None],
                    table: OptionTable, options_level=None) -> tuple[ClientClass, ...]:
     """The classes in evaluation order (ALL first, bit 0)."""
-    out = [ClientClass(name="ALL", bit=0, path="(built-in)")]
-    bits: dict[str, int] = {"ALL": 0}
+    out = [ClientClass(name="ALL", bit=0, path="(built-in)"),
+           ClientClass(name="KNOWN", bit=1, path="(built-in)"),
+           ClientClass(name="UNKNOWN", bit=2, path="(built-in)")]
+    bits: dict[str, int] = {"ALL": 0, "KNOWN": 1, "UNKNOWN": 2}
+    late: set[str] = {"KNOWN", "UNKNOWN"}    # Kea's depend_on_known: known after the host lookup
     first_at: dict[str, str] = {}
 
     def option_code(name: str) -> int | None:
@@ -62,8 +62,9 @@ def client_classes(diag: _Diag, defs: Sequence[ClientClassConfig | None],
         if name in BUILT_IN and c.test:
             diag.error(f"{path}.test", f"built-in class '{name}' test expression must be empty")
             continue
-        if name in NOT_YET and name != "ALL":
-            diag.error(f"{path}.name", NOT_YET[name])
+        if name in NOT_YET or name in KNOWN_BITS or name == "ALL":
+            diag.error(f"{path}.name", NOT_YET.get(name, f"the built-in class '{name}' cannot "
+                                                         f"be given options by fastdhcp yet"))
             continue
         if len(out) >= 256:
             diag.error(f"{path}.name", "more than 255 client classes")
@@ -116,9 +117,15 @@ def client_classes(diag: _Diag, defs: Sequence[ClientClassConfig | None],
         except NotNative as e:
             diag.error(f"{path}.test", f"column {e.column}: {e.reason} (in {c.test!r})")
             continue
+        # a test naming KNOWN or UNKNOWN, or a class that does, waits for the host lookup
+        after_host = any(isinstance(node, t.Member) and node.name in late
+                         for node in t.walk(tree))
+        if after_host:
+            late.add(name)
         bits[name] = len(out)
         out.append(ClientClass(name=name, bit=len(out), test=c.test, words=tuple(prog.words),
-                               constants=tuple(prog.constants), path=path, **boot))
+                               constants=tuple(prog.constants), path=path,
+                               after_host=after_host, **boot))
     return tuple(out)
 
 

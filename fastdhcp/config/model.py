@@ -202,6 +202,8 @@ class ClientClass(msgspec.Struct, kw_only=True, frozen=True):
     valid_lifetime: tuple[int, int, int] | None = None   # (min, default, max), as Kea's triplet
     options: dict[int, LevelOption] = {}     # its option-data (between the shared network's
     path: str = ""                           # and the global ones)
+    after_host: bool = False        # its test needs KNOWN/UNKNOWN: evaluated after the host
+                                    # lookup (Kea's depend_on_known)
 
 
 class SharedNetwork(msgspec.Struct, kw_only=True, frozen=True):
