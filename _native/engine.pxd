@@ -70,6 +70,16 @@ ctypedef struct BootFields:
     uint8_t file[FILE_MAX]
 
 
+# The classes a subnet (its shared network's first) or a pool requires (require-client-classes):
+# evaluated, in this order, once the reply's lease is chosen (Kea's requiredClassify).
+cdef enum:
+    REQUIRED_MAX = 8
+
+ctypedef struct RequiredList:
+    uint16_t bit[REQUIRED_MAX]
+    uint8_t n
+
+
 ctypedef struct SubnetRun:
     uint32_t valid_lft
     uint32_t valid_min           # a client's requested lease time (51) is clamped to these

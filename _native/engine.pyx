@@ -144,6 +144,10 @@ cdef class Engine:
     cdef bint any_class_boot
     cdef int drop_class                    # the DROP class's number (-1: none)
     cdef uint64_t late[CL_WORDS]           # classes evaluated after the host lookup (KNOWN...)
+    cdef uint64_t only_required[CL_WORDS]  # only-if-required: evaluated where required only
+    cdef RequiredList* subnet_required     # per subnet
+    cdef RequiredList* pool_required       # per pool (the Allocator's numbering)
+    cdef bint any_required
     cdef bint needs_known                  # KNOWN/UNKNOWN are read by a test or a guard
     cdef uint64_t classes[CL_WORDS]        # the classes of the packet being decided
     cdef uint32_t ev_budget[EV_KINDS]      # events of each kind still to note this interval
@@ -185,6 +189,10 @@ cdef class Engine:
         self.subnet_guard = <ClGuard*>calloc(max(alloc.n_subnets, 1), sizeof(ClGuard))
         self.class_lft = <uint32_t*>calloc(CL_MAX_CLASSES * 3, sizeof(uint32_t))
         self.class_options = <const OptionSetC**>calloc(CL_MAX_CLASSES, sizeof(OptionSetC*))
+        self.subnet_required = <RequiredList*>calloc(max(alloc.n_subnets, 1), sizeof(RequiredList))
+        self.pool_required = <RequiredList*>calloc(max(alloc.n_pools, 1), sizeof(RequiredList))
+        if self.subnet_required == NULL or self.pool_required == NULL:
+            raise MemoryError()
         if self.class_boot == NULL or self.subnet_guard == NULL or self.class_lft == NULL or \
                 self.class_options == NULL:
             raise MemoryError()
@@ -205,6 +213,8 @@ cdef class Engine:
         free(self.subnet_guard)
         free(self.class_lft)
         free(self.class_options)
+        free(self.subnet_required)
+        free(self.pool_required)
         if self.committer != NULL:
             with nogil:
                 committer_stop(self.committer)
@@ -335,6 +345,34 @@ cdef class Engine:
             if m == sn:
                 return NIL
         return m
+
+    def set_required(self, subnet_id, classes, first=None, last=None):
+        """The classes (bits, in order) the subnet requires, or with ``first``/``last`` the
+        pool of the subnet with that range; a class that is only-if-required is evaluated only
+        there (set_only_required)."""
+        cdef RequiredList r
+        cdef uint32_t p, a, b
+        memset(&r, 0, sizeof(RequiredList))
+        for bit in list(classes)[:REQUIRED_MAX]:
+            if not 0 < bit < CL_MAX_CLASSES:
+                raise ValueError(f"class bit {bit} out of range")
+            r.bit[r.n] = bit
+            r.n += 1
+        self.any_required = self.any_required or r.n > 0
+        if first is None:
+            self.subnet_required[self.alloc._subnet(subnet_id)] = r
+            return
+        a, b = ip_to_u32(first), ip_to_u32(last)
+        for p in range(self.alloc.n_pools):
+            if a <= self.alloc.pools[p].first and \
+                    self.alloc.pools[p].first + self.alloc.pools[p].size - 1 <= b:
+                self.pool_required[p] = r
+
+    def set_only_required(self, bits):
+        """The classes that are only-if-required (not in the first passes)."""
+        memset(self.only_required, 0, sizeof(self.only_required))
+        for bit in bits:
+            self.only_required[bit >> 6] |= 1ULL << (bit & 63)
 
     def set_class_options(self, int bit, OptionSet options):
         """A class's option-data: in a reply, below the host's, pool's, subnet's and shared
@@ -814,6 +852,41 @@ cdef class Engine:
         elif not lt_key_matches(&self.alloc.t, &self.alloc.t.rec[r], &k):
             self.note(EV_DECLINE_MISMATCH, p, addr, 0, 0, r)
 
+    # Kea's requiredClassify: once the reply's lease is chosen, the classes its subnet (after
+    # its shared network's) and then its pool require, those not joined yet, in that order.
+    cdef void classify_required(self, int i, uint32_t sn, uint32_t yiaddr) noexcept:
+        cdef ClInput inp
+        cdef uint8_t scratch[CL_SCRATCH]
+        cdef ClassTests t = self.tests
+        cdef const RequiredList* lists[2]
+        cdef uint32_t j, m, bit, k, pool = self.alloc._pool_at(yiaddr) if yiaddr else NIL
+        cdef const uint32_t* code = <const uint32_t*><const uint8_t*>t.code
+        cdef const uint32_t* at = <const uint32_t*><const uint8_t*>t.const_at
+        cdef const uint8_t* consts = <const uint8_t*>t.consts
+        lists[0] = &self.subnet_required[sn]
+        lists[1] = &self.pool_required[pool] if pool != NIL else NULL
+        memset(&inp, 0, sizeof(ClInput))
+        inp.pkt = &self.batch.pkts[i]
+        inp.src, inp.dst = self.batch.src[i].addr, self.batch.ingress[i].addr
+        k = self.iface_of(self.batch.ingress[i].ifindex)
+        if k != NIL:
+            inp.iface, inp.iface_len = self.ifaces[k].name, self.ifaces[k].name_len
+        for j in range(2):
+            if lists[j] == NULL:
+                continue
+            for m in range(lists[j].n):
+                bit = lists[j].bit[m]
+                if (self.classes[bit >> 6] >> (bit & 63)) & 1 or bit == 0 or \
+                        bit > <uint32_t>len(t.starts) - 1:
+                    continue
+                k = bit - 1
+                if t.c_starts[k + 1] == t.c_starts[k]:
+                    continue
+                memcpy(inp.classes, self.classes, sizeof(self.classes))
+                if cl_eval(code + t.c_starts[k], t.c_starts[k + 1] - t.c_starts[k], consts,
+                           at + 2 * t.c_base[k], &inp, scratch) == 1:
+                    self.classes[bit >> 6] |= 1ULL << (bit & 63)
+
     # The option sets of the packet's classes, in join order.
     cdef void class_sets(self, ClassSets* out) noexcept:
         cdef uint32_t w, bit
@@ -892,8 +965,9 @@ cdef class Engine:
         for k in range(n):
             bit = k + 1
             late = (self.late[bit >> 6] >> (bit & 63)) & 1
-            if late != after_host or t.c_starts[k + 1] == t.c_starts[k]:
-                continue                        # (another pass's, or no test: only assigned)
+            if late != after_host or t.c_starts[k + 1] == t.c_starts[k] or \
+                    (self.only_required[bit >> 6] >> (bit & 63)) & 1:
+                continue                        # (another pass's, no test, or only if required)
             if cl_eval(code + t.c_starts[k], t.c_starts[k + 1] - t.c_starts[k], consts,
                        at + 2 * t.c_base[k], &inp, scratch) == 1:
                 inp.classes[bit >> 6] |= 1ULL << (bit & 63)
@@ -1143,6 +1217,8 @@ cdef class Engine:
                         if self.resv_boot[rv.ordinal].has:
                             boot = &self.resv_boot[rv.ordinal]
         cls = NULL
+        if self.any_required and msg_type != MT_NAK and sn != NIL and self.tests is not None:
+            self.classify_required(i, sn, yiaddr)
         if self.any_class_options and msg_type != MT_NAK:
             self.class_sets(&sets)
             if sets.n:

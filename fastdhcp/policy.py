@@ -132,6 +132,7 @@ def set_classes(engine: Engine, config: Config) -> None:
     # KNOWN (bit 1) and UNKNOWN (bit 2) are set after the host lookup when anything reads them
     engine.set_classes(tests, drop, [c.bit for c in config.client_classes if c.after_host],
                        reads_known)
+    engine.set_only_required([c.bit for c in config.client_classes if c.required])
     for c in config.client_classes[1:]:
         if c.valid_lifetime is not None:
             engine.set_class_lifetime(c.bit, *c.valid_lifetime)
@@ -142,7 +143,12 @@ def set_classes(engine: Engine, config: Config) -> None:
     for s in config.subnets:
         if s.client_classes:
             engine.set_subnet_guard(s.id, [bits[n] for n in s.client_classes if n in bits])
+        if s.required_classes:
+            engine.set_required(s.id, [bits[n] for n in s.required_classes if n in bits])
         for p in s.pools:
+            if p.required_classes:
+                engine.set_required(s.id, [bits[n] for n in p.required_classes if n in bits],
+                                    p.first, p.last)
             if p.client_classes:
                 engine.alloc.set_pool_guard(p.first, p.last,
                                             [bits[n] for n in p.client_classes if n in bits])

@@ -323,3 +323,24 @@ def test_known_clients_get_the_known_pool_and_the_others_the_guest_pool(lab, top
         unknown = offer(guest, extra_options=[(60, b"acme")])
         assert 120 <= int(unknown.pkt.yiaddr.split(".")[-1]) <= 129
         assert unknown.pkt.file == b""
+
+
+# ---- required classes: evaluated only where a subnet or pool requires them --------------------
+
+def test_required_classes_apply_only_where_required(lab, topo, servers, raw):
+    cfg, _ = with_classes(topo, lab, [
+        {"name": "late", "test": "option[60].exists", "only-if-required": True,
+         "option-data": [{"name": "boot-file-name", "data": "required.efi"}]},
+        {"name": "never-required", "test": "option[60].exists", "only-if-required": True,
+         "option-data": [{"name": "tftp-server-name", "data": "nobody"}]}], "required")
+    sub = cfg["Dhcp4"]["subnet4"][0]
+    sub["pools"] = [{"pool": f"{NET}.110 - {NET}.119", "require-client-classes": ["late"]}]
+    servers.start(cfg)
+
+    def opts(extra):
+        xid = new_xid()
+        r = raw.ask(reference.discover(raw.mac, xid, prl=[1, 3, 66, 67], extra_options=extra),
+                    xid=xid, types={MsgType.DHCPOFFER}, timeout=1.0, tries=2)
+        return r.pkt.option(66), r.pkt.option(67)
+    assert opts([(60, b"PXEClient")]) == (None, b"required.efi")
+    assert opts([]) == (None, None)

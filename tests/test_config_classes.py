@@ -144,3 +144,18 @@ def test_a_class_s_lifetimes_make_kea_s_triplet(given, triplet):
 def test_a_class_s_bad_lifetimes_are_refused(given, reason):
     found = problems([{"name": "pxe", "test": "option[93].exists", **given}])
     assert found[0][0] == "Dhcp4.client-classes[0].valid-lifetime" and reason in found[0][1]
+
+
+def test_required_classes_are_listed_where_they_are_required():
+    cfg = parse_config(json.dumps({"Dhcp4": {
+        "interfaces-config": {"interfaces": ["*"]},
+        "client-classes": [{"name": "a", "test": "option[60].exists", "only-if-required": True},
+                           {"name": "b", "test": "option[93].exists",
+                            "only-in-additional-list": True}],
+        "shared-networks": [{"name": "n", "require-client-classes": ["a"], "subnet4": [
+            {"id": 1, "subnet": "192.0.2.0/24", "evaluate-additional-classes": ["b"],
+             "pools": [{"pool": "192.0.2.10 - 192.0.2.19",
+                        "require-client-classes": ["b"]}]}]}]}}))
+    assert [c.required for c in cfg.client_classes[3:]] == [True, True]
+    s = cfg.subnets[0]
+    assert s.required_classes == ("a", "b") and s.pools[0].required_classes == ("b",)

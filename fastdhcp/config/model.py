@@ -62,6 +62,8 @@ class Pool(msgspec.Struct, kw_only=True, frozen=True):
     effective_options: Options = {}     # pool > subnet > shared network > global
     path: str = ""
     client_classes: tuple[str, ...] = ()    # who may use it (a packet in any): () for anyone
+    required_classes: tuple[str, ...] = ()  # require-client-classes (a subnet's: its shared
+                                            # network's first), evaluated once it is chosen
 
     @property
     def size(self) -> int:
@@ -167,6 +169,8 @@ class Subnet(Params, kw_only=True, frozen=True):
     id_auto: bool = False           # the id was assigned by fastdhcp, not written in the file
     path: str = ""
     client_classes: tuple[str, ...] = ()    # who may use it (a packet in any): () for anyone
+    required_classes: tuple[str, ...] = ()  # require-client-classes (a subnet's: its shared
+                                            # network's first), evaluated once it is chosen
 
     @property
     def netmask(self) -> int:
@@ -204,6 +208,8 @@ class ClientClass(msgspec.Struct, kw_only=True, frozen=True):
     path: str = ""                           # and the global ones)
     after_host: bool = False        # its test needs KNOWN/UNKNOWN: evaluated after the host
                                     # lookup (Kea's depend_on_known)
+    required: bool = False          # only-if-required: evaluated only where a pool, subnet or
+                                    # shared network requires it, once the lease is chosen
 
 
 class SharedNetwork(msgspec.Struct, kw_only=True, frozen=True):

@@ -366,15 +366,16 @@ class _Resolver:
             rng = pool_range(self.diag, p, pp, d.network)
             opts, vendor = self.options.level(p.option_data, f"{pp}.option-data")
             guard = self._guard(p, pp)
+            required = tuple(p.require_client_classes or p.evaluate_additional_classes)
             if rng is not None:
-                drafts.append((rng, opts, vendor, p.pool_id, pp, guard))
+                drafts.append((rng, opts, vendor, p.pool_id, pp, guard, required))
         opts, vendor = self.options.level(s.option_data, f"{path}.option-data")
         # Kea's precedence, merged once here: pool > subnet > shared network > global
         above = (opts, d.net_options, self.global_options)
         pools = [Pool(first=first, last=last, options=p_opts, vendor_options=p_vendor,
                       pool_id=pool_id, effective_options=merge_options(p_opts, *above), path=pp,
-                      client_classes=guard)
-                 for (first, last), p_opts, p_vendor, pool_id, pp, guard in drafts]
+                      client_classes=guard, required_classes=required)
+                 for (first, last), p_opts, p_vendor, pool_id, pp, guard, required in drafts]
         relay = s.relay if s.relay is not None else (d.shared.relay if d.shared else None)
         relays = relay_addresses(self.diag, s.relay, f"{path}.relay") if s.relay is not None \
             else relay_addresses(self.diag, relay, None)
@@ -391,7 +392,11 @@ class _Resolver:
             id_auto=auto, path=path,
             # who may use it: its own guard, else its shared network's (Kea inherits it)
             client_classes=self._guard(s, path) or (
-                self._guard(d.shared, d.shared_path) if d.shared else ()))
+                self._guard(d.shared, d.shared_path) if d.shared else ()),
+            # Kea's requiredClassify: the shared network's list, then the subnet's
+            required_classes=(tuple(d.shared.require_client_classes or
+                                    d.shared.evaluate_additional_classes) if d.shared else ()) +
+            tuple(s.require_client_classes or s.evaluate_additional_classes))
         resv = self._reservations(s.reservations, f"{path}.reservations", draft, sid,
                                   unique_ip=self.cfg.ip_reservations_unique)
         if resv and not here.reservations_in_subnet:

@@ -45,8 +45,6 @@ class Rule(NamedTuple):
 
 _EXTRA_CLASSES_WHY = ("client classification is not supported: classes listed here have no "
                       "definitions to evaluate (ignored)")
-_REQUIRED_WHY = ("required classes (require-client-classes, evaluate-additional-classes) are not "
-                 "evaluated by fastdhcp yet: what they would bring would be missing")
 _CLASS_PART_WHY = ("not supported by fastdhcp yet in a client class: clients of the class would "
                    "not get it; 'name', 'test', the boot fields and the lifetimes are")
 _DDNS_WHY = "DNS update parameters have no effect while DNS updates are off"
@@ -84,15 +82,11 @@ _RULES: dict[type, dict[str, Rule]] = {
     },
     SharedNetworkConfig: {
         **_SCOPE_RULES,
-        "require-client-classes": Rule(ERROR, _REQUIRED_WHY, _nonempty),
-        "evaluate-additional-classes": Rule(ERROR, _REQUIRED_WHY, _nonempty),
         "reservation-mode": Rule(WARNING, "deprecated since Kea 1.9.1: mapped onto "
                                  "reservations-global/-in-subnet/-out-of-pool"),
     },
     SubnetConfig: {
         **_SCOPE_RULES,
-        "require-client-classes": Rule(ERROR, _REQUIRED_WHY, _nonempty),
-        "evaluate-additional-classes": Rule(ERROR, _REQUIRED_WHY, _nonempty),
         "4o6-interface": Rule(WARNING, _4O6_WHY, _nonempty),
         "4o6-interface-id": Rule(WARNING, _4O6_WHY, _nonempty),
         "4o6-subnet": Rule(WARNING, _4O6_WHY, _nonempty),
@@ -100,8 +94,6 @@ _RULES: dict[type, dict[str, Rule]] = {
                                  "reservations-global/-in-subnet/-out-of-pool"),
     },
     PoolConfig: {
-        "require-client-classes": Rule(ERROR, _REQUIRED_WHY, _nonempty),
-        "evaluate-additional-classes": Rule(ERROR, _REQUIRED_WHY, _nonempty),
         "ddns-": Rule(ACCEPT, _DDNS_WHY),
         "hostname-char-set": Rule(ACCEPT, _DDNS_WHY),
         "hostname-char-replacement": Rule(ACCEPT, _DDNS_WHY),
@@ -125,8 +117,6 @@ _RULES: dict[type, dict[str, Rule]] = {
     ClientClassConfig: {
         **{k: Rule(ERROR, _CLASS_PART_WHY, _nonempty)
            for k in ("option-def",)},
-        "only-if-required": Rule(ERROR, _REQUIRED_WHY, _is_true),
-        "only-in-additional-list": Rule(ERROR, _REQUIRED_WHY, _is_true),
         "metadata": Rule(ACCEPT, "Kea configuration-backend bookkeeping"),
     },
     LeaseDatabaseConfig: {
