@@ -113,6 +113,36 @@ def subnet_of_link(config: Config, link: Link) -> Subnet | None:
     return next((s for s in config.subnets if link.address in s), None)
 
 
+def live_classes(config: Config) -> set[str]:
+    """The classes whose membership something reads: those that give a reply something
+    (options, boot fields, a lifetime), DROP, those a guard or a require list names, and every
+    class their tests name through member(), transitively. The others are not evaluated: no
+    answer depends on them (nothing shows a packet's classes yet)."""
+    by_name = {c.name: c for c in config.client_classes}
+    live = {c.name for c in config.client_classes
+            if c.options or c.next_server is not None or c.server_hostname or
+            c.boot_file_name or c.valid_lifetime is not None or c.name == "DROP"}
+    for s in config.subnets:
+        live.update(s.client_classes, s.required_classes)
+        for p in s.pools:
+            live.update(p.client_classes, p.required_classes)
+    todo = list(live)
+    while todo:
+        c = by_name.get(todo.pop())
+        for name in referenced_by(c):
+            if name not in live:
+                live.add(name)
+                todo.append(name)
+    return live
+
+
+def referenced_by(c) -> tuple[str, ...]:
+    """The classes a compiled test names through member() (its OP_MEMBER operands)."""
+    if c is None or not c.words:
+        return ()
+    return tuple(c.references)
+
+
 def set_classes(engine: Engine, config: Config) -> None:
     """The client classes' compiled tests into the engine (class k's bit is k: 0 is ALL,
     which needs no test; a class without a test gets none and never matches on its own)."""
@@ -123,8 +153,12 @@ def set_classes(engine: Engine, config: Config) -> None:
         for n in s.client_classes + tuple(x for p in s.pools for x in p.client_classes))
     # no class of the configuration's own, nothing reading KNOWN: nothing evaluated per packet
     evaluated = len(config.client_classes) > 3 or reads_known
+    live = live_classes(config)
     for c in config.client_classes[1:] if evaluated else ():
-        tests.add(list(c.words), list(c.constants))
+        if c.name in live:
+            tests.add(list(c.words), list(c.constants))
+        else:                   # nothing reads its membership: not evaluated (no test)
+            tests.add([], [])
         if c.name == "DROP":
             drop = c.bit
         if c.next_server is not None or c.server_hostname or c.boot_file_name:

@@ -126,7 +126,8 @@ def client_classes(diag: _Diag, defs: Sequence[ClientClassConfig | None],
         out.append(ClientClass(name=name, bit=len(out), test=c.test, words=tuple(prog.words),
                                constants=tuple(prog.constants), path=path,
                                after_host=after_host,
-                               required=c.only_if_required or c.only_in_additional_list, **boot))
+                               required=c.only_if_required or c.only_in_additional_list,
+                               references=t.referenced_classes(tree), **boot))
     return tuple(out)
 
 

@@ -210,6 +210,7 @@ class ClientClass(msgspec.Struct, kw_only=True, frozen=True):
                                     # lookup (Kea's depend_on_known)
     required: bool = False          # only-if-required: evaluated only where a pool, subnet or
                                     # shared network requires it, once the lease is chosen
+    references: tuple[str, ...] = ()     # the classes its test names through member()
 
 
 class SharedNetwork(msgspec.Struct, kw_only=True, frozen=True):
