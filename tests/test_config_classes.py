@@ -159,3 +159,20 @@ def test_required_classes_are_listed_where_they_are_required():
     assert [c.required for c in cfg.client_classes[3:]] == [True, True]
     s = cfg.subnets[0]
     assert s.required_classes == ("a", "b") and s.pools[0].required_classes == ("b",)
+
+
+def test_only_the_classes_something_reads_are_evaluated():
+    from fastdhcp.policy import live_classes
+    cfg = parse_config(json.dumps({"Dhcp4": {
+        "interfaces-config": {"interfaces": ["*"]},
+        "client-classes": [
+            {"name": "unread", "test": "option[60].exists"},
+            {"name": "inner", "test": "option[93].exists"},
+            {"name": "DROP", "test": "member('inner') and pkt4.hlen == 0"},
+            {"name": "guarded", "test": "option[77].exists"},
+            {"name": "boots", "test": "option[61].exists", "boot-file-name": "x.efi"},
+            {"name": "also-unread", "test": "member('unread')"}],
+        "subnet4": [{"id": 1, "subnet": "192.0.2.0/24", "pools": [
+            {"pool": "192.0.2.10 - 192.0.2.19", "client-class": "guarded"}]}]}}))
+    assert live_classes(cfg) >= {"DROP", "inner", "guarded", "boots"}
+    assert not live_classes(cfg) & {"unread", "also-unread"}
