@@ -148,6 +148,7 @@ cdef class Engine:
     cdef RequiredList* subnet_required     # per subnet
     cdef RequiredList* pool_required       # per pool (the Allocator's numbering)
     cdef bint any_required
+    cdef uint64_t* resv_classes            # per reservation ordinal: the classes it assigns
     cdef bint needs_known                  # KNOWN/UNKNOWN are read by a test or a guard
     cdef uint64_t classes[CL_WORDS]        # the classes of the packet being decided
     cdef uint32_t ev_budget[EV_KINDS]      # events of each kind still to note this interval
@@ -191,7 +192,8 @@ cdef class Engine:
         self.class_options = <const OptionSetC**>calloc(CL_MAX_CLASSES, sizeof(OptionSetC*))
         self.subnet_required = <RequiredList*>calloc(max(alloc.n_subnets, 1), sizeof(RequiredList))
         self.pool_required = <RequiredList*>calloc(max(alloc.n_pools, 1), sizeof(RequiredList))
-        if self.subnet_required == NULL or self.pool_required == NULL:
+        self.resv_classes = <uint64_t*>calloc(max(alloc.n_resv, 1) * CL_WORDS, sizeof(uint64_t))
+        if self.subnet_required == NULL or self.pool_required == NULL or self.resv_classes == NULL:
             raise MemoryError()
         if self.class_boot == NULL or self.subnet_guard == NULL or self.class_lft == NULL or \
                 self.class_options == NULL:
@@ -214,6 +216,7 @@ cdef class Engine:
         free(self.class_lft)
         free(self.class_options)
         free(self.subnet_required)
+        free(self.resv_classes)
         free(self.pool_required)
         if self.committer != NULL:
             with nogil:
@@ -367,6 +370,17 @@ cdef class Engine:
             if a <= self.alloc.pools[p].first and \
                     self.alloc.pools[p].first + self.alloc.pools[p].size - 1 <= b:
                 self.pool_required[p] = r
+
+    def set_reservation_classes(self, uint32_t ordinal, bits):
+        """The classes a reservation gives its client after the host lookup (Kea's
+        setReservedClientClasses): guards, options and member() of the later tests see them."""
+        if ordinal >= self.alloc.n_resv:
+            raise ValueError(f"no reservation {ordinal}")
+        for bit in bits:
+            if not 0 < bit < CL_MAX_CLASSES:
+                raise ValueError(f"class bit {bit} out of range")
+            self.resv_classes[ordinal * CL_WORDS + (bit >> 6)] |= 1ULL << (bit & 63)
+        self.needs_known = True
 
     def set_only_required(self, bits):
         """The classes that are only-if-required (not in the first passes)."""
@@ -939,8 +953,12 @@ cdef class Engine:
     # UNKNOWN by whether the client has a reservation here, then the tests that wait for it.
     # True if the packet is in DROP now.
     cdef bint classify_known(self, int i, uint32_t iface, uint32_t sn, const ClientIds* ids) noexcept:
-        cdef uint32_t bit = 1 if self.alloc.resv_find(sn, ids) != NIL else 2
-        self.classes[0] |= 1ULL << bit
+        cdef uint32_t r = self.alloc.resv_find(sn, ids), w, o
+        self.classes[0] |= 1ULL << (1 if r != NIL else 2)
+        if r != NIL:                            # the classes the reservation assigns
+            o = self.alloc.resv[r].ordinal * CL_WORDS
+            for w in range(CL_WORDS):
+                self.classes[w] |= self.resv_classes[o + w]
         if self.late[0] | self.late[1] | self.late[2] | self.late[3]:
             self.run_tests(i, iface, True)
         return self.drop_class >= 0 and (self.classes[self.drop_class >> 6] >> (self.drop_class & 63)) & 1

@@ -143,7 +143,8 @@ def referenced_by(c) -> tuple[str, ...]:
     return tuple(c.references)
 
 
-def set_classes(engine: Engine, config: Config) -> None:
+def set_classes(engine: Engine, config: Config,
+                reserved_classes: Iterable[tuple[int, object]] = ()) -> None:
     """The client classes' compiled tests into the engine (class k's bit is k: 0 is ALL,
     which needs no test; a class without a test gets none and never matches on its own)."""
     tests = ClassTests()
@@ -174,6 +175,8 @@ def set_classes(engine: Engine, config: Config) -> None:
             engine.set_class_options(c.bit, option_set(merge_options(c.options)))
     # pool guards: a class named but not defined is never joined (as in Kea)
     bits = {c.name: c.bit for c in config.client_classes}
+    for ordinal, r in reserved_classes:
+        engine.set_reservation_classes(ordinal, [bits[n] for n in r.client_classes if n in bits])
     for s in config.subnets:
         if s.client_classes:
             engine.set_subnet_guard(s.id, [bits[n] for n in s.client_classes if n in bits])
@@ -268,7 +271,7 @@ def compile_policy(config: Config, links: list[Link], *, batch_size: int = 64) -
         sub = subnet_of_link(config, link)
         engine.add_interface(link.ifindex, link.address, link.mac, sub.id if sub else None,
                              link.name)
-    set_classes(engine, config)
+    set_classes(engine, config, [(o, r) for o, _, r in resv_extras if r.client_classes])
     # A relay address names a subnet, or a shared network: its first subnet stands for the
     # network, and allocation moves among the members.
     relays: dict[int, int] = {}

@@ -344,3 +344,25 @@ def test_required_classes_apply_only_where_required(lab, topo, servers, raw):
         return r.pkt.option(66), r.pkt.option(67)
     assert opts([(60, b"PXEClient")]) == (None, b"required.efi")
     assert opts([]) == (None, None)
+
+
+def test_a_reservations_classes_are_the_clients_after_the_host_lookup(lab, topo, servers, raw):
+    ns, ifname, other_mac = topo.client()
+    cfg, _ = with_classes(topo, lab, [
+        {"name": "vip", "boot-file-name": "vip.efi"}], "resvclasses")
+    sub = cfg["Dhcp4"]["subnet4"][0]
+    sub["pools"] = [{"pool": f"{NET}.110 - {NET}.119", "client-class": "vip"},
+                    {"pool": f"{NET}.120 - {NET}.129"}]
+    sub["reservations"] = [{"hw-address": raw.mac.hex(":"), "client-classes": ["vip"]}]
+    servers.start(cfg)
+
+    def offer(client):
+        xid = new_xid()
+        r = client.ask(reference.discover(client.mac, xid), xid=xid,
+                       types={MsgType.DHCPOFFER}, timeout=1.0, tries=2)
+        return int(r.pkt.yiaddr.split(".")[-1]), r.pkt.file
+    addr, file = offer(raw)
+    assert 110 <= addr <= 119 and file == b"vip.efi"
+    with RawClient(lab, ns, ifname, other_mac) as other:
+        addr, file = offer(other)
+        assert 120 <= addr <= 129 and file == b""

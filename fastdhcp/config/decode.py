@@ -195,7 +195,9 @@ class _Decoder:
                 else:
                     for field_info, rule in kind.typed_rules:
                         for i, it in enumerate(items):
-                            if rule.when(getattr(it, field_info.name)):
+                            # (a key the entry does not have is no use of it: its default)
+                            if field_info.encode_name in value[i] and \
+                                    rule.when(getattr(it, field_info.name)):
                                 self._apply(rule, f"{path}[{i}].{field_info.encode_name}")
                     return items
             # A failed entry stays as None so that later checks keep the entry's index.

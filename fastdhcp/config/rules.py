@@ -100,8 +100,6 @@ _RULES: dict[type, dict[str, Rule]] = {
         "metadata": Rule(ACCEPT, "Kea configuration-backend bookkeeping"),
     },
     ReservationConfig: {
-        "client-classes": Rule(WARNING, "classes reserved for a host are not assigned by "
-                               "fastdhcp yet: guards and member() do not see them", _nonempty),
         "ip-addresses": Rule(ERROR, "a DHCPv6 reservation key; a DHCPv4 reservation takes "
                              "'ip-address'"),
         "prefixes": Rule(ERROR, "a DHCPv6 reservation key"),
