@@ -738,6 +738,10 @@ cdef class Engine:
         cdef ClientKey k
         cdef ClientIds ids
         cdef uint8_t t = p.msg_type
+        if t == MT_BOOTP and self.allow_bootp:
+            # Kea's bootp hook: a BOOTREQUEST without 53 is a DHCPREQUEST of the BOOTP class,
+            # answered with an infinite lease and without the DHCP-specific options
+            t = MT_REQUEST
         if t == MT_DISCOVER:
             self.counters[C_DISCOVER] += 1
         elif t == MT_REQUEST:
@@ -947,6 +951,8 @@ cdef class Engine:
     cdef void classify(self, int i, uint32_t iface) noexcept:
         memset(self.classes, 0, sizeof(self.classes))
         self.classes[0] = 1                     # ALL
+        if self.batch.pkts[i].msg_type == MT_BOOTP:
+            self.classes[0] |= 1ULL << 3        # BOOTP (Kea's bootp hook, before the tests)
         self.run_tests(i, iface, False)
 
     # After the host lookup (Kea's classifyByKnown, then the classes depending on it): KNOWN or
@@ -1071,6 +1077,8 @@ cdef class Engine:
         cdef const SubnetRun* r = &self.runs[sn]
         cdef uint32_t v, w, lo = r.valid_min, dflt = r.valid_lft, hi = r.valid_max
         cdef uint64_t m
+        if p.msg_type == MT_BOOTP:
+            return LFT_INFINITY                   # (Kea's getValidLft: BOOTP is infinite)
         for w in range(CL_WORDS):                 # the first joined class with a triplet
             m = self.classes[w] & self.lft_classes[w]
             if m:
@@ -1189,7 +1197,7 @@ cdef class Engine:
         self.reuse_lft = 0
         lead[0], lead[1] = OPT_SERVER_ID, 4
         wr_u32(lead + 2, server_id)
-        if with_lease:
+        if with_lease and p.msg_type != MT_BOOTP:     # (BOOTP: no 51, 58, 59: see below)
             valid = self.lease_time(p, sn)
             if reused:       # Kea's lease caching: what is left of the lease, T1/T2 from that
                 valid = reused
@@ -1213,6 +1221,8 @@ cdef class Engine:
                 lead[n], lead[n + 1] = OPT_REBINDING_TIME, 4
                 wr_u32(lead + n + 2, t2)
                 n += 6
+        if p.msg_type == MT_BOOTP:
+            n = 0                                 # not even 54
         if msg_type == MT_NAK:
             opts = &NO_OPTIONS
         else:
@@ -1249,8 +1259,18 @@ cdef class Engine:
                                        0 if msg_type == MT_NAK else
                                        (boot.siaddr if boot != NULL and boot.has & BOOT_SIADDR
                                         else sub_boot.siaddr), lead, n,
-                                       LEAD_WRITTEN, opts, top, cls, run.echo_client_id, &skipped)
+                                       LEAD_WRITTEN, opts, top, cls,
+                                       run.echo_client_id and p.msg_type != MT_BOOTP, &skipped)
         b.options_skipped += skipped
+        if p.msg_type == MT_BOOTP and b.tx_len[i] >= HDR_OPTIONS + 3:
+            # Kea's bootp hook sends none of the DHCP-specific options: not 53 (the builder's
+            # first, 3 bytes), nor 54, 51, 58, 59 (the lead, left out), nor 61 (not echoed);
+            # at least 300 bytes (RFC 951's 64-byte vendor area)
+            memmove(out + HDR_OPTIONS, out + HDR_OPTIONS + 3, b.tx_len[i] - HDR_OPTIONS - 3)
+            b.tx_len[i] -= 3
+            if b.tx_len[i] < BOOTP_MIN_SIZE:
+                memset(out + b.tx_len[i], 0, BOOTP_MIN_SIZE - b.tx_len[i])
+                b.tx_len[i] = BOOTP_MIN_SIZE
         if msg_type != MT_NAK:
             put_boot_names(out, sub_boot, boot)
         if msg_type == MT_OFFER:

@@ -153,7 +153,7 @@ def set_classes(engine: Engine, config: Config,
         n in ("KNOWN", "UNKNOWN") for s in config.subnets
         for n in s.client_classes + tuple(x for p in s.pools for x in p.client_classes))
     # no class of the configuration's own, nothing reading KNOWN: nothing evaluated per packet
-    evaluated = len(config.client_classes) > 3 or reads_known
+    evaluated = len(config.client_classes) > 4 or reads_known
     live = live_classes(config)
     for c in config.client_classes[1:] if evaluated else ():
         if c.name in live:
@@ -224,8 +224,9 @@ def compile_policy(config: Config, links: list[Link], *, batch_size: int = 64) -
     engine.raw_sockets = config.interfaces.dhcp_socket_type == "raw"
     # (Kea 2.4's compatibility flag: the relay's link-selection sub-option is not read)
     engine.ignore_rai_link_selection = config.compatibility.ignore_rai_link_selection
-    # allow_bootp stays off: Kea answers BOOTP only with its bootp hook library, which the
-    # configuration refuses (config.checks.check_hooks), and drops a message without 53
+    # BOOTP is answered when Kea would answer it: with its bootp hook library (else a message
+    # without 53 is dropped, as Kea drops it)
+    engine.allow_bootp = config.bootp
     networks = {}
     for s in config.subnets:
         networks.setdefault(s.shared_network, []).append(s.id)

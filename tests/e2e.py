@@ -605,7 +605,7 @@ def raw_reply(frame: bytes):
         return None
     eth_dst, eth_src, ip_src, ip_dst, sport, dport, payload, ok = parsed
     try:
-        pkt = fastdhcp.decode(payload)
+        pkt = fastdhcp.decode(payload, allow_bootp=True)     # (a BOOTP reply has no 53)
     except fastdhcp.MalformedPacket:
         return None
     if pkt.op != 2:

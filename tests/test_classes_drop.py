@@ -8,6 +8,7 @@ with FASTDHCP_E2E_SERVER=kea (raw-frame clients, tests/e2e.py RawClient)."""
 from __future__ import annotations
 
 import os
+import time
 
 from e2e import (NET, UNDER_TEST, RawClient, control, control_config, new_xid, server_log,
                  wait_log)
@@ -366,3 +367,40 @@ def test_a_reservations_classes_are_the_clients_after_the_host_lookup(lab, topo,
     with RawClient(lab, ns, ifname, other_mac) as other:
         addr, file = offer(other)
         assert 120 <= addr <= 129 and file == b""
+
+
+# ---- BOOTP (Kea's libdhcp_bootp.so) --------------------------------------------------------
+
+def test_a_bootp_request_gets_an_infinite_lease_without_dhcp_options(lab, topo, servers, raw):
+    cfg, _ = with_classes(topo, lab, [
+        {"name": "bootp-boot", "test": "member('BOOTP')", "boot-file-name": "bootp.img"}],
+        "bootp")
+    cfg["Dhcp4"]["hooks-libraries"] = [
+        {"library": "/usr/lib/x86_64-linux-gnu/kea/hooks/libdhcp_bootp.so"}]
+    proc = servers.start(cfg)
+    xid = new_xid()
+    d = reference.discover(raw.mac, xid, prl=[])
+    assert d[240:243] == b"\x35\x01\x01"
+    request = d[:240] + b"\x00\x00\x00" + d[243:]        # the same, without 53: BOOTP
+    r = raw.ask(request, xid=xid, types={0}, timeout=1.0, tries=2)
+    assert r is not None, "no BOOTREPLY"
+    assert r.pkt.msg_type == 0 and r.pkt.option(53) is None
+    for code in (51, 54, 58, 59, 61):
+        assert r.pkt.option(code) is None, code
+    assert r.pkt.file == b"bootp.img"
+    assert r.pkt.yiaddr.startswith(NET + ".")
+    assert r.pkt.option(1) is not None                   # the subnet mask still goes
+    # a DHCP client is not in BOOTP
+    xid = new_xid()
+    offer = raw.ask(reference.discover(raw.mac, xid), xid=xid, types={MsgType.DHCPOFFER},
+                    timeout=1.0, tries=2)
+    assert offer is not None and offer.pkt.file == b""
+    # the lease is infinite in the file (Kea's 4294967295)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        rows = [ln for ln in open(proc.lease_path).read().splitlines()
+                if ln.startswith(r.pkt.yiaddr + ",")]
+        if rows:
+            break
+        time.sleep(0.1)
+    assert rows and rows[-1].split(",")[3] == "4294967295", rows

@@ -32,16 +32,16 @@ def test_good_classes_load_in_order_with_all_first():
                 {"name": "DROP", "test": "pkt4.mac == 0x020000000bad"},
                 {"name": "assigned-only"}])
     assert [(c.name, c.bit) for c in cfg.client_classes] == [
-        ("ALL", 0), ("KNOWN", 1), ("UNKNOWN", 2), ("pxe", 3), ("uefi", 4), ("phones", 5),
-        ("DROP", 6), ("assigned-only", 7)]
-    assert cfg.client_classes[4].words and cfg.client_classes[7].words == ()
+        ("ALL", 0), ("KNOWN", 1), ("UNKNOWN", 2), ("BOOTP", 3), ("pxe", 4), ("uefi", 5),
+        ("phones", 6), ("DROP", 7), ("assigned-only", 8)]
+    assert cfg.client_classes[5].words and cfg.client_classes[8].words == ()
 
 
 def test_classes_that_read_known_wait_for_the_host_lookup():
     cfg = load([{"name": "a", "test": "member('KNOWN')"},
                 {"name": "b", "test": "member('a') or option[60].exists"},
                 {"name": "c", "test": "option[60].exists"}])
-    assert [(c.name, c.after_host) for c in cfg.client_classes[3:]] == [
+    assert [(c.name, c.after_host) for c in cfg.client_classes[4:]] == [
         ("a", True), ("b", True), ("c", False)]
 
 
@@ -67,8 +67,8 @@ def test_classes_that_read_known_wait_for_the_host_lookup():
      "not empty parameter 'name' is required"),
     ([{"name": "x", "test": "option[54].text == '10.0.0.1'"}], "Dhcp4.client-classes[0].test",
      "column 1: option[54].text of an option that is not a string is Kea's debug text"),
-    ([{"name": "x", "test": "member('BOOTP')"}], "Dhcp4.client-classes[0].test",
-     "column 1: the BOOTP class is not assigned by fastdhcp yet"),
+    ([{"name": "KNOWN"}], "Dhcp4.client-classes[0].name",
+     "the built-in class 'KNOWN' cannot be given options by fastdhcp yet"),
     ([{"name": "x", "test": "'a' == 'a'", "option-data": [{"name": "no-such-option",
                                                           "data": "1"}]}],
      "Dhcp4.client-classes[0].option-data[0].name", "unknown option name 'no-such-option'"),
@@ -120,7 +120,7 @@ def test_a_class_s_boot_fields_are_checked_as_kea_checks_them(extra, path, reaso
 def test_a_class_s_boot_fields_load():
     cfg = load([{"name": "pxe", "test": "option[93].exists", "next-server": "192.0.2.7",
                  "server-hostname": "tftp", "boot-file-name": "ipxe.efi"}])
-    c = cfg.client_classes[3]
+    c = cfg.client_classes[4]
     assert (c.next_server, c.server_hostname, c.boot_file_name) == (
         0xC0000207, "tftp", "ipxe.efi")
 
@@ -134,7 +134,7 @@ def test_a_class_s_boot_fields_load():
 ])
 def test_a_class_s_lifetimes_make_kea_s_triplet(given, triplet):
     cfg = load([{"name": "pxe", "test": "option[93].exists", **given}])
-    assert cfg.client_classes[3].valid_lifetime == triplet
+    assert cfg.client_classes[4].valid_lifetime == triplet
 
 
 @pytest.mark.parametrize("given, reason", [
@@ -156,7 +156,7 @@ def test_required_classes_are_listed_where_they_are_required():
             {"id": 1, "subnet": "192.0.2.0/24", "evaluate-additional-classes": ["b"],
              "pools": [{"pool": "192.0.2.10 - 192.0.2.19",
                         "require-client-classes": ["b"]}]}]}]}}))
-    assert [c.required for c in cfg.client_classes[3:]] == [True, True]
+    assert [c.required for c in cfg.client_classes[4:]] == [True, True]
     s = cfg.subnets[0]
     assert s.required_classes == ("a", "b") and s.pools[0].required_classes == ("b",)
 

@@ -23,8 +23,8 @@ BUILT_IN_PREFIXES = ("VENDOR_CLASS_", "HA_", "AFTER_", "EXTERNAL_")
 VENDOR_CLASS = "VENDOR_CLASS_"
 # Built-in classes the engine cannot assign yet: a test naming them, or a class of that name
 # given options, would be evaluated differently from Kea.
-NOT_YET = {"BOOTP": "the BOOTP class is not assigned by fastdhcp yet"}
-KNOWN_BITS = {"KNOWN": 1, "UNKNOWN": 2}      # set by the engine after the host lookup
+NOT_YET: dict[str, str] = {}
+KNOWN_BITS = {"KNOWN": 1, "UNKNOWN": 2, "BOOTP": 3}    # set by the engine itself
 
 
 def client_classes(diag: _Diag, defs: Sequence[ClientClassConfig | None],
@@ -32,8 +32,9 @@ def client_classes(diag: _Diag, defs: Sequence[ClientClassConfig | None],
     """The classes in evaluation order (ALL first, bit 0)."""
     out = [ClientClass(name="ALL", bit=0, path="(built-in)"),
            ClientClass(name="KNOWN", bit=1, path="(built-in)"),
-           ClientClass(name="UNKNOWN", bit=2, path="(built-in)")]
-    bits: dict[str, int] = {"ALL": 0, "KNOWN": 1, "UNKNOWN": 2}
+           ClientClass(name="UNKNOWN", bit=2, path="(built-in)"),
+           ClientClass(name="BOOTP", bit=3, path="(built-in)")]
+    bits: dict[str, int] = {"ALL": 0, "KNOWN": 1, "UNKNOWN": 2, "BOOTP": 3}
     late: set[str] = {"KNOWN", "UNKNOWN"}    # Kea's depend_on_known: known after the host lookup
     first_at: dict[str, str] = {}
 

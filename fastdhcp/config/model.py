@@ -280,6 +280,7 @@ class Config(msgspec.Struct, kw_only=True):
     raw: dict
     subnet_index: dict[int, Subnet] = {}
     client_classes: tuple[ClientClass, ...] = ()     # in the order Kea evaluates them
+    bootp: bool = False             # libdhcp_bootp.so is loaded: BOOTP requests are answered
 
     def subnet(self, subnet_id: int) -> Subnet:
         return self.subnet_index[subnet_id]

@@ -101,7 +101,9 @@ class _Resolver:
             decline_probation_period=cfg.decline_probation_period,
             echo_client_id=cfg.echo_client_id, ip_reservations_unique=cfg.ip_reservations_unique,
             warnings=self.diag.warnings, raw=self.raw,
-            subnet_index={s.id: s for s in subnets}, client_classes=classes)
+            subnet_index={s.id: s for s in subnets}, client_classes=classes,
+            bootp=any(h is not None and h.library.rsplit("/", 1)[-1] == "libdhcp_bootp.so"
+                      for h in cfg.hooks_libraries))
 
     # --- global sections --------------------------------------------------------------------
 

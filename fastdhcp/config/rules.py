@@ -178,6 +178,7 @@ _SECTIONS: dict[type, _Spec] = {
 #: function is native in fastdhcp, or it only serves operators); anything else is an ERROR.
 HOOKS: dict[str, tuple[str, str]] = {
     "libdhcp_lease_cmds.so": (ACCEPT, "lease commands are answered natively by fastdhcp"),
+    "libdhcp_bootp.so": (ACCEPT, "BOOTP is answered natively by fastdhcp, as by Kea's hook"),
     "libdhcp_stat_cmds.so": (ACCEPT, "statistics commands are answered natively by fastdhcp"),
     "libdhcp_subnet_cmds.so": (WARNING, "not loaded: subnet commands are unavailable"),
     "libdhcp_host_cmds.so": (ACCEPT, "reservation commands are answered natively by fastdhcp "
