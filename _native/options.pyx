@@ -251,28 +251,40 @@ cdef inline const OptionSetC* opt_source(const OptionSetC* os, const OptionSetC*
     return NULL
 
 
-# The requested options, then the always-send ones (in code order, from every tier), each from
-# the tier opt_source picks: the reply of a packet whose classes have options.
-cdef uint16_t opt_append_classified(const DhcpPacket* req, uint8_t* out, uint16_t pos,
-                                    uint16_t room, uint64_t* seen, const OptionSetC* os,
-                                    const OptionSetC* top, const ClassSets* cls,
-                                    uint16_t* skipped) noexcept nogil:
-    cdef uint64_t pending
-    cdef uint16_t k, w
-    cdef int j
+# The options the request's parameter request list names, in its order, each from the tier
+# opt_source picks (without classes: the overlay's, else the set's).
+cdef uint16_t opt_append_requested(const DhcpPacket* req, uint8_t* out, uint16_t pos,
+                                   uint16_t room, uint64_t* seen, const OptionSetC* os,
+                                   const OptionSetC* top, const ClassSets* cls,
+                                   uint16_t* skipped) noexcept nogil:
+    cdef uint16_t k
     cdef const uint8_t* prl
     cdef uint8_t code
     cdef const OptionSetC* src
-    if req.opt[OPT_PARAMETER_LIST].count:
-        prl = opt_value(req, OPT_PARAMETER_LIST)
-        for k in range(req.opt[OPT_PARAMETER_LIST].len):
-            code = prl[k]
-            if bit_test(seen, code):
-                continue
-            bit_set(seen, code)
-            src = opt_source(os, top, cls, code)
-            if src != NULL:
-                pos = opt_copy_if_fits(out, pos, room, src, code, skipped)
+    if not req.opt[OPT_PARAMETER_LIST].count:
+        return pos
+    prl = opt_value(req, OPT_PARAMETER_LIST)
+    for k in range(req.opt[OPT_PARAMETER_LIST].len):
+        code = prl[k]
+        if bit_test(seen, code):
+            continue
+        bit_set(seen, code)
+        src = opt_source(os, top, cls, code)
+        if src != NULL:
+            pos = opt_copy_if_fits(out, pos, room, src, code, skipped)
+    return pos
+
+
+# The always-send options of a packet whose classes have options: in code order, from every
+# tier, each from the tier opt_source picks.
+cdef uint16_t opt_append_always_tiers(uint8_t* out, uint16_t pos, uint16_t room, uint64_t* seen,
+                                      const OptionSetC* os, const OptionSetC* top,
+                                      const ClassSets* cls, uint16_t* skipped) noexcept nogil:
+    cdef uint64_t pending
+    cdef uint16_t w
+    cdef int j
+    cdef uint8_t code
+    cdef const OptionSetC* src
     for w in range(4):
         pending = os.always[w] & os.present[w]
         if top != NULL:
@@ -297,9 +309,9 @@ cdef uint16_t opt_append_reply(const DhcpPacket* req, uint8_t* out, uint16_t pos
     cdef uint64_t seen[4]
     cdef uint64_t pending
     cdef uint32_t reserve = 1
-    cdef uint16_t room, k, w
-    cdef const uint8_t* prl
+    cdef uint16_t room, w
     cdef uint8_t code
+    cdef ClassSets no_classes
     cdef bint echo_cid = echo_client_id and req.opt[OPT_CLIENT_ID].count
     cdef bint echo_rai = req.opt[OPT_RELAY_AGENT_INFO].count
     # A code appears once per reply (RFC 3396 would join repeats): `written` holds 53 and the
@@ -312,35 +324,29 @@ cdef uint16_t opt_append_reply(const DhcpPacket* req, uint8_t* out, uint16_t pos
     if echo_rai:
         reserve += tlv_wire_len(req.opt[OPT_RELAY_AGENT_INFO].len)
     room = <uint16_t>(limit - reserve) if limit > reserve else 0
-    if cls != NULL and cls.n:
-        pos = opt_append_classified(req, out, pos, room, seen, os, top, cls, skipped)
-    elif req.opt[OPT_PARAMETER_LIST].count:
-        prl = opt_value(req, OPT_PARAMETER_LIST)
-        for k in range(req.opt[OPT_PARAMETER_LIST].len):
-            code = prl[k]
-            if bit_test(seen, code):
-                continue
-            bit_set(seen, code)
-            if top != NULL and bit_test(top.present, code):
-                pos = opt_copy_if_fits(out, pos, room, top, code, skipped)
-            elif bit_test(os.present, code):
-                pos = opt_copy_if_fits(out, pos, room, os, code, skipped)
-    if top != NULL and not (cls != NULL and cls.n):
+    if cls == NULL:
+        no_classes.n = 0
+        cls = &no_classes
+    pos = opt_append_requested(req, out, pos, room, seen, os, top, cls, skipped)
+    if cls.n:
+        pos = opt_append_always_tiers(out, pos, room, seen, os, top, cls, skipped)
+    else:
+        if top != NULL:
+            for w in range(4):
+                pending = top.always[w] & top.present[w] & ~seen[w]
+                while pending:
+                    code = <uint8_t>(w * 64 + __builtin_ctzll(pending))
+                    pending &= pending - 1
+                    bit_set(seen, code)
+                    pos = opt_copy_if_fits(out, pos, room, top, code, skipped)
         for w in range(4):
-            pending = top.always[w] & top.present[w] & ~seen[w]
-            while pending:
+            pending = os.always[w] & os.present[w] & ~seen[w]
+            while pending:                   # (always-send is sticky: the overlay's value goes)
                 code = <uint8_t>(w * 64 + __builtin_ctzll(pending))
                 pending &= pending - 1
-                bit_set(seen, code)
-                pos = opt_copy_if_fits(out, pos, room, top, code, skipped)
-    for w in range(4 if not (cls != NULL and cls.n) else 0):
-        pending = os.always[w] & os.present[w] & ~seen[w]
-        while pending:                       # (always-send is sticky: the overlay's value goes)
-            code = <uint8_t>(w * 64 + __builtin_ctzll(pending))
-            pending &= pending - 1
-            pos = opt_copy_if_fits(out, pos, room,
-                                   top if top != NULL and bit_test(top.present, code) else os,
-                                   code, skipped)
+                pos = opt_copy_if_fits(out, pos, room,
+                                       top if top != NULL and bit_test(top.present, code) else os,
+                                       code, skipped)
     if echo_cid:    # RFC 6842
         pos = opt_put(out, pos, OPT_CLIENT_ID, opt_value(req, OPT_CLIENT_ID), req.opt[OPT_CLIENT_ID].len)
     if echo_rai:    # RFC 3046 §2.2: copied unchanged, as the last option

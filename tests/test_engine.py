@@ -174,7 +174,8 @@ class LoopbackServer:
                     break
                 to = next(socket.inet_ntoa(v[8:12]) for level, kind, v in anc
                           if level == socket.IPPROTO_IP and kind == IP_PKTINFO)
-                replies.append(Reply(reference.decode(data), dst=to, port=s.getsockname()[1]))
+                replies.append(Reply(reference.decode(data, allow_bootp=True), dst=to,
+                                     port=s.getsockname()[1]))
         return replies
 
     def ask(self, datagram, **kw):
@@ -892,15 +893,23 @@ def bootp_request(mac):
                                                 "options": ((55, bytes((1, 3))),)}))
 
 
-@pytest.mark.parametrize("allow", [False, True], ids=["bootp-off", "bootp-on"])
-def test_bootp_is_not_answered(servers, allow):
-    # The engine parses BOOTP when allowed but has no BOOTP decisions: counted as an unknown
-    # message (policy never turns allow_bootp on).
+def test_bootp_is_not_answered_without_the_bootp_hook(servers):
+    # Kea drops a message without 53 unless its bootp hook library is loaded (policy turns
+    # allow_bootp on only then): a parse failure
     srv = servers.start()
-    srv.engine.allow_bootp = allow
     assert srv.ask(bootp_request(new_mac())) is None
     s = srv.stats()
-    assert (s["pkt4-unknown-received"], s["pkt4-parse-failed"]) == ((1, 0) if allow else (0, 1))
+    assert (s["pkt4-unknown-received"], s["pkt4-parse-failed"]) == (0, 1)
+
+
+def test_bootp_with_the_hook_is_answered_as_a_request_without_dhcp_options(servers):
+    srv = servers.start()
+    srv.engine.allow_bootp = True
+    r = srv.ask(bootp_request(new_mac()))
+    assert r is not None and r.pkt.op == 2 and r.pkt.msg_type == 0
+    assert all(r.pkt.option(c) is None for c in (51, 53, 54, 58, 59, 61))
+    s = srv.stats()
+    assert (s["pkt4-request-received"], s["pkt4-parse-failed"]) == (1, 0)
 
 
 @pytest.mark.parametrize("msg_type, counter", [
