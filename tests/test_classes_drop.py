@@ -404,3 +404,27 @@ def test_a_bootp_request_gets_an_infinite_lease_without_dhcp_options(lab, topo, 
             break
         time.sleep(0.1)
     assert rows and rows[-1].split(",")[3] == "4294967295", rows
+
+
+# ---- vendor-encapsulated options (43) by class, with the class's own definition -------------
+
+def test_a_class_gives_option_43_with_the_sub_options_of_its_own_definition(lab, topo, servers,
+                                                                            raw):
+    cfg, _ = with_classes(topo, lab, [
+        {"name": "ubnt", "test": "substring(option[60].hex, 0, 4) == 'ubnt'",
+         "option-def": [{"name": "vendor-encapsulated-options", "code": 43, "type": "empty",
+                         "encapsulate": "ubnt"}],
+         "option-data": [{"name": "vendor-encapsulated-options"},
+                         {"name": "unifi-controller", "space": "ubnt", "data": "192.0.2.10"}]}],
+        "opt43")
+    cfg["Dhcp4"]["option-def"] = [{"name": "unifi-controller", "code": 1,
+                                   "type": "ipv4-address", "space": "ubnt"}]
+    servers.start(cfg)
+
+    def option_43(**kw):
+        xid = new_xid()
+        r = raw.ask(reference.discover(raw.mac, xid, prl=[1, 3, 43], **kw), xid=xid,
+                    types={MsgType.DHCPOFFER}, timeout=1.0, tries=2)
+        return r.pkt.option(43)
+    assert option_43(extra_options=[(60, b"ubnt")]) == bytes([1, 4, 192, 0, 2, 10])
+    assert option_43() is None

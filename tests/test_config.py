@@ -914,7 +914,7 @@ def test_unknown_key_where_it_is_harmless_is_a_warning():
     ({"client-classes": [{"name": "pxe", "test": "option[93].hex == 0x0007",
                           "option-def": [{"name": "x", "code": 1, "type": "uint8",
                                           "space": "vendor-encapsulated-options-space"}]}]},
-     "Dhcp4.client-classes[0].option-def", "not supported by fastdhcp yet in a client class"),
+     "Dhcp4.client-classes[0].option-def[0]", "Not allowed option definition for code '1'"),
     ({"subnet4": [subnet(**{"client-classes": ["pxe"], "client-class": "pxe"})]},
      "Dhcp4.subnet4[0].client-classes", "mutually exclusive"),
     ({"subnet4": [subnet(pools=[{"pool": "192.0.2.1-192.0.2.9", "client-class": "a",

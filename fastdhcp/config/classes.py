@@ -14,7 +14,8 @@ from ..classify.expression import ExpressionError, parse
 from ..classify.kea_options import kea22_definition
 from .decode import _Diag
 from .model import ClientClass
-from .optiondefs import OptionTable
+from .optiondata import OptionData
+from .optiondefs import OptionTable, option_table
 from .schema import ClientClassConfig
 from .values import _parse_ip
 
@@ -76,8 +77,22 @@ def client_classes(diag: _Diag, defs: Sequence[ClientClassConfig | None],
             continue
         if lifetime is not None:
             boot["valid_lifetime"] = lifetime
-        if c.option_data and options_level is not None:
-            opts, vendor = options_level(c.option_data, f"{path}.option-data")
+        level = options_level
+        if c.option_def:
+            # Kea allows a class its own definitions of the options it unpacks only after
+            # classification (LibDHCP::shouldDeferOptionUnpack: 43 and 224-254 of dhcp4)
+            bad = [i for i, d in enumerate(c.option_def) if d is not None and not (
+                d.space == "dhcp4" and (d.code == 43 or 224 <= d.code <= 254))]
+            for i in bad:
+                d = c.option_def[i]
+                diag.error(f"{path}.option-def[{i}]", f"Not allowed option definition for code "
+                                                      f"'{d.code}' in space '{d.space}'")
+            if bad:
+                continue
+            level = OptionData(diag, option_table(diag, c.option_def, f"{path}.option-def",
+                                                  base=table)).level
+        if c.option_data and level is not None:
+            opts, vendor = level(c.option_data, f"{path}.option-data")
             if vendor:
                 diag.error(f"{path}.option-data", "vendor options (option 125) in a client "
                                                   "class are not supported by fastdhcp yet")

@@ -84,14 +84,16 @@ def _generic_def(space: str, code: int) -> OptionDef:
     return OptionDef(code, f"option-{code}", "binary", kea=False)
 
 
-def option_table(diag: _Diag, defs: Sequence[OptionDefConfig | None]) -> OptionTable:
-    """``option-def`` checked (problems to ``diag``) -> the table in force."""
+def option_table(diag: _Diag, defs: Sequence[OptionDefConfig | None],
+                 path: str = "Dhcp4.option-def", base: OptionTable | None = None) -> OptionTable:
+    """``option-def`` checked (problems to ``diag``, under ``path``) -> the table in force;
+    with ``base``, those definitions over ``base``'s (a client class's over the global ones)."""
     custom: dict[str, dict[int, OptionDef]] = {}
     seen_at: dict[tuple[str, Any], str] = {}
     for i, od in enumerate(defs):
         if od is None:
             continue
-        p = f"Dhcp4.option-def[{i}]"
+        p = f"{path}[{i}]"
         ok = True
         if not _NAME_RE.fullmatch(od.name) or od.name.isdigit():
             diag.error(f"{p}.name", f"invalid option name {od.name!r} (letters, digits, '-' "
@@ -151,6 +153,9 @@ def option_table(diag: _Diag, defs: Sequence[OptionDefConfig | None]) -> OptionT
         seen_at[(od.space, od.code)] = seen_at[(od.space, od.name)] = p
         custom.setdefault(od.space, {})[od.code] = OptionDef(
             od.code, od.name, od.type, od.array, fields, od.encapsulate, kea=False)
+    if base is not None:
+        custom = {space: {**base.custom.get(space, {}), **custom.get(space, {})}
+                  for space in set(base.custom) | set(custom)}
     return OptionTable(custom)
 
 def _record_problem(fields: tuple[str, ...], array: bool) -> str | None:

@@ -113,8 +113,6 @@ _RULES: dict[type, dict[str, Rule]] = {
         "metadata": Rule(ACCEPT, "Kea configuration-backend bookkeeping"),
     },
     ClientClassConfig: {
-        **{k: Rule(ERROR, _CLASS_PART_WHY, _nonempty)
-           for k in ("option-def",)},
         "metadata": Rule(ACCEPT, "Kea configuration-backend bookkeeping"),
     },
     LeaseDatabaseConfig: {
