@@ -53,3 +53,33 @@ def test_dhclient_behind_dhcrelay_gets_the_pool_of_its_port(lab, topo, servers):
     dh.release()
     lab.stop(relay)
     assert in_pool(ip, f"{RELAY_NET}.120", f"{RELAY_NET}.139"), ip
+
+
+def test_dhclient_as_a_uefi_pxe_client_gets_the_uefi_boot_file_and_server(lab, topo, servers):
+    """ISC dhclient sending what a UEFI PXE ROM sends (option 93 = 7, the PXEClient vendor
+    class): the class's boot file is in its lease; a plain dhclient gets the subnet's."""
+    classes = [{"name": "uefi", "test": "option[93].hex == 0x0007 and "
+                                        "substring(option[60].hex, 0, 9) == 'PXEClient'",
+                "next-server": f"{NET}.7", "boot-file-name": "ipxe.efi"},
+               {"name": "bios", "test": "option[93].hex == 0x0000",
+                "next-server": f"{NET}.8", "boot-file-name": "undionly.kpxe"}]
+    s = subnet(1, NET, "100 - 199", interface=topo.bridge)
+    s["boot-file-name"] = "default.img"
+    servers.start(subnets=[s], client_classes=classes)
+    pxe_conf = ('option pxe-system-type code 93 = unsigned integer 16;\n'
+                'send pxe-system-type 7;\n'
+                'send vendor-class-identifier "PXEClient:Arch:00007:UNDI:003016";\n')
+    ns1, if1, _ = topo.client()
+    ns2, if2, _ = topo.client()
+    uefi = Dhclient(lab, ns1, if1, "cls-uefi", conf_extra=pxe_conf)
+    plain = Dhclient(lab, ns2, if2, "cls-plain")
+    for dh in (uefi, plain):
+        dh.start()
+        dh.wait("BOUND")
+    leases = uefi.last_lease(), plain.last_lease()
+    for dh in (uefi, plain):
+        dh.release()
+    # (dhclient keeps the boot file in its lease; siaddr it does not record: the raw-frame
+    # test in test_classes_drop.py checks next-server)
+    assert leases[0].get("filename") == "ipxe.efi", leases[0]
+    assert leases[1].get("filename") == "default.img", leases[1]
