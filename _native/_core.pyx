@@ -18,6 +18,7 @@ from commit cimport *
 from engine cimport *
 from loadgen cimport *
 from classes cimport *
+from names cimport *
 
 import os
 
@@ -171,6 +172,7 @@ if sizeof(Lease) != 64:    # one cache line per record: the lease table's layout
     raise ImportError(f"fastdhcp._core: a lease record is {sizeof(Lease)} bytes, not 64")
 include "commit.pyx"
 include "classes.pyx"           # client classification: compiled class tests
+include "names.pyx"             # host names (12) and client FQDNs (81); DNS update requests
 include "engine.pyx"
 include "loadgen.pyx"
 include "testing.pyx"

@@ -4,6 +4,7 @@
 
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from leases cimport *
+from names cimport NameChangeRing
 
 
 cdef enum:
@@ -68,6 +69,7 @@ ctypedef struct SubnetC:
     uint8_t cache_flags          # CACHE_*: lease caching (cache-threshold, cache-max-age) is set
     uint32_t cache_max_age
     double cache_threshold
+    uint8_t ncr_conflict         # ddns-use-conflict-resolution, for the NCRs of its leases
     uint64_t total
     uint64_t assigned            # bound leases
     uint64_t declined

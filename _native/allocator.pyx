@@ -78,6 +78,7 @@ cdef class Allocator:
     cdef public uint32_t offer_lifetime   # the soft hold of subnets without offer-lifetime
     cdef public uint32_t decline_probation
     cdef readonly uint32_t reused_lft     # the last request's: a cached lease's remaining time
+    cdef NameChangeRing ncr      # DNS updates to send (names.pyx): expiry queues its removals
 
     def __cinit__(self, uint32_t capacity=1024, uint32_t offer_lifetime=60,
                   uint32_t decline_probation=86400):
@@ -109,6 +110,7 @@ cdef class Allocator:
         free(self.resv)
         free(self.resv_ids.data)
         free(self.resv_set)
+        free(self.ncr.items)
 
     # ---- building (Python: config load) ----------------------------------------------------------
 
@@ -636,7 +638,7 @@ cdef class Allocator:
     # was last written) must be below its lifetime, within cache-max-age, and within
     # cache-threshold of the new lifetime; with neither set, nothing is reused.
     cdef uint32_t reusable(self, uint32_t sn, uint32_t r, const ClientKey* k, uint32_t lifetime,
-                           const uint8_t* host, uint16_t host_len, int64_t now) noexcept nogil:
+                           const uint8_t* host, uint16_t host_len, uint8_t fqdn, int64_t now) noexcept nogil:
         cdef const SubnetC* s = &self.subnets[sn]
         cdef const Lease* l = &self.t.rec[r]
         cdef int64_t cltt, age
@@ -647,6 +649,7 @@ cdef class Allocator:
             host_len = HOST_MAX
         if l.htype != k.htype or l.hwlen != k.hwlen or l.cid_len != k.cid_len or \
                 l.host_len != host_len or lifetime < l.valid_lft or \
+                (l.flags & (LF_FQDN_FWD | LF_FQDN_REV)) != fqdn or \
                 (l.hwlen and memcmp(lt_hw(l), k.hw, l.hwlen) != 0) or \
                 (l.cid_len and memcmp(lt_cid(&self.t, l), k.cid, l.cid_len) != 0) or \
                 (host_len and memcmp(lt_host(&self.t, l), host, host_len) != 0):
@@ -674,17 +677,18 @@ cdef class Allocator:
     # What a DISCOVER's OFFER of `addr` carries as its lifetime when it is the client's cached
     # bound lease (Kea runs the same reuse test for an offer): its remaining time, else 0.
     cdef uint32_t offer_reuse(self, uint32_t sn, const ClientKey* k, uint32_t addr, uint32_t lifetime,
-                              const uint8_t* host, uint16_t host_len, int64_t now) noexcept nogil:
+                              const uint8_t* host, uint16_t host_len, uint8_t fqdn, int64_t now) noexcept nogil:
         cdef uint32_t mine
         if self.subnets[sn].cache_flags == 0 and lifetime != LFT_INFINITY:
             return 0
         mine = lt_find_key(&self.t, k)
         if mine == NIL or self.t.rec[mine].addr != addr:
             return 0
-        return self.reusable(sn, mine, k, lifetime, host, host_len, now)
+        return self.reusable(sn, mine, k, lifetime, host, host_len, fqdn, now)
 
     cdef int request_c(self, uint32_t sn, const ClientKey* k, const ClientIds* ids, uint32_t addr,
-                       uint32_t lifetime, int64_t now, const uint8_t* host, uint16_t host_len) noexcept:
+                       uint32_t lifetime, int64_t now, const uint8_t* host, uint16_t host_len,
+                       uint8_t fqdn=0) noexcept:
         cdef SubnetC* s = &self.subnets[sn]
         cdef uint32_t mine = lt_find_key(&self.t, k), r
         cdef uint32_t resv = self.resv_addr(sn, ids, NULL)
@@ -708,13 +712,14 @@ cdef class Allocator:
         if not self.claim_at(addr, r, p, mine, resv != NIL):
             return AS_NAK_UNAVAILABLE
         if r == mine and r != NIL and self.t.rec[r].state == LS_BOUND:
-            self.reused_lft = self.reusable(sn, r, k, lifetime, host, host_len, now)
+            self.reused_lft = self.reusable(sn, r, k, lifetime, host, host_len, fqdn, now)
             if self.reused_lft:
                 return AS_ACK                  # a cached lease: nothing changes, no row
         mine = self.bind_record(mine, addr, k, NIL)
         if mine == NIL or not lt_set_host(&self.t, mine, host, host_len):
             return AS_NO_MEMORY
         was_bound = self.t.rec[mine].state == LS_BOUND
+        self.t.rec[mine].flags = (self.t.rec[mine].flags & ~(LF_FQDN_FWD | LF_FQDN_REV)) | fqdn
         self.t.rec[mine].valid_lft = lifetime
         lt_set_state(&self.t, mine, LS_BOUND, now + lifetime)
         if p != NIL:
@@ -726,6 +731,15 @@ cdef class Allocator:
             return AS_NO_MEMORY
         return AS_ACK
 
+    # Queue the removal of the DNS records of lease r, if it has any (Kea's queueNCR(CHG_REMOVE)).
+    cdef void ncr_remove(self, uint32_t r) noexcept nogil:
+        cdef const Lease* l = &self.t.rec[r]
+        if self.ncr.cap and l.host_len and l.flags & (LF_FQDN_FWD | LF_FQDN_REV):
+            ncr_put(&self.ncr, NCR_REMOVE, l.addr, l.expire - l.valid_lft, l.valid_lft,
+                    lt_host(&self.t, l), l.host_len, l.flags & LF_FQDN_FWD, l.flags & LF_FQDN_REV,
+                    self.subnets[l.subnet].ncr_conflict, lt_cid(&self.t, l), l.cid_len, l.htype,
+                    lt_hw(l), l.hwlen)
+
     cdef bint release_c(self, const ClientKey* k, uint32_t addr, int64_t now) noexcept:
         cdef uint32_t mine = lt_find_key(&self.t, k)
         if mine == NIL or self.t.rec[mine].addr != addr:
@@ -733,6 +747,8 @@ cdef class Allocator:
         if self.t.rec[mine].state != LS_BOUND and self.t.rec[mine].state != LS_OFFERED:
             return False
         self.give_back(mine)
+        if self.t.rec[mine].state == LS_BOUND:
+            self.ncr_remove(mine)            # Kea's processRelease: its DNS records go too
         lt_set_state(&self.t, mine, LS_RELEASED, now)
         lt_journal(&self.t, mine, JR_UPSERT)
         return True
@@ -744,6 +760,8 @@ cdef class Allocator:
         if self.t.rec[mine].state != LS_BOUND and self.t.rec[mine].state != LS_OFFERED:
             return False
         self.give_back(mine)
+        if self.t.rec[mine].state == LS_BOUND:
+            self.ncr_remove(mine)            # Kea's declineLease: its DNS records go too
         p = self._pool_at(addr)
         if p != NIL:                 # probation: out of the pool until it ends
             pool_block(&self.pools[p], addr - self.pools[p].first)
@@ -793,6 +811,13 @@ cdef class Allocator:
                 else:
                     was_bound = l.state == LS_BOUND
                     self.give_back(r)
+                    if was_bound:
+                        # Kea's reclaimExpiredLease: the removal of its DNS records queued,
+                        # then the name forgotten (no second removal)
+                        self.ncr_remove(r)
+                        if l.host_len:
+                            lt_set_host(&self.t, r, NULL, 0)
+                        l.flags &= ~(LF_FQDN_FWD | LF_FQDN_REV)
                     lt_set_state(&self.t, r, LS_EXPIRED, l.expire)
                     if was_bound:
                         self.subnets[l.subnet].stat[SS_RECLAIMED] += 1

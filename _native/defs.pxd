@@ -54,7 +54,8 @@ cdef enum DropCode:
     DR_BAD_MESSAGE_TYPE = 9
     DR_BAD_OPTION_LENGTH = 10
     DR_BAD_RELAY_INFO = 11
-    DR_COUNT = 12               # number of reasons, for counter arrays
+    DR_BAD_CLIENT_FQDN = 12      # option 81 that does not parse (RFC 4702 §2)
+    DR_COUNT = 13               # number of reasons, for counter arrays
 
 
 cdef enum:  # quirk bits (fastdhcp.Quirk)
@@ -114,6 +115,7 @@ cdef enum:  # option codes the core reads or writes
     OPT_RENEWAL_TIME = 58       # T1 (RFC 2132 §9.11)
     OPT_REBINDING_TIME = 59     # T2 (RFC 2132 §9.12)
     OPT_CLIENT_ID = 61
+    OPT_CLIENT_FQDN = 81        # RFC 4702
     OPT_RELAY_AGENT_INFO = 82
     OPT_SUBNET_SELECTION = 118
     OPT_END = 255

@@ -6,6 +6,7 @@ from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from defs cimport *
 from leases cimport *
 from commit cimport *
+from names cimport *
 
 
 cdef enum:
@@ -94,6 +95,7 @@ ctypedef struct SubnetRun:
     uint8_t authoritative
     uint8_t echo_client_id
     const OptionSetC* options    # merged global > shared > subnet options
+    uint32_t names               # its ddns-* parameters: an Engine.name_pols index
 
 
 ctypedef struct IfaceRun:

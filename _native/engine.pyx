@@ -4,7 +4,7 @@
 # options, interfaces, relays) is compiled into the tables below by fastdhcp.policy at (re)load.
 # Included by _core.pyx.
 
-from libc.stdlib cimport calloc, free
+from libc.stdlib cimport calloc, free, malloc, realloc
 from libc.string cimport memcpy, memmove, memset
 from libc.stdint cimport int64_t
 
@@ -29,10 +29,14 @@ cdef OptionSetC NO_OPTIONS       # zero: the option set of a NAK
 # The engine's leads hold at most 54, 51, 58 and 59: with 53 they are never repeated from the
 # option set, whichever of them a given reply carries.
 cdef uint64_t LEAD_WRITTEN[4]
+cdef uint64_t NAMED_LEAD_WRITTEN[4]     # ... and 12 and 81: a client's name, when the lead has it
 cdef uint8_t _ENGINE_LEAD_CODES[8]
 _ENGINE_LEAD_CODES[:] = [OPT_SERVER_ID, 0, OPT_LEASE_TIME, 0, OPT_RENEWAL_TIME, 0,
                          OPT_REBINDING_TIME, 0]
 opt_written_mask(_ENGINE_LEAD_CODES, 8, LEAD_WRITTEN)
+NAMED_LEAD_WRITTEN[:] = LEAD_WRITTEN
+bit_set(NAMED_LEAD_WRITTEN, OPT_HOST_NAME)
+bit_set(NAMED_LEAD_WRITTEN, OPT_CLIENT_FQDN)
 # Every option the reply builder writes itself: 53 first, the lead, the echoes of 61 (RFC 6842)
 # and 82 (RFC 3046) last. fastdhcp.policy leaves configured values for them out of option sets.
 BUILDER_OWNED = frozenset((OPT_MESSAGE_TYPE, OPT_SERVER_ID, OPT_LEASE_TIME, OPT_RENEWAL_TIME,
@@ -154,6 +158,14 @@ cdef class Engine:
     cdef uint32_t ev_budget[EV_KINDS]      # events of each kind still to note this interval
     cdef uint64_t ev_held[EV_KINDS]        # ... and those not noted since the last take_held
     cdef uint32_t reuse_lft      # set just before reply(): the cached lease's remaining time (0: none)
+    cdef NamePolicy* name_pols             # distinct ddns-* parameter sets; 0: Kea's defaults
+    cdef uint32_t n_name_pols
+    cdef uint8_t** resv_host               # per reservation ordinal: its host name (NULL: none)
+    cdef uint8_t* resv_host_len
+    cdef ClientName cname                  # the packet in hand's name (name_for, then reply)
+    cdef Lease prior                       # the client's lease before a REQUEST (old_name) ...
+    cdef int prior_len                     # ... its host name's length (-1: none) ...
+    cdef uint8_t prior_host[NAME_TEXT_MAX] # ... and the name
     cdef PendingRows pending     # rows of failed commits, written first by the next
     cdef public bint raw_sockets           # dhcp-socket-type raw: unicast to chaddr via AF_PACKET
     cdef public bint allow_bootp
@@ -207,6 +219,13 @@ cdef class Engine:
         self.nowhere.echo_client_id = 1
         if self.events == NULL:
             raise MemoryError()
+        self.name_pols = <NamePolicy*>calloc(1, sizeof(NamePolicy))
+        self.n_name_pols = 1
+        self.resv_host = <uint8_t**>calloc(max(alloc.n_resv, 1), sizeof(uint8_t*))
+        self.resv_host_len = <uint8_t*>calloc(max(alloc.n_resv, 1), 1)
+        if self.name_pols == NULL or self.resv_host == NULL or self.resv_host_len == NULL:
+            raise MemoryError()
+        name_policy_defaults(&self.name_pols[0])
 
     def __dealloc__(self):
         if self.alloc is not None:
@@ -232,6 +251,17 @@ cdef class Engine:
         free(self.nets)
         free(self.pending.data)
         free(self.events)
+        if self.name_pols != NULL:
+            for k in range(self.n_name_pols):
+                if self.name_pols[k].regex != NULL:
+                    regfree(self.name_pols[k].regex)
+                    free(self.name_pols[k].regex)
+        free(self.name_pols)
+        if self.resv_host != NULL:
+            for k in range(self.alloc.n_resv if self.alloc is not None else 0):
+                free(self.resv_host[k])
+        free(self.resv_host)
+        free(self.resv_host_len)
 
     def take_pending_rows(self, Engine old):
         """A reload: the old engine's rows that no commit could write yet become ours (the
@@ -297,6 +327,163 @@ cdef class Engine:
         if ordinal >= self.alloc.n_resv:
             raise ValueError("no such reservation")
         set_boot(&self.resv_boot[ordinal], next_server, server_hostname, boot_file_name)
+
+    # ---- client names (names.pyx) -----------------------------------------------------------------
+
+    def add_name_policy(self, *, bint updates=False, bint override_no_update=False,
+                        bint override_client_update=False, int replace=RCM_NEVER,
+                        bint update_on_renew=False, bint conflict_resolution=True,
+                        str prefix="myhost", str suffix="", str char_set="[^A-Za-z0-9.-]",
+                        str replacement=""):
+        """One set of ddns-* parameters (a subnet's, resolved); returns its number for
+        set_subnet_names. ``char_set`` is hostname-char-set, a POSIX extended regular expression
+        ('' : no sanitising); one bracket expression (optionally with +) becomes a byte table."""
+        cdef NamePolicy* grown = <NamePolicy*>realloc(self.name_pols,
+                                                      (self.n_name_pols + 1) * sizeof(NamePolicy))
+        if grown == NULL:
+            raise MemoryError()
+        self.name_pols = grown
+        cdef NamePolicy* pol = &self.name_pols[self.n_name_pols]
+        memset(pol, 0, sizeof(NamePolicy))
+        self.n_name_pols += 1
+        name_policy_set(pol, updates, override_no_update, override_client_update, replace,
+                        update_on_renew, conflict_resolution, prefix, suffix, char_set, replacement)
+        return self.n_name_pols - 1
+
+    def set_subnet_names(self, uint32_t subnet_id, uint32_t policy):
+        """The subnet's ddns-* parameters: an add_name_policy number."""
+        if policy >= self.n_name_pols:
+            raise ValueError("no such name policy")
+        sn = self.alloc._subnet(subnet_id)
+        self.runs[sn].names = policy
+        self.alloc.subnets[sn].ncr_conflict = self.name_pols[policy].conflict_resolution
+
+    def set_reservation_hostname(self, uint32_t ordinal, str hostname):
+        """A reservation's host name (Kea: it takes precedence over the client's)."""
+        if ordinal >= self.alloc.n_resv:
+            raise ValueError("no such reservation")
+        cdef bytes raw = hostname.encode()[:NAME_TEXT_MAX]
+        free(self.resv_host[ordinal])
+        self.resv_host[ordinal] = <uint8_t*>malloc(max(len(raw), 1))
+        if self.resv_host[ordinal] == NULL:
+            raise MemoryError()
+        memcpy(self.resv_host[ordinal], <const char*>raw, len(raw))
+        self.resv_host_len[ordinal] = len(raw)
+
+    def set_name_changes(self, uint32_t max_queue_size):
+        """DNS updates on (dhcp-ddns enable-updates), with room for ``max_queue_size``
+        NameChangeRequests between two take_name_changes; 0: off."""
+        cdef NameChangeRing* ring = &self.alloc.ncr
+        free(ring.items)
+        ring.items = NULL
+        ring.head = ring.n = 0
+        ring.cap = 0
+        if max_queue_size:
+            ring.items = <NameChange*>calloc(max_queue_size, sizeof(NameChange))
+            if ring.items == NULL:
+                raise MemoryError()
+            ring.cap = max_queue_size
+
+    def take_name_changes(self, int most=-1):
+        """The NameChangeRequests queued since the last call, oldest first, at most ``most``:
+        (change, address, cltt, lifetime, fqdn, forward, reverse, conflict_resolution,
+        identifier type, identifier bytes) with change 0 add, 1 remove (Kea's CHG_*) and
+        identifier type 0 hardware address (htype + chaddr), 1 client id (RFC 4701)."""
+        cdef NameChangeRing* ring = &self.alloc.ncr
+        cdef NameChange* c
+        out = []
+        while ring.n and most != 0:
+            c = &ring.items[ring.head]
+            out.append((c.change, u32_to_ip(c.addr), c.cltt, c.valid_lft,
+                        c.host[:c.host_len].decode("utf-8", "replace"), bool(c.fwd), bool(c.rev),
+                        bool(c.conflict_resolution), c.id_type, c.id[:c.id_len]))
+            ring.head = (ring.head + 1) % ring.cap
+            ring.n -= 1
+            most -= 1
+        return out
+
+    def name_change_counts(self):
+        """(queued, dropped because the queue was full, waiting) since the queue was made."""
+        return self.alloc.ncr.queued, self.alloc.ncr.dropped, self.alloc.ncr.n
+
+    # The client's bound lease before this REQUEST changes it (Kea's ctx->old_lease_), for the
+    # NameChangeRequests (self.prior; prior_len -1: none).
+    cdef void old_name(self, const ClientKey* k) noexcept:
+        cdef uint32_t r = lt_find_key(&self.alloc.t, k)
+        cdef const Lease* l
+        self.prior_len = -1
+        if r == NIL or self.alloc.t.rec[r].state != LS_BOUND:
+            return
+        l = &self.alloc.t.rec[r]
+        self.prior = l[0]
+        self.prior_len = l.host_len
+        if l.host_len:
+            memcpy(self.prior_host, lt_host(&self.alloc.t, l), l.host_len)
+
+    # Kea's createNameChangeRequests once a REQUEST is ACKed: unless the name and its updates
+    # are what the lease had (and ddns-update-on-renew is off), the old records are removed and
+    # the new ones added.
+    cdef void name_changes(self, uint32_t sn, uint32_t addr) noexcept:
+        cdef uint32_t r = lt_find_addr(&self.alloc.t, addr)
+        cdef const Lease* l
+        cdef const Lease* o = &self.prior
+        cdef uint16_t k
+        cdef bint same
+        if r == NIL:
+            return
+        l = &self.alloc.t.rec[r]
+        if self.prior_len >= 0:
+            same = self.prior_len == l.host_len and \
+                (o.flags & (LF_FQDN_FWD | LF_FQDN_REV)) == (l.flags & (LF_FQDN_FWD | LF_FQDN_REV))
+            if same:
+                for k in range(l.host_len):     # (Kea: iequals)
+                    if ascii_lower(self.prior_host[k]) != ascii_lower(lt_host(&self.alloc.t, l)[k]):
+                        same = False
+                        break
+            if same and not self.name_pols[self.runs[sn].names].update_on_renew:
+                return
+            ncr_put(&self.alloc.ncr, NCR_REMOVE, o.addr, o.expire - o.valid_lft, o.valid_lft,
+                    self.prior_host, <uint16_t>self.prior_len, o.flags & LF_FQDN_FWD,
+                    o.flags & LF_FQDN_REV, self.alloc.subnets[o.subnet].ncr_conflict,
+                    lt_cid(&self.alloc.t, l) if o.cid_len else NULL, o.cid_len, o.htype, lt_hw(o),
+                    o.hwlen)
+        ncr_put(&self.alloc.ncr, NCR_ADD, l.addr, l.expire - l.valid_lft, l.valid_lft,
+                lt_host(&self.alloc.t, l), l.host_len, l.flags & LF_FQDN_FWD, l.flags & LF_FQDN_REV,
+                self.alloc.subnets[l.subnet].ncr_conflict, lt_cid(&self.alloc.t, l), l.cid_len,
+                l.htype, lt_hw(l), l.hwlen)
+
+    # The name the reply to packet p carries and its lease keeps (self.cname), for address addr
+    # in subnet sn: Kea's processClientName, then the name generated from the address.
+    cdef void name_for(self, const DhcpPacket* p, uint32_t sn, const ClientIds* ids,
+                       uint32_t addr) noexcept:
+        cdef const NamePolicy* pol = &self.name_pols[self.runs[sn].names]
+        cdef const uint8_t* resv = NULL
+        cdef uint16_t resv_len = 0
+        cdef uint32_t slot
+        if ids != NULL and self.alloc.n_resv:
+            slot = self.alloc.resv_find(sn, ids)
+            if slot != NIL and self.resv_host[self.alloc.resv[slot].ordinal] != NULL:
+                resv = self.resv_host[self.alloc.resv[slot].ordinal]
+                resv_len = self.resv_host_len[self.alloc.resv[slot].ordinal]
+        if resv == NULL and not p.opt[OPT_HOST_NAME].count and not p.opt[OPT_CLIENT_FQDN].count \
+                and pol.replace != RCM_ALWAYS and pol.replace != RCM_WHEN_NOT_PRESENT:
+            self.cname.kind = NAME_NONE             # (the common case, at once)
+            self.cname.fwd = self.cname.rev = False
+            self.cname.len = 0
+            return
+        name_decide(pol, opt_value(p, OPT_HOST_NAME) if p.opt[OPT_HOST_NAME].count else NULL,
+                    p.opt[OPT_HOST_NAME].len if p.opt[OPT_HOST_NAME].count else -1,
+                    opt_value(p, OPT_CLIENT_FQDN) if p.opt[OPT_CLIENT_FQDN].count else NULL,
+                    p.opt[OPT_CLIENT_FQDN].len if p.opt[OPT_CLIENT_FQDN].count else -1,
+                    resv, resv_len, &self.cname)
+        name_finish(pol, addr, &self.cname)
+        if self.cname.len > NAME_TEXT_MAX:
+            self.cname.kind = NAME_NONE             # (longer than a lease keeps: Kea's would)
+            self.cname.fwd = self.cname.rev = False
+            self.cname.len = 0
+
+    cdef inline uint8_t cname_flags(self) noexcept:
+        return (LF_FQDN_FWD if self.cname.fwd else 0) | (LF_FQDN_REV if self.cname.rev else 0)
 
     def set_classes(self, ClassTests tests, drop_class=None, after_host=(), bint known=False):
         """The configuration's class tests, evaluated for every packet in their order (program
@@ -738,6 +925,7 @@ cdef class Engine:
         cdef ClientKey k
         cdef ClientIds ids
         cdef uint8_t t = p.msg_type
+        self.cname.kind = NAME_NONE
         if t == MT_BOOTP and self.allow_bootp:
             # Kea's bootp hook: a BOOTREQUEST without 53 is a DHCPREQUEST of the BOOTP class,
             # answered with an infinite lease and without the DHCP-specific options
@@ -823,9 +1011,10 @@ cdef class Engine:
             sn = self.home_subnet(p, sn, &k, &ids, self.requested(p))
             addr = self.offer_in_network(p, &sn, &k, &ids, self.requested(p), now)
             if addr != NIL:
+                self.name_for(p, sn, &ids, addr)
                 self.reuse_lft = self.alloc.offer_reuse(
-                    sn, &k, addr, self.lease_time(p, sn), opt_value(p, OPT_HOST_NAME),
-                    p.opt[OPT_HOST_NAME].len if p.opt[OPT_HOST_NAME].count else 0, now)
+                    sn, &k, addr, self.lease_time(p, sn), self.cname.text, self.cname.len,
+                    self.cname_flags(), now)
                 self.reply(i, sn, MT_OFFER, addr, our_id, True, &ids)
                 self.note_at(EV_LEASE_ADVERT, i, addr, 0, 0)
         elif t == MT_REQUEST:
@@ -1100,8 +1289,7 @@ cdef class Engine:
         cdef ClientIds ids
         cdef uint32_t addr, asked, mine
         cdef int st
-        cdef const uint8_t* host = NULL
-        cdef uint16_t host_len = 0
+        self.cname.kind = NAME_NONE
         if p.opt[OPT_SERVER_ID].count:                  # SELECTING
             asked = rd_u32(opt_value(p, OPT_SERVER_ID))
             # (a client that renews with option 54 but no 50, against §4.3.2, names its address
@@ -1151,11 +1339,14 @@ cdef class Engine:
             addr = self.offer_in_network(p, &sn, &k, &ids, 0, now)
             if addr == NIL:
                 return
-        if p.opt[OPT_HOST_NAME].count:
-            host = opt_value(p, OPT_HOST_NAME)
-            host_len = p.opt[OPT_HOST_NAME].len
-        st = self.alloc.request_c(sn, &k, &ids, addr, self.lease_time(p, sn), now, host, host_len)
+        self.name_for(p, sn, &ids, addr)
+        if self.alloc.ncr.cap:
+            self.old_name(&k)
+        st = self.alloc.request_c(sn, &k, &ids, addr, self.lease_time(p, sn), now,
+                                  self.cname.text, self.cname.len, self.cname_flags())
         if st == AS_ACK:
+            if self.alloc.ncr.cap:
+                self.name_changes(sn, addr)
             self.reuse_lft = self.alloc.reused_lft
             self.reply(i, sn, MT_ACK, addr, our_id, True, &ids)
             if self.ev_budget[EV_LEASE_ALLOC]:
@@ -1176,8 +1367,9 @@ cdef class Engine:
         cdef PacketBatch b = self.batch
         cdef const DhcpPacket* p = &b.pkts[i]
         cdef const SubnetRun* run = &self.runs[sn] if sn != NIL else &self.nowhere
-        cdef uint8_t lead[24]
-        cdef uint16_t n = 6, skipped = 0
+        cdef uint8_t lead[24 + 260]        # 54, 51, 58, 59, then the client's name (12 or 81)
+        cdef uint16_t n = 6, skipped = 0, named
+        cdef const uint64_t* written
         cdef uint32_t valid, t1, t2, slot
         cdef const OptionSetC* opts = run.options
         cdef const OptionSetC* top = NULL
@@ -1223,6 +1415,12 @@ cdef class Engine:
                 n += 6
         if p.msg_type == MT_BOOTP:
             n = 0                                 # not even 54
+        # The client's name (Kea's processClientName put it in the response before the
+        # configured options, so a configured 12 does not replace it; a NAK carries none)
+        named = name_option(&self.cname, lead + n) if msg_type != MT_NAK else 0
+        n += named
+        self.cname.kind = NAME_NONE
+        written = &NAMED_LEAD_WRITTEN[0] if named else &LEAD_WRITTEN[0]
         if msg_type == MT_NAK:
             opts = &NO_OPTIONS
         else:
@@ -1259,7 +1457,7 @@ cdef class Engine:
                                        0 if msg_type == MT_NAK else
                                        (boot.siaddr if boot != NULL and boot.has & BOOT_SIADDR
                                         else sub_boot.siaddr), lead, n,
-                                       LEAD_WRITTEN, opts, top, cls,
+                                       written, opts, top, cls,
                                        run.echo_client_id and p.msg_type != MT_BOOTP, &skipped)
         b.options_skipped += skipped
         if p.msg_type == MT_BOOTP and b.tx_len[i] >= HDR_OPTIONS + 3:

@@ -181,6 +181,9 @@ cdef DropCode opt_validate(DhcpPacket* p, bint allow_bootp) noexcept nogil:
     if p.opt[OPT_RELAY_AGENT_INFO].count:
         if opt_parse_relay_info(p) != DR_OK:
             return DR_BAD_RELAY_INFO
+    if p.opt[OPT_CLIENT_FQDN].count and \
+            not fqdn_valid(opt_value(p, OPT_CLIENT_FQDN), p.opt[OPT_CLIENT_FQDN].len):
+        return DR_BAD_CLIENT_FQDN            # (Kea's Option4ClientFqdn throws: the packet drops)
     if p.opt[OPT_HOST_NAME].count and p.opt[OPT_HOST_NAME].len == 0:
         p.quirks |= Q_EMPTY_HOSTNAME
     if p.opt[OPT_MAX_MESSAGE_SIZE].count and rd_u16(opt_value(p, OPT_MAX_MESSAGE_SIZE)) < DEFAULT_MAX_MESSAGE:

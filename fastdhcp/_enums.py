@@ -21,6 +21,7 @@ class DropReason(DropReasonBase):
     BAD_MESSAGE_TYPE = 9
     BAD_OPTION_LENGTH = 10
     BAD_RELAY_INFO = 11
+    BAD_CLIENT_FQDN = 12    # option 81 that does not parse (RFC 4702 §2)
 
 
 class Quirk(QuirkBase):

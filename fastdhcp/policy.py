@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from ._core import BUILDER_OWNED, Allocator, ClassTests, Engine, OptionSet
 from .config import Config, Subnet
+from .config.checks import REPLACE_CLIENT_NAME
 from .config.model import Options, merge_options
 
 log = logging.getLogger("fastdhcp.policy")
@@ -255,12 +256,13 @@ def compile_policy(config: Config, links: list[Link], *, batch_size: int = 64) -
                                                             pool.options, s.options,
                                                             s.network_options)))
     for ordinal, s, r in resv_extras:
-        # effective_options holds the reserved host name as 12 (sent when the client asks)
+        if r.hostname:
+            engine.set_reservation_hostname(ordinal, r.hostname)
         if s is None:       # global: serves any subnet, so only its own options, as an overlay
             if r.effective_options:
                 engine.set_reservation_options(ordinal, option_set(r.effective_options),
                                                overlay=True)
-        elif r.options or r.hostname:
+        elif r.options:
             engine.set_reservation_options(ordinal, option_set(
                 r.effective_options, s, global_codes(config, r.effective_options, r.options,
                                                      s.options, s.network_options)))
@@ -268,6 +270,7 @@ def compile_policy(config: Config, links: list[Link], *, batch_size: int = 64) -
                 r.boot_file_name is not None:
             engine.set_reservation_boot(ordinal, r.next_server, r.server_hostname,
                                         r.boot_file_name)
+    set_names(engine, config)
     for link in links:
         sub = subnet_of_link(config, link)
         engine.add_interface(link.ifindex, link.address, link.mac, sub.id if sub else None,
@@ -281,3 +284,24 @@ def compile_policy(config: Config, links: list[Link], *, batch_size: int = 64) -
             relays.setdefault(a, s.id)
     engine.set_routes(list(relays.items()), [(s.network, s.broadcast, s.id) for s in config.subnets])
     return engine
+
+
+def set_names(engine: Engine, config: Config) -> None:
+    """The subnets' ddns-* parameters (each distinct set once) and the DNS update queue
+    (dhcp-ddns): what the engine does with host names (12) and client FQDNs (81)."""
+    ddns = config.dhcp4.dhcp_ddns if config.dhcp4 is not None else None
+    enabled = bool(ddns and ddns.enable_updates)
+    engine.set_name_changes(ddns.max_queue_size or 1 if enabled else 0)
+    policies: dict[tuple, int] = {}
+    for s in config.subnets:
+        key = (enabled and s.ddns_send_updates, s.ddns_override_no_update,
+               s.ddns_override_client_update, REPLACE_CLIENT_NAME[s.ddns_replace_client_name],
+               s.ddns_update_on_renew, s.ddns_use_conflict_resolution, s.ddns_generated_prefix,
+               s.ddns_qualifying_suffix, s.hostname_char_set, s.hostname_char_replacement)
+        if key not in policies:
+            policies[key] = engine.add_name_policy(
+                updates=key[0], override_no_update=key[1], override_client_update=key[2],
+                replace=key[3], update_on_renew=key[4], conflict_resolution=key[5],
+                prefix=key[6], suffix=key[7], char_set=key[8], replacement=key[9])
+        engine.set_subnet_names(s.id, policies[key])
+

@@ -929,8 +929,12 @@ def test_unknown_key_where_it_is_harmless_is_a_warning():
      "the configuration backend is not supported"),
     ({"lease-database": {"type": "mysql", "name": "kea"}}, "Dhcp4.lease-database.type",
      "lease-database type 'mysql' is not supported"),
-    ({"dhcp-ddns": {"enable-updates": True}}, "Dhcp4.dhcp-ddns.enable-updates",
-     "DNS updates (kea-dhcp-ddns) are not supported"),
+    ({"dhcp-ddns": {"enable-updates": True, "ncr-protocol": "TCP"}}, "Dhcp4.dhcp-ddns.ncr-protocol",
+     "only UDP carries NameChangeRequests"),
+    ({"ddns-replace-client-name": "sometimes"}, "Dhcp4.ddns-replace-client-name",
+     "invalid ReplaceClientName mode"),
+    ({"hostname-char-set": "[a-"}, "Dhcp4.hostname-char-set",
+     "not a valid POSIX extended regular expression"),
     ({"hooks-libraries": [{"library": "/usr/lib/kea/hooks/libdhcp_ha.so",
                            "parameters": {"high-availability": []}}]},
      "Dhcp4.hooks-libraries[0]", "hook library libdhcp_ha.so cannot be loaded by fastdhcp"),
@@ -991,12 +995,21 @@ def test_ignored_features_are_warnings(dhcp4, path, fragment):
     assert fragment in w[path]
 
 
-def test_ddns_parameters_are_accepted_silently():
+def test_ddns_parameters_are_inherited():
     config = cfg({"ddns-send-updates": False, "ddns-qualifying-suffix": "example.org",
                   "subnet4": [subnet(**{"ddns-generated-prefix": "host"},
-                                     pools=[{"pool": "192.0.2.1-192.0.2.9",
-                                             "ddns-send-updates": True}])]})
+                                     pools=[{"pool": "192.0.2.1-192.0.2.9"}])]})
     assert config.warnings == []
+    s = config.subnets[0]
+    assert (s.ddns_send_updates, s.ddns_qualifying_suffix, s.ddns_generated_prefix,
+            s.ddns_replace_client_name) == (False, "example.org", "host", "never")
+
+
+def test_pool_ddns_parameters_are_warned_about():
+    config = cfg({"subnet4": [subnet(pools=[{"pool": "192.0.2.1-192.0.2.9",
+                                             "ddns-send-updates": True}])]})
+    assert "pool-level DNS-update parameters" in warnings_of(config)[
+        "Dhcp4.subnet4[0].pools[0].ddns-send-updates"]
 
 
 @pytest.mark.parametrize("interfaces", [["eth0", "eth0"], ["eth0", "eth0/10.0.0.1"],

@@ -9,7 +9,6 @@ Deliberately stricter than Kea (each says so in its message): overlapping subnet
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Sequence
 
 from .decode import _Diag
@@ -100,10 +99,22 @@ def check_scope(diag: _Diag, chain: Sequence[_Scope], path: str) -> None:
         diag.warn(f"{path}.allocator", "fastdhcp hands out the lowest free address "
                                        "(iterative); 'random' is not implemented")
     if cfg.hostname_char_set:
-        try:
-            re.compile(cfg.hostname_char_set)
-        except re.error as exc:
-            diag.error(f"{path}.hostname-char-set", f"not a valid regular expression: {exc}")
+        # Kea compiles it as a POSIX extended regular expression (StringSanitizer): so does the
+        # engine, with the same library call
+        from fastdhcp._core import posix_regex_error
+        problem = posix_regex_error(cfg.hostname_char_set)
+        if problem:
+            diag.error(f"{path}.hostname-char-set", f"not a valid POSIX extended regular "
+                                                    f"expression: {problem}")
+    if cfg.ddns_replace_client_name is not None and \
+            cfg.ddns_replace_client_name not in REPLACE_CLIENT_NAME:
+        diag.error(f"{path}.ddns-replace-client-name",
+                   f"invalid ReplaceClientName mode {cfg.ddns_replace_client_name!r} (one of "
+                   f"{', '.join(REPLACE_CLIENT_NAME)})")
+
+
+#: ddns-replace-client-name -> the engine's RCM_* number (Kea's ReplaceClientNameMode)
+REPLACE_CLIENT_NAME = {"never": 0, "always": 1, "when-present": 2, "when-not-present": 3}
 
 
 def check_bootp_fields(diag: _Diag, sname: str | None, file: str | None, path: str) -> None:

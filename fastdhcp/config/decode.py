@@ -96,7 +96,7 @@ class _Kind:
 
     def rule(self, key: str) -> Rule | None:
         r = self.rules.get(key)
-        if r is None:
+        if r is None and key not in self.fields:     # (a prefix rule: only keys not modelled)
             for prefix, pr in self.prefix_rules:
                 if key.startswith(prefix):
                     return pr

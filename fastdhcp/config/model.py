@@ -123,6 +123,14 @@ class Params(msgspec.Struct, kw_only=True, frozen=True):
     allocator: str
     hostname_char_set: str
     hostname_char_replacement: str
+    ddns_send_updates: bool
+    ddns_override_no_update: bool
+    ddns_override_client_update: bool
+    ddns_replace_client_name: str
+    ddns_generated_prefix: str
+    ddns_qualifying_suffix: str
+    ddns_update_on_renew: bool
+    ddns_use_conflict_resolution: bool
 
     def lease_time(self, requested: int | None = None) -> int:
         """The lease time for a client asking for ``requested`` (option 51): clamped into

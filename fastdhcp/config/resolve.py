@@ -498,18 +498,16 @@ class _Resolver:
                           ) -> Options:
         """What a reserved client gets: reservation > its address's pool > subnet > shared
         network > global. A global reservation serves any subnet, so only its own options (the
-        client's subnet or pool options follow them). The reserved host name is option 12 when
-        no level sets 12. ``pooled``: the subnet's pools that have options of their own (a pool
+        client's subnet or pool options follow them). (The reserved host name is not one of
+        them: the engine sends it as Kea does, in 12 or 81: _native/names.pyx.) ``pooled``: the subnet's pools that have options of their own (a pool
         without adds nothing to the merge; pools never overlap)."""
         if subnet is None:
             merged = merge_options(opts)
         else:
             pool = next((p for p in pooled if p.first <= addr <= p.last), None) \
                 if addr is not None and pooled else None
-            if not opts and not hostname:       # nothing of its own: its pool's or subnet's
+            if not opts:                        # nothing of its own: its pool's or subnet's
                 return (pool or subnet).effective_options
             merged = merge_options(opts, pool.options if pool else None, subnet.options,
                                    subnet.network_options, self.global_options)
-        if hostname:
-            merged.setdefault(12, (hostname.encode(), False))
         return merged

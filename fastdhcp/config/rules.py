@@ -47,13 +47,15 @@ _EXTRA_CLASSES_WHY = ("client classification is not supported: classes listed he
                       "definitions to evaluate (ignored)")
 _CLASS_PART_WHY = ("not supported by fastdhcp yet in a client class: clients of the class would "
                    "not get it; 'name', 'test', the boot fields and the lifetimes are")
-_DDNS_WHY = "DNS update parameters have no effect while DNS updates are off"
+_DDNS_WHY = "a later Kea's DNS-update parameter: not applied (fastdhcp follows Kea 2.2's set)"
+_POOL_DDNS_WHY = ("pool-level DNS-update parameters (Kea 2.7) are not applied: the subnet's "
+                  "are")
 _4O6_WHY = "DHCPv4-over-DHCPv6 is not supported (ignored)"
 
 _SCOPE_RULES: dict[str, Rule] = {
     "require-client-classes": Rule(WARNING, _EXTRA_CLASSES_WHY, _nonempty),
     "evaluate-additional-classes": Rule(WARNING, _EXTRA_CLASSES_WHY, _nonempty),
-    "ddns-": Rule(ACCEPT, _DDNS_WHY),         # a prefix: every ddns-* parameter
+    "ddns-": Rule(WARNING, _DDNS_WHY),        # a prefix: the ddns-* parameters not in the schema
     "metadata": Rule(ACCEPT, "Kea configuration-backend bookkeeping"),
 }
 
@@ -94,9 +96,9 @@ _RULES: dict[type, dict[str, Rule]] = {
                                  "reservations-global/-in-subnet/-out-of-pool"),
     },
     PoolConfig: {
-        "ddns-": Rule(ACCEPT, _DDNS_WHY),
-        "hostname-char-set": Rule(ACCEPT, _DDNS_WHY),
-        "hostname-char-replacement": Rule(ACCEPT, _DDNS_WHY),
+        "ddns-": Rule(WARNING, _POOL_DDNS_WHY),
+        "hostname-char-set": Rule(WARNING, _POOL_DDNS_WHY),
+        "hostname-char-replacement": Rule(WARNING, _POOL_DDNS_WHY),
         "metadata": Rule(ACCEPT, "Kea configuration-backend bookkeeping"),
     },
     ReservationConfig: {
@@ -124,9 +126,9 @@ _RULES: dict[type, dict[str, Rule]] = {
                      "key-password", "ssl-mode")},
     },
     DhcpDdnsConfig: {
-        "enable-updates": Rule(ERROR, "DNS updates (kea-dhcp-ddns) are not supported: clients' "
-                               "names would not be registered; set enable-updates to false",
-                               _is_true),
+        "ncr-protocol": Rule(ERROR, "only UDP carries NameChangeRequests (Kea 2.2: 'TCP' is not "
+                             "yet supported either)", lambda v: v != "UDP"),
+        "ncr-format": Rule(ERROR, "only JSON NameChangeRequests exist", lambda v: v != "JSON"),
     },
     DhcpQueueControlConfig: {
         "enable-queue": Rule(WARNING, "packet queueing is not used: fastdhcp reads in batches "

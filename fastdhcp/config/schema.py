@@ -124,6 +124,14 @@ class _ScopeConfig(_Section, kw_only=True):
     allocator: str | None = None
     hostname_char_set: str | None = None
     hostname_char_replacement: str | None = None
+    ddns_send_updates: bool | None = None
+    ddns_override_no_update: bool | None = None
+    ddns_override_client_update: bool | None = None
+    ddns_replace_client_name: str | None = None
+    ddns_generated_prefix: str | None = None
+    ddns_qualifying_suffix: str | None = None
+    ddns_update_on_renew: bool | None = None
+    ddns_use_conflict_resolution: bool | None = None
     option_data: list[OptionDataConfig] = []
 
 

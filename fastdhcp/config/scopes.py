@@ -11,13 +11,18 @@ from .model import Params
 from .schema import _ScopeConfig
 from .values import _parse_ip
 
+# The DNS-update parameters (Kea 2.2: global, shared network, subnet).
+DDNS_PARAMETERS = ("ddns_send_updates", "ddns_override_no_update", "ddns_override_client_update",
+                   "ddns_replace_client_name", "ddns_generated_prefix", "ddns_qualifying_suffix",
+                   "ddns_update_on_renew", "ddns_use_conflict_resolution")
+
 _INHERITED = ("valid_lifetime", "min_valid_lifetime", "max_valid_lifetime", "renew_timer",
               "rebind_timer", "calculate_tee_times", "t1_percent", "t2_percent", "offer_lifetime",
               "cache_threshold", "cache_max_age",
               "match_client_id", "authoritative", "next_server", "server_hostname",
               "boot_file_name", "reservations_global", "reservations_in_subnet",
               "reservations_out_of_pool", "store_extended_info", "allocator",
-              "hostname_char_set", "hostname_char_replacement")
+              "hostname_char_set", "hostname_char_replacement", *DDNS_PARAMETERS)
 
 # Kea's GLOBAL4_DEFAULTS (simple_parser4.cc). min/max-valid-lifetime default to valid-lifetime.
 _DEFAULTS: dict[str, Any] = {
@@ -29,6 +34,10 @@ _DEFAULTS: dict[str, Any] = {
     "boot_file_name": "", "reservations_global": False, "reservations_in_subnet": True,
     "reservations_out_of_pool": False, "store_extended_info": False, "allocator": "iterative",
     "hostname_char_set": "[^A-Za-z0-9.-]", "hostname_char_replacement": "",
+    "ddns_send_updates": True, "ddns_override_no_update": False,
+    "ddns_override_client_update": False, "ddns_replace_client_name": "never",
+    "ddns_generated_prefix": "myhost", "ddns_qualifying_suffix": "",
+    "ddns_update_on_renew": False, "ddns_use_conflict_resolution": True,
 }
 
 # reservation-mode (Kea < 1.9.1) -> (global, in-subnet, out-of-pool); None leaves a flag alone.
