@@ -867,16 +867,19 @@ cdef class Allocator:
         return None if a == NIL else u32_to_ip(a)
 
     def request(self, uint32_t subnet_id, bytes hw, address, *, int htype=1, bytes client_id=None,
-                bytes circuit_id=None, uint32_t lifetime, int64_t now, str hostname=""):
+                bytes circuit_id=None, uint32_t lifetime, int64_t now, str hostname="",
+                bint fqdn_fwd=False, bint fqdn_rev=False):
         """REQUEST for ``address``: returns the outcome name, "ack" or why it is NAKed
-        ("wrong-subnet", "taken", "unavailable", "reserved-elsewhere")."""
+        ("wrong-subnet", "taken", "unavailable", "reserved-elsewhere"). ``fqdn_fwd`` and
+        ``fqdn_rev``: the DNS updates the lease records (Kea's lease columns)."""
         cdef uint32_t sn = self._subnet(subnet_id)
         cdef ClientKey k
         cdef ClientIds ids
         cdef bytes host = hostname.encode()[:HOST_MAX]
         self._key(sn, &k, hw, htype, client_id)
         self._ids(&ids, hw, client_id, circuit_id)
-        cdef int st = self.request_c(sn, &k, &ids, ip_to_u32(address), lifetime, now, host, len(host))
+        cdef int st = self.request_c(sn, &k, &ids, ip_to_u32(address), lifetime, now, host, len(host),
+                                     (LF_FQDN_FWD if fqdn_fwd else 0) | (LF_FQDN_REV if fqdn_rev else 0))
         if st == AS_NO_MEMORY:
             raise MemoryError()
         return _OUTCOMES[st]
@@ -968,7 +971,8 @@ cdef class Allocator:
 
     def load(self, records, int64_t now):
         """Bulk-load leases (a restart): an iterable of tuples
-        (address, hwaddr, client_id, valid_lifetime, expire, subnet_id, state, hostname), state a
+        (address, hwaddr, client_id, valid_lifetime, expire, subnet_id, state, hostname[, fqdn_fwd,
+        fqdn_rev]), state a
         LeaseState value. Later records for the same address win. Leases already expired at
         ``now`` are loaded as expired (their address stays free); declined ones block their
         address until their probation ends. Returns how many were loaded."""
@@ -977,7 +981,11 @@ cdef class Allocator:
         cdef bytes host, hw_b, cid_b
         if hasattr(records, "__len__") and lt_reserve(&self.t, self.t.count + len(records)) != 0:
             raise MemoryError()
-        for address, hw, cid, valid, expire, subnet_id, state, hostname in records:
+        cdef uint8_t fqdn
+        for rec in records:
+            address, hw, cid, valid, expire, subnet_id, state, hostname = rec[:8]
+            fqdn = ((LF_FQDN_FWD if rec[8] else 0) | (LF_FQDN_REV if rec[9] else 0)) \
+                if len(rec) >= 10 else 0
             # the identifiers straight from the bytes objects (no buffer acquisition per row)
             hw_b = hw
             cid_b = cid or b""
@@ -985,7 +993,7 @@ cdef class Allocator:
             got = self.load_one(self._subnet(subnet_id), ip_to_u32(address), 1, hw_b,
                                 <uint8_t>min(len(hw_b), HW_MAX), cid_b,
                                 <uint8_t>min(len(cid_b), CID_MAX), valid, expire, state, host,
-                                len(host), now)
+                                len(host), now, fqdn)
             if got < 0:
                 raise MemoryError()
             n += got
@@ -1024,7 +1032,8 @@ cdef class Allocator:
                     continue
                 got = self.load_one(to_new[l.subnet], l.addr, l.htype, lt_hw(l), l.hwlen,
                                     lt_cid(&old.t, l), l.cid_len, l.valid_lft, l.expire, l.state,
-                                    lt_host(&old.t, l), l.host_len, now)
+                                    lt_host(&old.t, l), l.host_len, now,
+                                    l.flags & (LF_FQDN_FWD | LF_FQDN_REV))
                 if got < 0:
                     raise MemoryError()
                 n += got
@@ -1224,7 +1233,7 @@ cdef class Allocator:
     cdef int load_one(self, uint32_t sn, uint32_t a, uint8_t htype, const uint8_t* hw,
                       uint8_t hwlen, const uint8_t* cid, uint8_t cid_len, uint32_t valid,
                       int64_t expire, uint8_t st, const uint8_t* host, uint16_t host_len,
-                      int64_t now) noexcept:
+                      int64_t now, uint8_t fqdn=0) noexcept:
         cdef uint32_t r, p
         cdef ClientKey k
         cdef uint8_t hw_copy[HW_MAX]
@@ -1266,6 +1275,7 @@ cdef class Allocator:
                 return -1
             if host_len and not lt_set_host(&self.t, r, host_copy, host_len):
                 return -1
+            self.t.rec[r].flags |= fqdn
         elif p != NIL:
             pool_block(&self.pools[p], a - self.pools[p].first)
         self.t.rec[r].valid_lft = valid

@@ -402,6 +402,26 @@ cdef class Engine:
             most -= 1
         return out
 
+    def queue_name_add(self, address):
+        """Queue an add for the lease of ``address`` (lease4-resend-ddns): 0 queued, 1 no
+        lease, 2 no host name, 3 neither update direction, 4 the queue is full; and the name."""
+        cdef uint32_t r = lt_find_addr(&self.alloc.t, ip_to_u32(address))
+        cdef const Lease* l
+        cdef uint64_t before = self.alloc.ncr.queued
+        if r == NIL or self.alloc.t.rec[r].state != LS_BOUND:
+            return 1, ""
+        l = &self.alloc.t.rec[r]
+        host = lt_host(&self.alloc.t, l)[:l.host_len].decode("utf-8", "replace")
+        if not l.host_len:
+            return 2, host
+        if not l.flags & (LF_FQDN_FWD | LF_FQDN_REV):
+            return 3, host
+        ncr_put(&self.alloc.ncr, NCR_ADD, l.addr, l.expire - l.valid_lft, l.valid_lft,
+                lt_host(&self.alloc.t, l), l.host_len, l.flags & LF_FQDN_FWD, l.flags & LF_FQDN_REV,
+                self.alloc.subnets[l.subnet].ncr_conflict, lt_cid(&self.alloc.t, l), l.cid_len,
+                l.htype, lt_hw(l), l.hwlen)
+        return (0 if self.alloc.ncr.queued > before else 4), host
+
     def name_change_counts(self):
         """(queued, dropped because the queue was full, waiting) since the queue was made."""
         return self.alloc.ncr.queued, self.alloc.ncr.dropped, self.alloc.ncr.n

@@ -46,6 +46,7 @@ ctypedef struct CsvLease:
     uint32_t subnet_id
     int64_t expire
     uint8_t kea_state            # 0 default, 1 declined, 2 expired-reclaimed, 3 released
+    uint8_t fqdn                 # LF_FQDN_FWD | LF_FQDN_REV, from the fqdn_fwd and fqdn_rev columns
     uint8_t hwlen
     uint8_t cid_len
     uint16_t host_len

@@ -177,6 +177,11 @@ cdef bint csv_hex_parse(const uint8_t* p, uint32_t n, uint8_t* out, uint32_t roo
     return True
 
 
+# A boolean column as Kea's CSVRow::readAtBool takes it: "1" or "true".
+cdef inline bint csv_true(const uint8_t* p, uint32_t n) noexcept nogil:
+    return (n == 1 and p[0] == 49) or (n == 4 and memcmp(p, b"true", 4) == 0)
+
+
 cdef int csv_parse_row(const uint8_t* p, uint32_t n, CsvLease* out) noexcept nogil:
     cdef uint32_t start[CSV_MAX_FIELDS]
     cdef uint32_t flen[CSV_MAX_FIELDS]
@@ -212,6 +217,8 @@ cdef int csv_parse_row(const uint8_t* p, uint32_t n, CsvLease* out) noexcept nog
     if flen[9] and not csv_uint_parse(p + start[9], flen[9], 3, &v):
         return CSV_BAD_STATE
     out.kea_state = <uint8_t>v
+    out.fqdn = (LF_FQDN_FWD if csv_true(p + start[6], flen[6]) else 0) | \
+        (LF_FQDN_REV if csv_true(p + start[7], flen[7]) else 0)
     # the host name, with Kea's escapes ("&#x" and two hex digits, as for a comma) undone
     h = p + start[8]
     out.host_len = 0
@@ -303,7 +310,7 @@ cdef dict memfile_load(Allocator a, const uint8_t[::1] data, int64_t now, uint32
                 continue
             st = kea_state_to_ls(row.kea_state) if row.valid else LS_RELEASED
             got = a.load_one(sn, row.addr, 1, row.hw, row.hwlen, row.cid, row.cid_len,
-                                row.valid, row.expire, st, row.host, row.host_len, now)
+                                row.valid, row.expire, st, row.host, row.host_len, now, row.fqdn)
             if got < 0:
                 raise MemoryError()
             loaded += got

@@ -63,6 +63,7 @@ _PARSE_REASONS = {
     DropReason.BAD_OVERLOAD: "invalid option overload (52)",
     DropReason.BAD_OPTION_LENGTH: "option with an invalid length",
     DropReason.BAD_RELAY_INFO: "malformed relay agent information (option 82)",
+    DropReason.BAD_CLIENT_FQDN: "malformed client FQDN (option 81)",
 }
 
 

@@ -27,6 +27,9 @@ are checked (the first rule that fails names the reason):
    50, 51, 54, 118 exactly 4 bytes; 57 exactly 2; 61 at least 2 (RFC 2132 §9.14).
 9. Relay agent information (82, RFC 3046 §2.0) is a run of sub-option TLVs (no PAD, no END); a
    sub-option running past the value, or more than MAX_RELAY_SUBOPTIONS of them -> BAD_RELAY_INFO.
+9b. Client FQDN (81, RFC 4702 §2) is flags and two RCODEs, never N and S together, then a name
+   in wire form (E set) or ASCII that parses as a DNS name, else BAD_CLIENT_FQDN (Kea's parser
+   throws on such an option, which drops the packet).
 10. ``hlen > 16`` is clamped to 16 (quirk HLEN_CLAMPED); ``chaddr`` is the first hlen bytes.
     An empty host name (12, seen from Windows and some embedded clients) -> quirk EMPTY_HOSTNAME.
     Option 57 below 576 (RFC 2132 §9.10 minimum) -> quirk SMALL_MAX_SIZE (the builder clamps).
@@ -76,6 +79,7 @@ _DETAILS = {
     DropReason.BAD_MESSAGE_TYPE: "DHCP message type (53) is malformed or unknown",
     DropReason.BAD_OPTION_LENGTH: "an option the server reads has an impossible length",
     DropReason.BAD_RELAY_INFO: "relay agent information (82) is malformed",
+    DropReason.BAD_CLIENT_FQDN: "client FQDN (81) is malformed",
 }
 
 

@@ -31,7 +31,7 @@ _OPTIONS = MIN_MESSAGE      # the options field starts after the cookie
 PAD, END = 0, 255
 OPT_HOSTNAME, OPT_REQUESTED_IP, OPT_LEASE_TIME, OPT_OVERLOAD = 12, 50, 51, 52
 OPT_MSG_TYPE, OPT_SERVER_ID, OPT_PRL, OPT_MAX_SIZE, OPT_CLIENT_ID = 53, 54, 55, 57, 61
-OPT_RELAY_INFO, OPT_SUBNET_SELECTION = 82, 118
+OPT_RELAY_INFO, OPT_SUBNET_SELECTION, OPT_CLIENT_FQDN = 82, 118, 81
 
 BOOTREQUEST, BOOTREPLY = 1, 2
 BROADCAST_FLAG = 0x8000     # RFC 2131 §2, Figure 2
@@ -96,6 +96,7 @@ def decode(data: bytes, *, requests_only: bool = False, allow_bootp: bool = Fals
     msg_type = _message_type(values, allow_bootp)         # rule 7
     _check_lengths(values)                                # rule 8
     relay_info = _relay_info(values.get(OPT_RELAY_INFO))  # rule 9
+    _check_client_fqdn(values.get(OPT_CLIENT_FQDN))      # rule 9b
     return _packet(data, values, msg_type, relay_info, overload, quirks)   # rule 10
 
 
@@ -219,6 +220,72 @@ def _relay_info(value: bytes | None) -> tuple[tuple[int, bytes], ...]:
         subs.append((value[i], value[i + 2:stop]))
         i = stop
     return tuple(subs)
+
+
+def text_name_ok(text: bytes) -> bool:
+    """A DNS name in text form as Kea's isc::dns::Name accepts it: "." alone, or labels of 1 to
+    63 bytes joined by dots (\\X and \\DDD escapes count as one byte), at most 255 bytes in
+    wire form."""
+    if text == b".":
+        return True
+    labels, label, i = [], 0, 0
+    while i < len(text):
+        c = text[i]
+        if c == 0x2E:                                     # a dot ends a label
+            if label == 0:
+                return False
+            labels.append(label)
+            label, i = 0, i + 1
+            continue
+        if c == 0x5C:                                     # backslash
+            rest = text[i + 1:i + 4]
+            if not rest:
+                return False
+            if rest[:1].isdigit():
+                if len(rest) < 3 or not rest.isdigit() or int(rest) > 255:
+                    return False
+                i += 4
+            else:
+                i += 2
+        else:
+            i += 1
+        label += 1
+        if label > 63:
+            return False
+    if label:
+        labels.append(label)
+    elif not labels:
+        return False
+    return sum(n + 1 for n in labels) + 1 <= 255
+
+
+def _check_client_fqdn(value: bytes | None) -> None:
+    """Rule 9b: option 81 (RFC 4702 §2) as Kea's Option4ClientFqdn unpacks it: flags and two
+    RCODEs, not N and S together (§2.1), a name in wire form (E set: labels, the final zero
+    only at the end, none past 63 bytes) or in ASCII."""
+    if value is None:
+        return
+    bad = MalformedPacket(DropReason.BAD_CLIENT_FQDN)
+    if len(value) < 3 or (value[0] & 0x08 and value[0] & 0x01):
+        raise bad
+    name = value[3:]
+    if not value[0] & 0x04:
+        if name and not text_name_ok(name):
+            raise bad
+        return
+    i = 0
+    while i < len(name):
+        if name[i] == 0:
+            if i != len(name) - 1:
+                raise bad
+            return
+        if name[i] > 63:
+            raise bad
+        i += 1 + name[i]
+        if i > 254:
+            raise bad
+    if i != len(name):
+        raise bad
 
 
 def _packet(data: bytes, values: dict[int, bytes], msg_type: int,

@@ -53,6 +53,7 @@ log = logging.getLogger("fastdhcp.server")
 IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)
 BATCHES_PER_WAKEUP = 64         # then yield to the loop (timers, signals) before reading on
 RECLAIM_INTERVAL = 1.0          # seconds between expiry passes
+DDNS_INTERVAL = 0.1             # seconds between drains of the DNS update queue when idle
 PACING_WINDOW = 0.02            # seconds over which the datagrams per wake-up are averaged ...
 PACING_QUEUE = 8                # ... and the average from which the packets come first
 
@@ -91,6 +92,7 @@ class Server:
         # serving, a stats request is dropped.
         self.reload_pending = False
         self.events = EventLog(log_sample)   # Kea's messages about packets, sampled
+        self.ddns = None                     # NameChangeSender while dhcp-ddns enable-updates
         self.pacer = Pacer(self._packets_waiting)   # control work while datagrams wait
         self.wakeups = self.datagrams = 0
         self.queue_seen, self.queue_depth = (time.monotonic(), 0, 0), 0.0
@@ -187,6 +189,8 @@ class Server:
                 self.events.write(engine, self.config)
             if got < engine.batch.capacity:
                 break
+        if self.ddns is not None:
+            self.ddns_drain()
         self.wakeups += 1                  # (how deep datagrams queue: the control pacing)
         self.datagrams += n
 
@@ -223,9 +227,40 @@ class Server:
             if self.stopping is not None and not self.stopping.done():
                 asyncio.get_running_loop().call_later(self.events.interval, self._event_tick)
 
+    def ddns_drain(self) -> None:
+        """Send a slice of the queued NameChangeRequests (fastdhcp.ddns)."""
+        if self.ddns is not None and self.engine.name_change_counts()[2]:
+            self.ddns.drain(self.engine)
+
+    def _ddns_tick(self) -> None:
+        try:
+            self.ddns_drain()            # (the requests of reclamation and commands, and retries)
+        finally:
+            if self.stopping is not None and not self.stopping.done():
+                asyncio.get_running_loop().call_later(DDNS_INTERVAL, self._ddns_tick)
+
+    def _setup_ddns(self, config) -> None:
+        """Open (or close, or move) the sender as the config's dhcp-ddns says."""
+        from .ddns import NameChangeSender
+        d = config.dhcp4.dhcp_ddns if config.dhcp4 is not None else None
+        want = NameChangeSender.from_config(d) if d is not None and d.enable_updates else None
+        if self.ddns is not None and (want is None or (want.server, want.local) !=
+                                      (self.ddns.server, self.ddns.local)):
+            self.ddns.close()
+            self.ddns = None
+        if want is not None and self.ddns is None:
+            try:
+                want.open()
+            except OSError as e:             # (DHCP goes on; the requests wait, then drop)
+                log.error("DHCPSRV_DHCP_DDNS_SENDER_FAILED sender to kea-dhcp-ddns at %s:%d "
+                          "not started: %s", *want.server, e.strerror or e)
+                return
+            self.ddns = want
+
     def _reclaim(self) -> None:
         try:
             self.engine.reclaim(int(time.time()), self.lease_fd)
+            self.ddns_drain()
         finally:
             if self.stopping is not None and not self.stopping.done():
                 asyncio.get_running_loop().call_later(RECLAIM_INTERVAL, self._reclaim)
@@ -318,7 +353,9 @@ class Server:
         engine.raw_sockets = engine.raw_sockets and self.raw is not None
         interval = self.config.lease_database.lfc_interval
         self.statistics.retire(self.engine, self.config)
+        self.ddns_drain()                        # (what the old engine queued goes first)
         self.config, self.links, self.engine = new_config, links, engine
+        self._setup_ddns(new_config)
         self.statistics.configure(new_config)
         if new_config.lease_database.lfc_interval != interval:
             self._setup_compaction()
@@ -414,6 +451,8 @@ class Server:
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         loop.add_signal_handler(signal.SIGUSR1, self.log_stats)
         loop.call_later(RECLAIM_INTERVAL, self._reclaim)
+        self._setup_ddns(self.config)
+        loop.call_later(DDNS_INTERVAL, self._ddns_tick)
         self.events.arm(self.engine)
         loop.call_later(self.events.interval, self._event_tick)
         self._setup_compaction()
@@ -438,6 +477,9 @@ class Server:
         loop.remove_reader(self.sock.fileno())
         self.statistics.stop()
         self.control.close()
+        self.ddns_drain()
+        if self.ddns is not None:
+            self.ddns.close()
         if self.metrics_listener is not None:
             self.metrics_listener.close()
         self.close()

@@ -451,6 +451,7 @@ class AllocModel:
                     was_bound = rec.state == BOUND
                     rec.state = EXPIRED
                     if was_bound:
+                        rec.host = ""       # Kea's reclamation forgets the name (names.pyx)
                         self.journal.append(("upsert", rec.as_tuple(addr)))
         return n
 

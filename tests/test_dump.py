@@ -198,6 +198,7 @@ def dhcp_messages() -> list[bytes]:
         bootp(tlv(53, b"\x03") + tlv(50, b"\x0a\x09\x00")),       # bad-option-length
         bootp(tlv(53, b"\x03") + tlv(61, b"\x01")),               # bad-option-length
         bootp(tlv(53, b"\x01") + tlv(82, b"\x01\x09abc")),        # bad-relay-info
+        bootp(tlv(53, b"\x01") + tlv(81, b"\x09\x00\x00")),      # bad-client-fqdn (N and S)
     ]
 
 

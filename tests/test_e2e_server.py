@@ -856,8 +856,9 @@ def test_host_name_cannot_forge_a_lease_row(lab, topo, servers):
     assert not rows_for(srv.lease_path, forged)
     [row] = rows_for(srv.lease_path, hwaddr=mac)
     assert row["address"] == ack.pkt.yiaddr
-    if UNDER_TEST != "kea":              # (Kea may clean the name up instead)
-        assert csv_unescape(row["hostname"]) == hostname
+    # (a label past 63 bytes is no DNS name: both servers keep no name at all, Kea's
+    # processHostnameOption; a shorter one is sanitised: test_client_names.py)
+    assert "\n" not in csv_unescape(row["hostname"])
     # restarted on that file, the server knows the client's lease and nothing forged
     servers.stop(srv)
     srv = servers.start(name="forge-2", lease_path=srv.lease_path)

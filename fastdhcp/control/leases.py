@@ -354,7 +354,8 @@ def _lease_args(server, args: Any, cmd: str) -> dict:
         if key in args and not isinstance(args[key], bool):
             raise CommandError(f"'{key}' parameter must be a boolean")
     return {"address": address, "subnet": subnet, "hw": hw, "cid": cid, "valid": valid,
-            "cltt": cltt, "hostname": hostname}
+            "cltt": cltt, "hostname": hostname, "fqdn_fwd": args.get("fqdn-fwd", False),
+            "fqdn_rev": args.get("fqdn-rev", False)}
 
 
 def _holder_check(server, spec: dict) -> None:
@@ -369,7 +370,8 @@ def _holder_check(server, spec: dict) -> None:
 def _bind(server, spec: dict) -> None:
     outcome = server.engine.alloc.request(
         spec["subnet"].id, spec["hw"], spec["address"], client_id=spec["cid"],
-        lifetime=spec["valid"], now=spec["cltt"], hostname=spec["hostname"])
+        lifetime=spec["valid"], now=spec["cltt"], hostname=spec["hostname"],
+        fqdn_fwd=spec["fqdn_fwd"], fqdn_rev=spec["fqdn_rev"])
     if outcome != "ack":
         why = {"taken": "the address is held by another client",
                "reserved-elsewhere": "the client has a reservation for another address",
@@ -476,5 +478,21 @@ async def lease4_write(server, args) -> dict:
 
 @command("lease4-resend-ddns", hook=HOOK)
 async def lease4_resend_ddns(server, args) -> dict:
-    raise CommandError("DHCP-DDNS updates are not supported by fastdhcp: there is nothing to "
-                       "resend")
+    """Queue an add for the lease's name again (Kea's lease4ResendDdnsHandler, its texts)."""
+    args = _map(args)
+    if "ip-address" not in args:
+        raise CommandError("'ip-address' parameter is missing.")
+    addr = _ip(args["ip-address"])
+    if server.ddns is None:
+        raise CommandError("DDNS updating is not enabled")
+    status, host = server.engine.queue_name_add(addr)
+    if status == 1:
+        return answer(EMPTY, f"No lease found for: {addr}")
+    if status == 2:
+        raise CommandError(f"Lease for: {addr}, has no hostname, nothing to update")
+    if status == 3:
+        raise CommandError(f"Neither forward nor reverse updates enabled for lease for: {addr}")
+    if status == 4:
+        raise CommandError(f"NCR for: {addr} not queued: the queue (max-queue-size) is full")
+    server.ddns_drain()
+    return answer(SUCCESS, f"NCR generated for: {addr}, hostname: {host}")

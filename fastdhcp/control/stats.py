@@ -169,6 +169,8 @@ class StatsManager:
 
     def native(self) -> dict[str, int]:
         out = native_values(self.server.engine, [s.id for s in self.server.config.subnets])
+        if getattr(self.server, "ddns", None) is not None:    # DNS updates (fastdhcp's own)
+            out.update(self.server.ddns.counts(self.server.engine))
         for name, v in self.carry.items():
             out[name] = out.get(name, 0) + v
         return out
