@@ -64,6 +64,7 @@ cdef class LoadGen:
     cdef GenClient* clients
     cdef uint32_t n_clients
     cdef uint64_t mac_seed
+    cdef bint hostnames          # DISCOVERs and REQUESTs carry option 12: h + 8 hex digits
     cdef uint32_t giaddr, server, expect_server_id, net, mask
     cdef uint16_t server_port
     cdef uint32_t xid_span       # xid = client + n_clients * generation (mod xid_span)
@@ -106,13 +107,15 @@ cdef class LoadGen:
 
     def __cinit__(self, uint32_t clients, *, uint64_t mac_seed, server, giaddr=None,
                   subnet=None, server_id=None, double timeout=2.0, fractions=None,
-                  uint64_t seed=1, int batch=64, bint ack_log=False, uint16_t server_port=67):
+                  uint64_t seed=1, int batch=64, bint ack_log=False, uint16_t server_port=67,
+                  bint hostnames=False):
         cdef uint32_t slots = 1024
         if clients == 0:
             raise ValueError("at least one client")
         if not 1 <= batch <= GEN_BATCH_MAX:
             raise ValueError(f"batch must be 1..{GEN_BATCH_MAX}")
         self.n_clients = clients
+        self.hostnames = hostnames
         self.mac_seed = mac_seed
         self.server = ip_to_u32(server)
         self.server_port = server_port
@@ -186,6 +189,7 @@ cdef class LoadGen:
         cdef GenClient* g = &self.clients[c]
         cdef uint8_t* p
         cdef uint16_t pos
+        cdef uint32_t k, d
         if self.n_tx == self.batch:
             self.flush(fd)
         p = self.tx + <size_t>self.n_tx * GEN_SLOT
@@ -229,6 +233,14 @@ cdef class LoadGen:
             p[pos + 1] = 4
             p[pos + 2], p[pos + 3], p[pos + 4], p[pos + 5] = 1, 3, 6, 15
             pos += 6
+        if self.hostnames and (msg_type == MT_DISCOVER or msg_type == MT_REQUEST):
+            p[pos] = OPT_HOST_NAME
+            p[pos + 1] = 9
+            p[pos + 2] = 104                           # 'h', then the client's number
+            for k in range(8):
+                d = (c >> (28 - 4 * k)) & 15
+                p[pos + 3 + k] = <uint8_t>(48 + d if d < 10 else 87 + d)
+            pos += 11
         p[pos] = OPT_END
         self.tx_len[self.n_tx] = GEN_PACKET
         if self.giaddr:

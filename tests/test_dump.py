@@ -416,6 +416,9 @@ def tshark_supports_drop(reason: str, view: dict) -> bool:
         "bad-option-length": any(c in opts and len(opts[c]) != n for c, n in lengths.items())
         or (61 in opts and len(opts[61]) < 2),
         "bad-relay-info": 82 in opts and not _relay_ok(opts[82]),
+        # (tshark shows option 81's flags but checks none of RFC 4702's rules: read them from
+        # the option's bytes: too short for flags and RCODEs, or N and S both set, §2.1)
+        "bad-client-fqdn": 81 in opts and (len(opts[81]) < 3 or opts[81][0] & 9 == 9),
     }.get(reason, False)
 
 

@@ -56,6 +56,8 @@ def register(sub) -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, dest="local_port",
                    help="local port (default 67 in relay mode, 68 in broadcast mode)")
     p.add_argument("--seed", type=int, default=1, help="seed of the exchange mix")
+    p.add_argument("--hostnames", action="store_true",
+                   help="clients send a host name (option 12, h<8 hex digits>), as most do")
     p.add_argument("--ack-log", help="write one line per ACK: chaddr,yiaddr,lease_time")
     p.add_argument("--json", dest="json_out", help="write the report as JSON to this file (- : stdout)")
     p.add_argument("--plot", help="PNG of rate and latency over time (needs matplotlib)")

@@ -124,7 +124,8 @@ def worker(opts: Options, proc: int, on_slice=None) -> dict:
     gen = LoadGen(share, mac_seed=opts.mac_seed + first, server=opts.server, giaddr=giaddr,
                   subnet=opts.subnet, server_id=opts.server_id, timeout=opts.timeout,
                   fractions=fractions(opts), seed=opts.seed + proc, batch=opts.batch,
-                  ack_log=bool(opts.ack_log), server_port=opts.server_port)
+                  ack_log=bool(opts.ack_log), server_port=opts.server_port,
+                  hostnames=getattr(opts, "hostnames", False))
     rate = opts.rate / opts.procs
     window = max(1, opts.window // opts.procs) if opts.window else 0
     count = opts.count // opts.procs + (1 if proc < opts.count % opts.procs else 0) \
