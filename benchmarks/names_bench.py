@@ -3,8 +3,9 @@
 clients that send no name, with clients that send one (option 12, sanitised and qualified by
 ddns-qualifying-suffix), and with DNS updates on (dhcp-ddns enable-updates: a NameChangeRequest
 per new lease, to a kea-dhcp-ddns address where nothing listens, so they are refused, queued
-and counted as dropped: the worst case for the packet path), each against fastdhcp and
-kea-dhcp4 2.2 in the same run, repeats interleaved.
+and counted as dropped), and with a UDP sink taking every request (each one rendered and sent:
+the packet path's full cost), each against fastdhcp and kea-dhcp4 2.2 in the same run, repeats
+interleaved.
 
     python benchmarks/names_bench.py [--quick] [--json FILE]
 
@@ -28,7 +29,7 @@ import generator_bench as gb  # noqa: E402
 import server_bench as sb  # noqa: E402
 
 netlab = sb.netlab
-VARIANTS = ("plain", "names", "ddns")
+VARIANTS = ("plain", "names", "ddns", "sink")
 
 
 class NamesBench(db.DurabilityBench):
@@ -36,7 +37,7 @@ class NamesBench(db.DurabilityBench):
         cfg = json.loads(json.dumps(self.config))
         if variant != "plain":
             cfg["Dhcp4"]["ddns-qualifying-suffix"] = "bench.example."
-        if variant == "ddns":
+        if variant in ("ddns", "sink"):
             cfg["Dhcp4"]["dhcp-ddns"] = {"enable-updates": True, "server-ip": "127.0.0.1",
                                          "server-port": 53001, "max-queue-size": 1024}
         with open(self.config_path, "w") as f:
@@ -45,12 +46,20 @@ class NamesBench(db.DurabilityBench):
     def run(self, name, rep, variant):
         self.with_names(variant)
         extra = [] if variant == "plain" else ["--hostnames"]
+        sink = None
+        if variant == "sink":      # something takes the requests (on the generator's core)
+            sink = self.lab.spawn(self.srv, ["taskset", "-c", str(self.args.gen_core),
+                                             "socat", "-u", "UDP-RECV:53001,bind=127.0.0.1",
+                                             "/dev/null"], log=self.lab.path("sink.out"))
+            self.lab.wait_udp_listen(self.srv, 53001, timeout=10, proc=sink)
         try:
             return self.run_bench(name, f"r{rep}-{name}-{variant}",
                                   ["--window", "256", "--duration", "6", "--timeout", "2",
                                    "--clients", "20000", *extra], 6.0)
         finally:
             self.restore_config()
+            if sink is not None:
+                self.lab.stop(sink)
 
 
 def main(argv=None):
@@ -85,7 +94,7 @@ def main(argv=None):
     def rate(key):
         return med([r["completed_per_second"] for r in res[key]])
     print("\nclosed loop (window 256, 6 s); names: option 12 from every client; ddns: and a "
-          "NameChangeRequest per new lease (no D2 listening):")
+          "NameChangeRequest per new lease,\n  to nobody (ddns) or to a UDP sink (sink):")
     for key in res:
         print(f"  {key:<16} {gb.cell(rate(key))} DORA/s")
     for server in ("fastdhcp", "kea"):
