@@ -275,6 +275,18 @@ cdef uint16_t labels_to_text(const NamePolicy* pol, const uint8_t* lab, uint16_t
     return o
 
 
+# A reserved host name: it wins over the client's (Kea: currentHost()->getHostname()),
+# qualified, then lower-cased; with the trailing dot in option 81, without it in option 12.
+cdef void name_reserved(const NamePolicy* pol, const uint8_t* resv, uint16_t resv_len,
+                        bint trailing_dot, ClientName* cn) noexcept nogil:
+    cdef uint16_t n, w
+    memcpy(cn.text, resv, resv_len)
+    n = name_qualify(pol, cn.text, resv_len, trailing_dot)
+    for w in range(n):
+        cn.text[w] = ascii_lower(cn.text[w])
+    cn.len = n
+
+
 cdef inline void name_failed(ClientName* cn) noexcept nogil:
     cn.kind = NAME_NONE
     cn.fwd = cn.rev = False
@@ -314,11 +326,7 @@ cdef void name_decide(const NamePolicy* pol, const uint8_t* v12, int n12, const 
         cn.fwd = server_s
         cn.rev = not server_n
         if resv != NULL and resv_len:
-            memcpy(cn.text, resv, resv_len)
-            n = name_qualify(pol, cn.text, resv_len, True)
-            for w in range(n):
-                cn.text[w] = ascii_lower(cn.text[w])
-            cn.len = n
+            name_reserved(pol, resv, resv_len, True, cn)
             return
         w = fqdn_labels(v81, <uint16_t>n81, lab, &full)
         if pol.replace == RCM_ALWAYS or pol.replace == RCM_WHEN_PRESENT or w == 0:
@@ -341,12 +349,8 @@ cdef void name_decide(const NamePolicy* pol, const uint8_t* v12, int n12, const 
     # Option 12 (Dhcpv4Srv::processHostnameOption); with a name in the reply, both updates.
     cn.fwd = cn.rev = pol.updates
     if resv != NULL and resv_len:
-        memcpy(cn.text, resv, resv_len)
-        n = name_qualify(pol, cn.text, resv_len, False)
-        for w in range(n):
-            cn.text[w] = ascii_lower(cn.text[w])
         cn.kind = NAME_HOST
-        cn.len = n
+        name_reserved(pol, resv, resv_len, False, cn)
         return
     if n12 < 0:
         if pol.replace == RCM_ALWAYS or pol.replace == RCM_WHEN_NOT_PRESENT:

@@ -92,21 +92,12 @@ def main(argv=None):
     netlab.require_root()
     netlab.exit_on_sigterm()
     lab = netlab.Lab(keep_dir=True)
-    res = {"fastdhcp-plain": [], "fastdhcp-classes": [], "kea-classes": []}
+    keys = [("fastdhcp-plain", "fastdhcp", False), ("fastdhcp-classes", "fastdhcp", True),
+            ("kea-classes", "kea", True)]
     try:
         b = ClassesBench(lab, args)
-        try:
-            for rep in range(args.repeats):
-                for key, name, on in (("fastdhcp-plain", "fastdhcp", False),
-                                      ("fastdhcp-classes", "fastdhcp", True),
-                                      ("kea-classes", "kea", True)):
-                    r = b.run(name, rep, on)
-                    res[key].append(r)
-                    print(f"{key}: {r['completed_per_second']:,.0f} DORA/s, p99 R-A "
-                          f"{r['latency_ms']['request-ack']['p99']} ms", file=sys.stderr,
-                          flush=True)
-        except (sb.BudgetExhausted, sb.ServerFailed) as err:
-            print(f"classes_bench: {err}; reporting what was measured", file=sys.stderr)
+        res = gb.interleaved(lambda rep, name, on: b.run(name, rep, on), keys, args.repeats,
+                             "classes_bench")
     finally:
         lab.close()
         shutil.rmtree(lab.dir, ignore_errors=True)

@@ -161,6 +161,23 @@ class GenBench(sb.Bench):
         return r
 
 
+def interleaved(run, keys, repeats, tool):
+    """Each repeat runs every (key, *how) of ``keys`` once, in order (so drift hits them all
+    alike): ``run(rep, *how)`` returns a bench report. Returns {key: [reports]}; a spent budget
+    or a failed server ends the runs early, with what was measured."""
+    res = {key: [] for key, *_ in keys}
+    try:
+        for rep in range(repeats):
+            for key, *how in keys:
+                r = run(rep, *how)
+                res[key].append(r)
+                print(f"{key}: {r['completed_per_second']:,.0f} DORA/s, p99 R-A "
+                      f"{r['latency_ms']['request-ack']['p99']} ms", file=sys.stderr, flush=True)
+    except (sb.BudgetExhausted, sb.ServerFailed) as err:
+        print(f"{tool}: {err}; reporting what was measured", file=sys.stderr)
+    return res
+
+
 def med(values):
     vals = [v for v in values if v is not None]
     if not vals:

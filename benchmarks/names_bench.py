@@ -73,19 +73,10 @@ def main(argv=None):
     netlab.exit_on_sigterm()
     lab = netlab.Lab(keep_dir=True)
     keys = [(f"{n}-{v}", n, v) for v in VARIANTS for n in ("fastdhcp", "kea")]
-    res = {k: [] for k, _, _ in keys}
     try:
         b = NamesBench(lab, args)
-        try:
-            for rep in range(args.repeats):
-                for key, name, variant in keys:
-                    r = b.run(name, rep, variant)
-                    res[key].append(r)
-                    print(f"{key}: {r['completed_per_second']:,.0f} DORA/s, p99 R-A "
-                          f"{r['latency_ms']['request-ack']['p99']} ms", file=sys.stderr,
-                          flush=True)
-        except (sb.BudgetExhausted, sb.ServerFailed) as err:
-            print(f"names_bench: {err}; reporting what was measured", file=sys.stderr)
+        res = gb.interleaved(lambda rep, name, variant: b.run(name, rep, variant), keys,
+                             args.repeats, "names_bench")
     finally:
         lab.close()
         shutil.rmtree(lab.dir, ignore_errors=True)

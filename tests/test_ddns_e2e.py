@@ -121,12 +121,20 @@ def dora(client, hostname, *, timeout=2.0):
     return ack
 
 
+def registered(lab, topo, client, hostname):
+    """A DORA with this host name, then the wait for its A record; (ack, fqdn)."""
+    ack = dora(client, hostname)
+    fqdn = f"{hostname.lower()}.{ZONE}"
+    lab.wait_for(lambda: dig(lab, topo, fqdn, "A") == [ack.pkt.yiaddr], timeout=15,
+                 what=f"the A record of {fqdn}")
+    return ack, fqdn
+
+
 def test_a_lease_puts_its_name_in_dns_and_a_release_takes_it_out(lab, topo, servers, raw, d2):
     _, sock = ddns_server(servers, topo, lab, "ddns")
-    ack = dora(raw, "Laptop-7")
-    addr, fqdn = ack.pkt.yiaddr, f"laptop-7.{ZONE}"
+    ack, fqdn = registered(lab, topo, raw, "Laptop-7")
+    addr = ack.pkt.yiaddr
     assert ack.opt(12) == fqdn.encode()
-    lab.wait_for(lambda: dig(lab, topo, fqdn, "A") == [addr], timeout=15, what="the A record")
     assert dig(lab, topo, ptr_name(addr), "PTR") == [fqdn + "."]
     assert len(dig(lab, topo, fqdn, "DHCID")) == 1        # D2's conflict resolution record
     raw.send(reference.release(raw.mac, new_xid(), ciaddr=addr, server_id=ack.opt_ip(54)),
@@ -137,14 +145,11 @@ def test_a_lease_puts_its_name_in_dns_and_a_release_takes_it_out(lab, topo, serv
 
 def test_an_expired_lease_is_taken_out_of_dns(lab, topo, servers, raw, d2):
     _, sock = ddns_server(servers, topo, lab, "ddnsexp")
-    ack = dora(raw, "shortlived")
-    fqdn = f"shortlived.{ZONE}"
-    lab.wait_for(lambda: dig(lab, topo, fqdn, "A") == [ack.pkt.yiaddr], timeout=15,
-                 what="the A record")
-    upd = control(sock, "lease4-update", {"ip-address": ack.pkt.yiaddr, "hw-address": raw.mac.hex(":"),
-                                    "subnet-id": 1, "valid-lft": 1, "hostname": fqdn,
-                                    "fqdn-fwd": True, "fqdn-rev": True,
-                                    "expire": int(time.time()) - 5})
+    ack, fqdn = registered(lab, topo, raw, "shortlived")
+    upd = control(sock, "lease4-update", {
+        "ip-address": ack.pkt.yiaddr, "hw-address": raw.mac.hex(":"), "subnet-id": 1,
+        "valid-lft": 1, "hostname": fqdn, "fqdn-fwd": True, "fqdn-rev": True,
+        "expire": int(time.time()) - 5})
     assert upd["result"] == 0, upd
     rec = control(sock, "leases-reclaim", {"remove": False})
     assert rec["result"] == 0, rec
@@ -153,10 +158,7 @@ def test_an_expired_lease_is_taken_out_of_dns(lab, topo, servers, raw, d2):
 
 def test_resend_ddns_puts_the_name_back(lab, topo, servers, raw, d2):
     _, sock = ddns_server(servers, topo, lab, "ddnsresend")
-    ack = dora(raw, "again")
-    fqdn = f"again.{ZONE}"
-    lab.wait_for(lambda: dig(lab, topo, fqdn, "A") == [ack.pkt.yiaddr], timeout=15,
-                 what="the A record")
+    ack, fqdn = registered(lab, topo, raw, "again")
     # the record goes behind the server's back; lease4-resend-ddns puts it back
     lab.run(topo.srv, ["nsupdate", "-p", str(DNS_PORT)], input=(
         f"server 127.0.0.1 {DNS_PORT}\nupdate delete {fqdn} A\nsend\n"), timeout=10, check=True)
