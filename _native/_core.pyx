@@ -110,13 +110,16 @@ cdef class OptionSet:
     """Reply options encoded once (at config load) as wire TLVs, looked up by code when building.
 
     ``values`` maps option code -> value bytes; ``always_send`` lists codes sent even when the
-    client's parameter request list does not ask for them."""
+    client's parameter request list does not ask for them. ``vendors`` maps an enterprise id to
+    the OptionSet of its vendor-<id> space (sub-options of 125, each at most 255 bytes), which
+    the reply builder packs as Kea's appendRequestedVendorOptions does."""
 
     cdef OptionSetC c
     cdef bytes blob
     cdef readonly frozenset codes
+    cdef readonly dict vendors      # (keeps the sub-option sets c.vendor points to)
 
-    def __init__(self, values=None, always_send=(), from_global=()):
+    def __init__(self, values=None, always_send=(), from_global=(), vendors=None):
         values = dict(values or {})
         chunks = []
         size = 0
@@ -145,6 +148,19 @@ cdef class OptionSet:
         self.blob = b"".join(chunks)
         self.c.blob = <const uint8_t*>self.blob
         self.codes = frozenset(values)
+        self.vendors = dict(vendors or {})
+        if len(self.vendors) > VENDOR_SETS_MAX:
+            raise ValueError(f"options of more than {VENDOR_SETS_MAX} vendor spaces at one level")
+        for enterprise, subs in sorted(self.vendors.items()):
+            if not isinstance(subs, OptionSet):
+                raise TypeError("vendors: {enterprise id: OptionSet}")
+            if not 0 <= enterprise <= 0xFFFFFFFF:
+                raise ValueError(f"enterprise id {enterprise} does not fit 32 bits")
+            if any((<OptionSet>subs).c.len[k] > 2 + OPT_LEN_MAX for k in range(256)):
+                raise ValueError(f"a sub-option of vendor-{enterprise} is over 255 bytes")
+            self.c.vendor_id[self.c.n_vendor] = enterprise
+            self.c.vendor[self.c.n_vendor] = &(<OptionSet>subs).c
+            self.c.n_vendor += 1
 
 
 cdef bytes encode_tlvs(int code, bytes value):

@@ -118,6 +118,8 @@ cdef enum:  # option codes the core reads or writes
     OPT_CLIENT_FQDN = 81        # RFC 4702
     OPT_RELAY_AGENT_INFO = 82
     OPT_SUBNET_SELECTION = 118
+    OPT_VIVCO = 124             # V-I vendor class (RFC 3925 §3)
+    OPT_VIVSO = 125             # V-I vendor-specific information (RFC 3925 §4)
     OPT_END = 255
     OPT_LEN_MAX = 255           # one instance's length byte (RFC 2132 §2); longer: RFC 3396
     CID_MAX = 255               # a client id (61) as one instance holds it: the key's cap
@@ -172,6 +174,12 @@ ctypedef struct DhcpPacket:
     uint8_t scratch[MAX_DATAGRAM]
 
 
+cdef enum:
+    VENDOR_SETS_MAX = 8          # enterprises with vendor-<id> options at one level
+    VENDOR_DOCSIS = 4491         # CableLabs: Kea honours the client's ORO in its 125
+    DOCSIS_ORO = 1               # (Kea's vendor-4491 "oro", uint8 array)
+
+
 # Pre-encoded reply options: for each code, the complete wire TLVs (already split into 255-byte
 # pieces) at blob[off:off+len]. Bitmaps say which codes are present and which are always sent.
 ctypedef struct OptionSetC:
@@ -182,6 +190,10 @@ ctypedef struct OptionSetC:
     uint64_t always[4]
     uint64_t from_global[4]      # codes whose value is the global level's (client classes
                                  # come between: Kea's host, pool, subnet, network, classes, global)
+    # the sub-options of vendor-<id> spaces for option 125, one set (sub-option TLVs) per enterprise
+    uint8_t n_vendor
+    uint32_t vendor_id[VENDOR_SETS_MAX]
+    const OptionSetC* vendor[VENDOR_SETS_MAX]
 
 
 # The option sets of the classes a packet is in, in join order (the engine gathers them per reply).

@@ -305,6 +305,224 @@ cdef uint16_t opt_append_always_tiers(uint8_t* out, uint16_t pos, uint16_t room,
     return pos
 
 
+# Whether the request's parameter request list (55) names `code`.
+cdef inline bint opt_requests(const DhcpPacket* req, uint8_t code) noexcept nogil:
+    cdef const uint8_t* prl
+    cdef uint16_t k
+    if not req.opt[OPT_PARAMETER_LIST].count:
+        return False
+    prl = opt_value(req, OPT_PARAMETER_LIST)
+    for k in range(req.opt[OPT_PARAMETER_LIST].len):
+        if prl[k] == code:
+            return True
+    return False
+
+
+# Whether any tier always sends `code` (always-send is sticky across levels).
+cdef inline bint tier_always(const OptionSetC* os, const OptionSetC* top, const ClassSets* cls,
+                             uint8_t code) noexcept nogil:
+    cdef int k
+    if bit_test(os.always, code) and bit_test(os.present, code):
+        return True
+    if top != NULL and bit_test(top.always, code) and bit_test(top.present, code):
+        return True
+    for k in range(cls.n):
+        if bit_test(cls.set[k].always, code) and bit_test(cls.set[k].present, code):
+            return True
+    return False
+
+
+# ---- option 125: the sub-options of vendor spaces (Kea's appendRequestedVendorOptions) ---------
+
+# The client's option 125 as Kea 2.2 unpacks it into an OptionVendor: one instance (repeats are
+# fused into a generic option), an enterprise id, then one block whose sub-options all fit (a
+# truncated one stops Kea's unpacking: SkipRemainingOptionsError, no 125). Later blocks unread.
+cdef bint opt_vendor_block(const DhcpPacket* p, uint32_t* vendor_id, const uint8_t** subs,
+                           uint8_t* subs_len) noexcept nogil:
+    cdef const uint8_t* v
+    cdef uint16_t n, i = 0
+    if p.opt[OPT_VIVSO].count != 1 or p.opt[OPT_VIVSO].len < 4:
+        return False
+    v, n = opt_value(p, OPT_VIVSO), p.opt[OPT_VIVSO].len
+    vendor_id[0] = rd_u32(v)
+    subs[0], subs_len[0] = v + 5, 0
+    if n == 4:
+        return True
+    if 5 + <uint16_t>v[4] > n:
+        return False
+    while i < v[4]:
+        if i + 2 > v[4] or i + 2 + v[5 + i + 1] > v[4]:
+            return False
+        i += 2 + v[5 + i + 1]
+    subs_len[0] = v[4]
+    return True
+
+
+# The one sub-option `code` of a block of TLVs (NULL when absent or repeated: a repeat is fused).
+cdef const uint8_t* opt_sole_tlv(const uint8_t* v, uint16_t n, uint8_t code) noexcept nogil:
+    cdef const uint8_t* found = NULL
+    cdef uint16_t i = 0
+    while i + 2 <= n:
+        if v[i] == code:
+            if found != NULL:
+                return NULL
+            found = v + i
+        i += 2 + v[i + 1]
+    return found
+
+
+cdef inline const OptionSetC* vendor_set(const OptionSetC* t, uint32_t vendor_id) noexcept nogil:
+    cdef int k
+    if t == NULL:
+        return NULL
+    for k in range(t.n_vendor):
+        if t.vendor_id[k] == vendor_id:
+            return t.vendor[k]
+    return NULL
+
+
+cdef inline bint any_vendor(const OptionSetC* os, const OptionSetC* top,
+                            const ClassSets* cls) noexcept nogil:
+    cdef int k
+    if os.n_vendor or (top != NULL and top.n_vendor):
+        return True
+    for k in range(cls.n):
+        if cls.set[k].n_vendor:
+            return True
+    return False
+
+
+# Where sub-option `code` of an enterprise comes from: opt_source's order over the tiers' sets.
+cdef const OptionSetC* vendor_source(const OptionSetC* os, const OptionSetC* top,
+                                     const ClassSets* cls, uint32_t vendor_id,
+                                     uint8_t code) noexcept nogil:
+    cdef const OptionSetC* v = vendor_set(top, vendor_id)
+    cdef int k
+    if v != NULL and bit_test(v.present, code):
+        return v
+    v = vendor_set(os, vendor_id)
+    if v != NULL and bit_test(v.present, code) and not bit_test(v.from_global, code):
+        return v
+    for k in range(cls.n):
+        v = vendor_set(cls.set[k], vendor_id)
+        if v != NULL and bit_test(v.present, code):
+            return v
+    v = vendor_set(os, vendor_id)
+    if v != NULL and bit_test(v.present, code):
+        return v
+    return NULL
+
+
+cdef inline void vendor_always(const OptionSetC* t, uint32_t vendor_id, uint64_t* want) noexcept nogil:
+    cdef const OptionSetC* v = vendor_set(t, vendor_id)
+    cdef int w
+    if v != NULL:
+        for w in range(4):
+            want[w] |= v.always[w] & v.present[w]
+
+
+cdef inline uint16_t opt_copy_tlv(uint8_t* out, uint16_t pos, uint16_t room, const uint8_t* wire,
+                                  uint16_t n, uint16_t* skipped) noexcept nogil:
+    if <uint32_t>pos + n > room:
+        skipped[0] += 1
+        return pos
+    memcpy(out + pos, wire, n)
+    return pos + n
+
+
+# Option 125 of a reply: the enterprise is the configured 125's the reply carries (`conf`, its
+# TLV, when 55 or always-send put it there), else the client's own; the sub-options wanted are
+# the always-send ones of that vendor space at any tier and, for DOCSIS, what the client's ORO
+# names; each comes from the first tier that has it, unless the configured 125 has it already.
+# Sub-options are packed in code order (Kea's option multimap). Nothing added, no configured
+# 125: no 125. The configured option is not changed for later replies (Kea 2.2 adds the
+# sub-options to the configuration's own object: docs/kea-differences.md).
+cdef uint16_t opt_append_vendor(const DhcpPacket* req, uint8_t* out, uint16_t pos, uint16_t room,
+                                const OptionSetC* os, const OptionSetC* top, const ClassSets* cls,
+                                const uint8_t* conf, uint16_t conf_len,
+                                uint16_t* skipped) noexcept nogil:
+    cdef uint32_t vendor_id = 0
+    cdef const uint8_t* csubs = NULL
+    cdef const uint8_t* oro
+    cdef const uint8_t* tlv[128]
+    cdef const uint8_t* t
+    cdef const OptionSetC* src
+    cdef uint8_t csubs_len = 0, code
+    cdef uint64_t want[4]
+    cdef uint64_t have[4]
+    cdef uint8_t val[512]
+    cdef uint16_t n_tlv = 0, k, j, used = 0, vlen, rest = 0
+    cdef bint client = opt_vendor_block(req, &vendor_id, &csubs, &csubs_len)
+    cdef bint added = False
+    cdef const uint8_t* cv = conf + 2 if conf != NULL else NULL
+    cdef uint16_t cn = conf[1] if conf != NULL else 0
+    if conf != NULL and cn >= 4:
+        vendor_id = rd_u32(cv)
+    elif not client:
+        if conf != NULL:                 # (a configured value too short to name a vendor)
+            return opt_copy_tlv(out, pos, room, conf, conf_len, skipped)
+        return pos
+    want[0] = want[1] = want[2] = want[3] = 0
+    have[0] = have[1] = have[2] = have[3] = 0
+    if vendor_id == VENDOR_DOCSIS and client:
+        oro = opt_sole_tlv(csubs, csubs_len, DOCSIS_ORO)
+        if oro != NULL:
+            for k in range(oro[1]):
+                bit_set(want, oro[2 + k])
+    vendor_always(top, vendor_id, want)
+    vendor_always(os, vendor_id, want)
+    for k in range(cls.n):
+        vendor_always(cls.set[k], vendor_id, want)
+    # the configured 125's own sub-options (its first block) stay, in their place by code
+    if conf != NULL and cn >= 5:
+        k = 0
+        while k + 2 <= cv[4] and 5 + k + 2 + cv[5 + k + 1] <= cn and n_tlv < 128:
+            tlv[n_tlv] = cv + 5 + k
+            n_tlv += 1
+            used += 2 + cv[5 + k + 1]
+            bit_set(have, cv[5 + k])
+            k += 2 + cv[5 + k + 1]
+        rest = cn - 5 - cv[4] if 5 + cv[4] <= cn else 0
+    for k in range(256):
+        code = <uint8_t>k
+        if not bit_test(want, code) or bit_test(have, code) or n_tlv >= 128:
+            continue
+        src = vendor_source(os, top, cls, vendor_id, code)
+        if src == NULL:
+            continue
+        if used + src.len[code] > OPT_LEN_MAX:     # data-len is one byte (RFC 3925 §4)
+            skipped[0] += 1
+            continue
+        tlv[n_tlv] = src.blob + src.off[code]
+        n_tlv += 1
+        used += src.len[code]
+        added = True
+    if not added:
+        if conf != NULL:
+            return opt_copy_tlv(out, pos, room, conf, conf_len, skipped)
+        return pos
+    for k in range(1, n_tlv):                      # insertion sort by code, stable
+        t = tlv[k]
+        j = k
+        while j > 0 and tlv[j - 1][0] > t[0]:
+            tlv[j] = tlv[j - 1]
+            j -= 1
+        tlv[j] = t
+    wr_u32(val, vendor_id)
+    val[4] = <uint8_t>used
+    vlen = 5
+    for k in range(n_tlv):
+        memcpy(val + vlen, tlv[k], 2 + tlv[k][1])
+        vlen += 2 + tlv[k][1]
+    if rest and vlen + rest <= sizeof(val):       # a configured value's further blocks
+        memcpy(val + vlen, cv + 5 + cv[4], rest)
+        vlen += rest
+    if <uint32_t>pos + tlv_wire_len(vlen) > room:
+        skipped[0] += 1
+        return pos
+    return opt_put(out, pos, OPT_VIVSO, val, vlen)
+
+
 cdef uint16_t opt_append_reply(const DhcpPacket* req, uint8_t* out, uint16_t pos, uint16_t limit,
                                const uint64_t* written, const OptionSetC* os, const OptionSetC* top,
                                const ClassSets* cls, bint echo_client_id,
@@ -315,6 +533,10 @@ cdef uint16_t opt_append_reply(const DhcpPacket* req, uint8_t* out, uint16_t pos
     cdef uint16_t room, w
     cdef uint8_t code
     cdef ClassSets no_classes
+    cdef const OptionSetC* src
+    cdef const uint8_t* conf = NULL
+    cdef uint16_t conf_len = 0
+    cdef bint vendor
     cdef bint echo_cid = echo_client_id and req.opt[OPT_CLIENT_ID].count
     cdef bint echo_rai = req.opt[OPT_RELAY_AGENT_INFO].count
     # A code appears once per reply (RFC 3396 would join repeats): `written` holds 53 and the
@@ -330,6 +552,14 @@ cdef uint16_t opt_append_reply(const DhcpPacket* req, uint8_t* out, uint16_t pos
     if cls == NULL:
         no_classes.n = 0
         cls = &no_classes
+    # 125 is built last from its tiers when any has vendor-space options: note the configured
+    # one a pass would have copied (55 names it, or some tier always sends it)
+    vendor = any_vendor(os, top, cls) and not bit_test(seen, OPT_VIVSO)
+    if vendor:
+        bit_set(seen, OPT_VIVSO)
+        src = opt_source(os, top, cls, OPT_VIVSO)
+        if src != NULL and (opt_requests(req, OPT_VIVSO) or tier_always(os, top, cls, OPT_VIVSO)):
+            conf, conf_len = src.blob + src.off[OPT_VIVSO], src.len[OPT_VIVSO]
     pos = opt_append_requested(req, out, pos, room, seen, os, top, cls, skipped)
     if cls.n:
         pos = opt_append_always_tiers(out, pos, room, seen, os, top, cls, skipped)
@@ -350,6 +580,8 @@ cdef uint16_t opt_append_reply(const DhcpPacket* req, uint8_t* out, uint16_t pos
                 pos = opt_copy_if_fits(out, pos, room,
                                        top if top != NULL and bit_test(top.present, code) else os,
                                        code, skipped)
+    if vendor:
+        pos = opt_append_vendor(req, out, pos, room, os, top, cls, conf, conf_len, skipped)
     if echo_cid:    # RFC 6842
         pos = opt_put(out, pos, OPT_CLIENT_ID, opt_value(req, OPT_CLIENT_ID), req.opt[OPT_CLIENT_ID].len)
     if echo_rai:    # RFC 3046 §2.2: copied unchanged, as the last option

@@ -31,8 +31,10 @@ def build_reply(request: Buffer, msg_type: int, yiaddr: _Address, siaddr: _Addre
 
 class OptionSet:
     codes: frozenset[int]
+    vendors: dict[int, OptionSet]
     def __init__(self, values: Mapping[int, bytes] | None = None,
-                 always_send: Iterable[int] = (), from_global: Iterable[int] = ()) -> None: ...
+                 always_send: Iterable[int] = (), from_global: Iterable[int] = (),
+                 vendors: Mapping[int, OptionSet] | None = None) -> None: ...
 
 class PacketBatch:
     capacity: int

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ._core import BUILDER_OWNED, Allocator, ClassTests, Engine, OptionSet
 from .config import Config, Subnet
 from .config.checks import REPLACE_CLIENT_NAME
-from .config.model import Options, merge_options
+from .config.model import Options, VendorLevel, merge_options, merge_vendor_options
 
 log = logging.getLogger("fastdhcp.policy")
 
@@ -85,26 +85,46 @@ def discover_links(config: Config) -> list[Link]:
 
 
 def option_set(values: Options, subnet: Subnet | None = None,
-               from_global: Iterable[int] = ()) -> OptionSet:
+               from_global: Iterable[int] = (), vendors: dict[int, Options] | None = None,
+               vendor_from_global: dict[int, list[int]] | None = None) -> OptionSet:
     """The options the engine sends from a set: a subnet's, pool's or reservation's (with the
     subnet's own mask unless one is configured), or, without ``subnet``, a global reservation's
     own options, sent before its client's pool or subnet options. ``from_global``: the codes
-    whose value is the global level's (client classes' options go above those)."""
+    whose value is the global level's (client classes' options go above those). ``vendors``:
+    the vendor-<id> spaces' options, ``{enterprise: options}``, with their global-level codes in
+    ``vendor_from_global``."""
     values = {c: v for c, v in values.items() if c not in BUILDER_OWNED}
     if subnet is not None:
         values.setdefault(1, (subnet.netmask.to_bytes(4, "big"), True))
     always = {c for c, (_, a) in values.items() if a or c in ALWAYS_WHEN_SET}
+    spaces = {e: OptionSet({c: v for c, (v, _) in subs.items()},
+                           [c for c, (_, a) in subs.items() if a],
+                           (vendor_from_global or {}).get(e, ()))
+              for e, subs in (vendors or {}).items()}
     return OptionSet({c: v for c, (v, _) in values.items()}, always,
-                     [c for c in from_global if c in values and c != 1])
+                     [c for c in from_global if c in values and c != 1], spaces)
+
+
+def classes_have_options(config: Config) -> bool:
+    return any(c.options or c.vendor_options for c in config.client_classes)
 
 
 def global_codes(config: Config, values: Options, *local) -> list[int]:
     """The codes of ``values`` no level of ``local`` (host, pool, subnet, shared network) sets:
     the global level's; none unless some client class has options (only they come between)."""
-    if not any(c.options for c in config.client_classes):
+    if not classes_have_options(config):
         return []
     return [c for c in values
             if not any(lv and c in lv and lv[c].data is not None for lv in local)]
+
+
+def vendor_options(config: Config, *local: VendorLevel | None) -> dict:
+    """option_set's ``vendors`` and ``vendor_from_global`` for the levels ``local`` (most
+    specific first) above the global one."""
+    merged = merge_vendor_options(*local, config.global_vendor_options)
+    from_global = {e: global_codes(config, subs, *(lv.get(e) if lv else None for lv in local))
+                   for e, subs in merged.items()}
+    return {"vendors": merged, "vendor_from_global": from_global}
 
 
 def subnet_of_link(config: Config, link: Link) -> Subnet | None:
@@ -121,7 +141,7 @@ def live_classes(config: Config) -> set[str]:
     answer depends on them (nothing shows a packet's classes yet)."""
     by_name = {c.name: c for c in config.client_classes}
     live = {c.name for c in config.client_classes
-            if c.options or c.next_server is not None or c.server_hostname or
+            if c.options or c.vendor_options or c.next_server is not None or c.server_hostname or
             c.boot_file_name or c.valid_lifetime is not None or c.name == "DROP"}
     for s in config.subnets:
         live.update(s.client_classes, s.required_classes)
@@ -172,8 +192,9 @@ def set_classes(engine: Engine, config: Config,
     for c in config.client_classes[1:]:
         if c.valid_lifetime is not None:
             engine.set_class_lifetime(c.bit, *c.valid_lifetime)
-        if c.options:
-            engine.set_class_options(c.bit, option_set(merge_options(c.options)))
+        if c.options or c.vendor_options:
+            engine.set_class_options(c.bit, option_set(
+                merge_options(c.options), vendors=merge_vendor_options(c.vendor_options)))
     # pool guards: a class named but not defined is never joined (as in Kea)
     bits = {c.name: c.bit for c in config.client_classes}
     for ordinal, r in reserved_classes:
@@ -245,27 +266,36 @@ def compile_policy(config: Config, links: list[Link], *, batch_size: int = 64) -
             server_id=int.from_bytes(server_id[:4], "big") if len(server_id) == 4 else 0,
             authoritative=s.authoritative, echo_client_id=config.echo_client_id,
             options=option_set(merged, s, global_codes(config, merged, s.options,
-                                                        s.network_options)),
+                                                        s.network_options),
+                               **vendor_options(config, s.vendor_options,
+                                                s.network_vendor_options)),
             server_hostname=s.server_hostname,
             boot_file_name=s.boot_file_name,
             shared_with=[i for i in networks[s.shared_network] if i != s.id] if s.shared_network else ())
         for k, pool in enumerate(s.pools):
-            if pool.options:
+            if pool.options or pool.vendor_options:
                 engine.set_pool_options(s.id, k, option_set(
                     pool.effective_options, s, global_codes(config, pool.effective_options,
                                                             pool.options, s.options,
-                                                            s.network_options)))
+                                                            s.network_options),
+                    **vendor_options(config, pool.vendor_options, s.vendor_options,
+                                     s.network_vendor_options)))
     for ordinal, s, r in resv_extras:
         if r.hostname:
             engine.set_reservation_hostname(ordinal, r.hostname)
         if s is None:       # global: serves any subnet, so only its own options, as an overlay
-            if r.effective_options:
-                engine.set_reservation_options(ordinal, option_set(r.effective_options),
-                                               overlay=True)
-        elif r.options:
+            if r.effective_options or r.vendor_options:
+                engine.set_reservation_options(ordinal, option_set(
+                    r.effective_options, vendors=merge_vendor_options(r.vendor_options)),
+                    overlay=True)
+        elif r.options or r.vendor_options:
+            pool = next((p for p in s.pools if r.ip_address is not None and
+                         p.first <= r.ip_address <= p.last), None)
             engine.set_reservation_options(ordinal, option_set(
                 r.effective_options, s, global_codes(config, r.effective_options, r.options,
-                                                     s.options, s.network_options)))
+                                                     s.options, s.network_options),
+                **vendor_options(config, r.vendor_options, pool.vendor_options if pool else None,
+                                 s.vendor_options, s.network_vendor_options)))
         if r.next_server is not None or r.server_hostname is not None or \
                 r.boot_file_name is not None:
             engine.set_reservation_boot(ordinal, r.next_server, r.server_hostname,

@@ -565,13 +565,14 @@ def test_suboptions_without_a_container_at_their_level_warn():
             "(Kea packs sub-options into a container set at the same level)"}
 
 
-def test_vivso_packs_the_vendor_space_of_its_level():
+def test_vivso_is_its_enterprise_and_the_vendor_space_is_kept_apart():
+    # Kea's OptionVendor of the enterprise alone (an empty block); the vendor-4491 options are
+    # the reply builder's to add, from any level (tests/test_vendor_options.py)
     config = cfg({"subnet4": [subnet(**{"option-data": [
         opt("vivso-suboptions", "4491"),
         opt("tftp-servers", "10.0.0.1, 10.0.0.2", space="vendor-4491")]})]})
     s = config.subnets[0]
-    assert s.options[125].data == (4491).to_bytes(4, "big") + bytes(
-        [10, 2, 8, 10, 0, 0, 1, 10, 0, 0, 2])
+    assert s.options[125].data == (4491).to_bytes(4, "big") + b"\0"
     assert s.vendor_options[4491][2].data == bytes([10, 0, 0, 1, 10, 0, 0, 2])
 
 
@@ -581,7 +582,8 @@ def test_vivso_for_two_vendors_and_a_repeated_vendor():
                   "option-data": [opt("vivso-suboptions", "2234"), opt("vivso-suboptions", "3561"),
                                   opt("tag", "x", space="vendor-2234")]})
     assert config.global_options[125].data == (
-        (2234).to_bytes(4, "big") + bytes([3, 22, 1]) + b"x" + (3561).to_bytes(4, "big") + b"\0")
+        (2234).to_bytes(4, "big") + b"\0" + (3561).to_bytes(4, "big") + b"\0")
+    assert config.global_vendor_options[2234][22].data == b"x"
     p = one_problem({"option-data": [opt("vivso-suboptions", "9"), opt("vivso-suboptions", "9")]})
     assert p == Problem("Dhcp4.option-data[1]", "option 125 for enterprise 9 is already set at "
                                                 "this level by Dhcp4.option-data[0]")
@@ -1243,13 +1245,21 @@ def test_a_repeated_key_is_found_after_an_escaped_backslash():
                      '"valid-lifetime": 200}}')
 
 
-def test_vendor_space_options_without_their_125_at_that_level_are_warned_about():
+def test_vendor_space_options_need_no_125_at_their_level():
+    # a reply's 125 takes its vendor's sub-options from every level, as Kea's does
     cfg = parse_config(json.dumps({"Dhcp4": {
         "option-data": [{"name": "vivso-suboptions", "data": "4491"}],
         "subnet4": [{"id": 1, "subnet": "10.0.0.0/24", "option-data": [
             {"space": "vendor-4491", "name": "tftp-servers", "data": "10.0.0.5"}]}]}}))
-    [warning] = [w for w in cfg.warnings if w.path == "Dhcp4.subnet4[0].option-data[0]"]
-    assert "'vendor-4491' are never sent" in warning.reason
+    assert not [w for w in cfg.warnings if w.path.startswith("Dhcp4.subnet4[0].option-data")]
+    assert cfg.subnets[0].vendor_options[4491][2].data == bytes([10, 0, 0, 5])
+
+
+def test_a_vendor_sub_option_over_255_bytes_is_refused():
+    p = one_problem({"option-def": [{"name": "big", "code": 5, "space": "vendor-9",
+                                     "type": "string"}],
+                     "option-data": [opt("big", "x" * 256, space="vendor-9")]})
+    assert p.path == "Dhcp4.option-data[0]" and "255" in p.reason
 
 
 def test_null_is_refused_outside_user_context():

@@ -93,11 +93,9 @@ def client_classes(diag: _Diag, defs: Sequence[ClientClassConfig | None],
                                                   base=table)).level
         if c.option_data and level is not None:
             opts, vendor = level(c.option_data, f"{path}.option-data")
-            if vendor:
-                diag.error(f"{path}.option-data", "vendor options (option 125) in a client "
-                                                  "class are not supported by fastdhcp yet")
-                continue
             boot["options"] = opts
+            if vendor:
+                boot["vendor_options"] = vendor
         if not c.test:
             # a class without a test is only assigned (by a reservation, later by hooks): it
             # never matches on its own

@@ -51,6 +51,21 @@ def merge_options(*levels: dict[int, LevelOption] | None) -> Options:
     return out
 
 
+VendorLevel = dict[int, dict[int, LevelOption]]      # {enterprise: {sub-option code: option}}
+
+
+def merge_vendor_options(*levels: VendorLevel | None) -> dict[int, Options]:
+    """The vendor-<id> spaces' options of ``levels`` (most specific first), merged per enterprise
+    with merge_options' precedence: ``{enterprise: {code: (bytes, always_send)}}``."""
+    present = [lv for lv in levels if lv]
+    out: dict[int, Options] = {}
+    for enterprise in sorted({e for lv in present for e in lv}):
+        merged = merge_options(*(lv.get(enterprise) for lv in present))
+        if merged:
+            out[enterprise] = merged
+    return out
+
+
 class Pool(msgspec.Struct, kw_only=True, frozen=True):
     """A dynamic range: ``first`` and ``last`` inclusive, as integers."""
 
@@ -214,6 +229,7 @@ class ClientClass(msgspec.Struct, kw_only=True, frozen=True):
     valid_lifetime: tuple[int, int, int] | None = None   # (min, default, max), as Kea's triplet
     options: dict[int, LevelOption] = {}     # its option-data (between the shared network's
     path: str = ""                           # and the global ones)
+    vendor_options: dict[int, dict[int, LevelOption]] = {}   # of vendor-<id> spaces
     after_host: bool = False        # its test needs KNOWN/UNKNOWN: evaluated after the host
                                     # lookup (Kea's depend_on_known)
     required: bool = False          # only-if-required: evaluated only where a pool, subnet or

@@ -116,21 +116,22 @@ class OptionData:
             out[code] = LevelOption(data, entry.always, entry.never)
         for code, entries_ in vivs.items():
             if entries_:
-                out[code] = self._vendor_identifying(code, entries_, spaces, used)
+                out[code] = self._vendor_identifying(code, entries_)
 
+        # vendor-<id> spaces: sub-options of a reply's 125, chosen per reply from every level
+        # (Kea's appendRequestedVendorOptions; _native/options.pyx opt_append_vendor)
         vendor: dict[int, dict[int, LevelOption]] = {}
         for space, level in spaces.items():
             m = _VENDOR_SPACE_RE.fullmatch(space)
             if m:
+                for c, e in level.items():
+                    if e.data is not None and len(e.data) > 255:
+                        self.error(e.path, f"sub-option {c} of space '{space}' is "
+                                           f"{len(e.data)} bytes; RFC 3925 allows 255 per "
+                                           f"enterprise")
                 vendor[int(m.group(1))] = {c: LevelOption(e.data, e.always, e.never)
-                                           for c, e in sorted(level.items())}
-                if space not in used:
-                    first = next(iter(level.values()))
-                    self.warn(first.path, f"options in space '{space}' are never sent: fastdhcp "
-                                          f"sends them packed into a vivso-suboptions (125) "
-                                          f"option for enterprise {m.group(1)} set at this level; "
-                                          f"it does not add them on a client's own option 125 "
-                                          f"as Kea does")
+                                           for c, e in sorted(level.items())
+                                           if e.data is None or len(e.data) <= 255}
             elif space != DHCP4_SPACE and space not in used:
                 first = next(iter(level.values()))
                 self.warn(first.path, f"options in space '{space}' are never sent: no option at "
@@ -158,11 +159,10 @@ class OptionData:
             out += bytes((code, len(data))) + data
         return bytes(out)
 
-    def _vendor_identifying(self, code: int, entries: list[_Entry],
-                            spaces: dict[str, dict[int, _Entry]], used: set[str]) -> LevelOption:
+    def _vendor_identifying(self, code: int, entries: list[_Entry]) -> LevelOption:
         """124/125 may be given once per vendor (ARM "DHCPv4 Vendor-Specific Options"): the
-        instances are concatenated (RFC 3396 makes that one option). For 125 in csv form (the
-        enterprise id alone), the sub-options of space vendor-<id> at this level are packed in."""
+        instances are concatenated (RFC 3396 makes that one option). 125 in csv form (the
+        enterprise id alone) is that id and an empty block, as Kea packs it."""
         blocks: list[bytes] = []
         seen: dict[int, str] = {}
         for e in entries:
@@ -179,12 +179,9 @@ class OptionData:
                 continue
             seen[enterprise] = e.path
             if code == 125 and e.csv:
-                subs = self._suboptions(spaces, f"vendor-{enterprise}", used, 1)
-                if len(subs) > 255:
-                    self.error(e.path, f"the vendor-{enterprise} sub-options are {len(subs)} "
-                                       f"bytes; RFC 3925 allows 255 per enterprise")
-                    continue
-                data = data[:4] + bytes((len(subs),)) + subs
+                # Kea's OptionVendor of the enterprise alone: an empty block; the reply
+                # builder adds the vendor space's sub-options it sends
+                data = data[:4] + b"\x00"
             blocks.append(data)
         data = b"".join(blocks) if blocks else None
         return LevelOption(data, any(e.always for e in entries), any(e.never for e in entries))
