@@ -32,7 +32,17 @@ cdef enum:
     OP_AND = 22
     OP_OR = 23
     OP_MEMBER = 24               # push 'true' if the packet is in class a already
-    OP_OPS = 25
+    OP_VENDOR = 25               # (+2: enterprise (0: any), sub-option) option 125, field a (VF_*)
+    OP_VENDOR_CLASS = 26         # (+2: enterprise (0: any), data index) option 124, field a (VF_*)
+    OP_OPS = 27
+
+
+cdef enum:                       # the fields of OP_VENDOR / OP_VENDOR_CLASS (Kea's TokenVendor)
+    VF_EXISTS = 0
+    VF_ENTERPRISE = 1
+    VF_OPTION = 2                # vendor[E].option[C].hex
+    VF_OPTION_EXISTS = 3
+    VF_DATA = 4                  # vendor-class[E].data[i]
 
 
 cdef enum:

@@ -20,6 +20,12 @@ cdef const uint8_t* CL_FALSE = <const uint8_t*>"false"
 cdef const uint8_t* CL_HEX = <const uint8_t*>"0123456789abcdef"
 
 
+cdef inline ClSlice cl_empty() noexcept nogil:
+    cdef ClSlice s
+    s.p, s.n = CL_TRUE, 0
+    return s
+
+
 cdef inline ClSlice cl_bool(bint b) noexcept nogil:
     cdef ClSlice s
     s.p, s.n = (CL_TRUE, 4) if b else (CL_FALSE, 5)
@@ -94,6 +100,126 @@ cdef inline ClSlice cl_relay4(const DhcpPacket* p, uint32_t sub) noexcept nogil:
     return s
 
 
+# What the vendor instructions give back (by value, so that the evaluator's own locals never
+# have their address taken by an out-of-line call): the value, and the scratch bytes it used
+# (-1: the evaluation fails).
+ctypedef struct ClVendorValue:
+    ClSlice v
+    int took
+
+
+cdef inline ClVendorValue cl_vv(ClSlice v, int took) noexcept nogil:
+    cdef ClVendorValue r
+    r.v, r.took = v, took
+    return r
+
+
+cdef inline ClSlice cl_be32(uint8_t* room, uint32_t v) noexcept nogil:
+    cdef ClSlice s
+    room[0], room[1], room[2], room[3] = v >> 24, (v >> 16) & 255, (v >> 8) & 255, v & 255
+    s.p, s.n = room, 4
+    return s
+
+
+# Sub-option `sub` of the client's 125 block as Kea 2.2's tokens read it: repeats fused (RFC
+# 3396: the data joined, in scratch; a typed DOCSIS option's fused data is empty). took -2:
+# absent. (A DOCSIS block Kea cannot type was dropped by the parser: rule 9c.)
+cdef ClVendorValue cl_vendor_sub(const uint8_t* v, uint8_t n, uint32_t vendor_id, uint32_t sub,
+                                 uint8_t* room, uint32_t room_left) noexcept nogil:
+    cdef uint32_t i = 0, count = 0, total = 0
+    cdef const uint8_t* first = NULL
+    cdef ClSlice out
+    while i + 2 <= n:
+        if v[i] == sub:
+            if first == NULL:
+                first = v + i
+            count += 1
+            total += v[i + 1]
+        i += 2 + v[i + 1]
+    if count == 0:
+        return cl_vv(cl_empty(), -2)
+    if count == 1:
+        out.p, out.n = first + 2, first[1]
+        return cl_vv(out, 0)
+    out.p, out.n = first, 0
+    if vendor_id == VENDOR_DOCSIS and (sub == 1 or sub == 2):
+        return cl_vv(out, 0)
+    if total > room_left:
+        return cl_vv(out, -1)
+    out.p, i = room, 0
+    while i + 2 <= n:
+        if v[i] == sub:
+            memcpy(room + out.n, v + i + 2, v[i + 1])
+            out.n += v[i + 1]
+        i += 2 + v[i + 1]
+    return cl_vv(out, <int>total)
+
+
+# OP_VENDOR: option 125 (Kea's TokenVendor); a missing option or another enterprise is Kea's
+# pushFailure ('' or 'false').
+cdef ClVendorValue cl_vendor(const DhcpPacket* p, uint32_t field, uint32_t enterprise,
+                             uint32_t sub, uint8_t* room, uint32_t room_left) noexcept nogil:
+    cdef uint32_t vendor_id
+    cdef const uint8_t* subs
+    cdef uint8_t subs_len
+    cdef ClVendorValue r
+    if not opt_vendor_block(p, &vendor_id, &subs, &subs_len) or (enterprise and
+                                                                  enterprise != vendor_id):
+        return cl_vv(cl_bool(False) if field == VF_EXISTS or field == VF_OPTION_EXISTS else
+                     cl_empty(), 0)
+    if field == VF_EXISTS:
+        return cl_vv(cl_bool(True), 0)
+    if field == VF_ENTERPRISE:
+        if room_left < 4:
+            return cl_vv(cl_empty(), -1)
+        return cl_vv(cl_be32(room, vendor_id), 4)
+    r = cl_vendor_sub(subs, subs_len, vendor_id, sub, room, room_left)
+    if field == VF_OPTION_EXISTS and r.took != -1:
+        return cl_vv(cl_bool(r.took != -2), 0)
+    if r.took == -2:
+        r.took = 0
+    return r
+
+
+# OP_VENDOR_CLASS: option 124 as OptionVendorClass unpacks it in Kea 2.2: the first
+# enterprise id, then a tuple (length, data) per block, the later blocks' enterprise ids
+# skipped unread (one that does not parse was dropped by the parser: rule 9c; -1 is kept for
+# the tests' own datagrams). A repeat is fused: absent.
+cdef ClVendorValue cl_vendor_class(const DhcpPacket* p, uint32_t field, uint32_t enterprise,
+                                   uint32_t index, uint8_t* room,
+                                   uint32_t room_left) noexcept nogil:
+    cdef const uint8_t* v
+    cdef uint32_t n, pos = 0, k = 0, vendor_id
+    cdef ClSlice out = cl_bool(False) if field == VF_EXISTS else cl_empty()
+    if p.opt[OPT_VIVCO].count != 1:
+        return cl_vv(out, 0)
+    v, n = opt_value(p, OPT_VIVCO), p.opt[OPT_VIVCO].len
+    if n < 4:
+        return cl_vv(out, -1)
+    vendor_id = rd_u32(v)
+    v, n = v + 4, n - 4
+    while pos < n:                         # (every tuple checked: Kea unpacks them all)
+        if n - pos - 1 < v[pos]:
+            return cl_vv(out, -1)
+        if k == index and field == VF_DATA:
+            out.p, out.n = v + pos + 1, v[pos]
+        k += 1
+        pos += 1 + v[pos]
+        if pos != n:
+            pos += 4
+            if pos + 1 >= n:
+                return cl_vv(out, -1)
+    if enterprise and enterprise != vendor_id:
+        return cl_vv(cl_bool(False) if field == VF_EXISTS else cl_empty(), 0)
+    if field == VF_EXISTS:
+        return cl_vv(cl_bool(True), 0)
+    if field == VF_ENTERPRISE:
+        if room_left < 4:
+            return cl_vv(out, -1)
+        return cl_vv(cl_be32(room, vendor_id), 4)
+    return cl_vv(out, 0)
+
+
 # Pkt4::len(): the header and every option as Kea re-packs it (no cookie, END or padding).
 cdef uint32_t cl_pkt_len(const DhcpPacket* p) noexcept nogil:
     cdef uint32_t n = 236, k
@@ -111,6 +237,7 @@ cdef int cl_eval(const uint32_t* code, uint32_t n_code, const uint8_t* consts,
     cdef int32_t start, length, size, field
     cdef const DhcpPacket* p = <const DhcpPacket*>inp.pkt
     cdef ClSlice x, y, z
+    cdef ClVendorValue vv
     cdef uint8_t* o
     cdef bint ok = True
     cdef char text[64]
@@ -306,6 +433,15 @@ cdef int cl_eval(const uint32_t* code, uint32_t n_code, const uint8_t* consts,
             if t1 < 0 or t2 < 0:
                 return -1
             st[sp - 1] = cl_bool((t1 and t2) if op == OP_AND else (t1 or t2))
+        elif op == OP_VENDOR or op == OP_VENDOR_CLASS:
+            vv = (cl_vendor if op == OP_VENDOR else cl_vendor_class)(
+                p, a, code[pc], code[pc + 1], scratch + used, CL_SCRATCH - used)
+            if vv.took < 0:
+                return -1
+            used += <uint32_t>vv.took
+            st[sp] = vv.v
+            pc += 2
+            sp += 1
         elif op == OP_MEMBER:
             st[sp] = cl_bool(a < CL_MAX_CLASSES and (inp.classes[a >> 6] >> (a & 63)) & 1)
             sp += 1

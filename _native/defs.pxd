@@ -55,7 +55,8 @@ cdef enum DropCode:
     DR_BAD_OPTION_LENGTH = 10
     DR_BAD_RELAY_INFO = 11
     DR_BAD_CLIENT_FQDN = 12      # option 81 that does not parse (RFC 4702 §2)
-    DR_COUNT = 13               # number of reasons, for counter arrays
+    DR_BAD_VENDOR_OPTION = 13    # option 124, or a DOCSIS 125, that does not parse (RFC 3925)
+    DR_COUNT = 14               # number of reasons, for counter arrays
 
 
 cdef enum:  # quirk bits (fastdhcp.Quirk)
@@ -168,6 +169,7 @@ ctypedef struct DhcpPacket:
     uint16_t n_codes
     uint8_t n_relay
     uint8_t needs_concat
+    uint8_t bad_vendor          # an instance of 124/125 Kea cannot unpack (parse rule 9c)
     uint8_t codes[256]
     OptRef opt[256]
     SubOptRef relay[MAX_RELAY_SUBOPTIONS]

@@ -58,6 +58,8 @@ EXPORTS = (
            doc="pkt4.<field>: the header field OP_PKT4 pushes."),
     Export("PktField", "ClassOpBase", "classes.pxd", "PKT_", (),
            doc="pkt.<field>: the receive metadata OP_PKT pushes."),
+    Export("VendorField", "ClassOpBase", "classes.pxd", "VF_", (),
+           doc="vendor[...] / vendor-class[...]: the field OP_VENDOR / OP_VENDOR_CLASS pushes."),
     Export("ClassLimit", "ClassOpBase", "classes.pxd", "CL_", (),
            doc="The bounds of a class test's evaluation (classes.pyx)."),
 )

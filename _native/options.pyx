@@ -21,6 +21,7 @@ cdef inline void opt_reset(DhcpPacket* p) noexcept nogil:
     p.n_codes = 0
     p.n_relay = 0
     p.needs_concat = 0
+    p.bad_vendor = 0
 
 
 # Index the TLVs in data[start:end]. In the options field (main) END is optional (quirk NO_END)
@@ -50,6 +51,8 @@ cdef DropCode opt_scan(DhcpPacket* p, uint16_t start, uint16_t end, bint main) n
             return DR_OPTION_OVERRUN
         if code == OPT_OVERLOAD and not main:
             return DR_BAD_OVERLOAD
+        if (code == OPT_VIVCO or code == OPT_VIVSO) and not vendor_instance_valid(code, d + i + 2, n):
+            p.bad_vendor = 1                 # (Kea unpacks each instance before fusing them)
         r = &p.opt[code]
         if r.count == 0:
             r.off = i + 2
@@ -158,6 +161,61 @@ cdef inline bint opt_len_is(const DhcpPacket* p, uint8_t code, uint16_t n) noexc
 
 # Steps 7-10 of the contract (fastdhcp/packet.py): message type, lengths of the options the
 # server reads, relay info, quirks.
+# The client's option 125 as Kea 2.2 unpacks it into an OptionVendor: one instance (repeats are
+# fused into a generic option), an enterprise id, then one block whose sub-options all fit (a
+# truncated one stops Kea's unpacking: SkipRemainingOptionsError, no 125). Later blocks unread.
+cdef bint opt_vendor_block(const DhcpPacket* p, uint32_t* vendor_id, const uint8_t** subs,
+                           uint8_t* subs_len) noexcept nogil:
+    cdef const uint8_t* v
+    cdef uint16_t n, i = 0
+    if p.opt[OPT_VIVSO].count != 1 or p.opt[OPT_VIVSO].len < 4:
+        return False
+    v, n = opt_value(p, OPT_VIVSO), p.opt[OPT_VIVSO].len
+    vendor_id[0] = rd_u32(v)
+    subs[0], subs_len[0] = v + 5, 0
+    if n == 4:
+        return True
+    if 5 + <uint16_t>v[4] > n:
+        return False
+    while i < v[4]:
+        if i + 2 > v[4] or i + 2 + v[5 + i + 1] > v[4]:
+            return False
+        i += 2 + v[5 + i + 1]
+    subs_len[0] = v[4]
+    return True
+
+
+# Rule 9c: one instance of a V-I vendor option as Kea 2.2 unpacks it. 124
+# (OptionVendorClass): an enterprise id, then tuples that fit, the enterprise id of each later
+# block skipped unread, and a tuple after it. 125 (OptionVendor) of DOCSIS (4491), whose
+# sub-options Kea types: oro (1) of at least one byte, tftp-servers (2) whole addresses. A 125
+# that does not fit its block is not a reason: Kea stops unpacking there and carries on.
+cdef bint vendor_instance_valid(uint8_t code, const uint8_t* v, uint8_t n) noexcept nogil:
+    cdef uint32_t pos = 0, end
+    if code == OPT_VIVCO:
+        if n < 4:
+            return False
+        v, n = v + 4, n - 4
+        while pos < n:
+            if n - pos - 1 < v[pos]:
+                return False
+            pos += 1 + v[pos]
+            if pos != n:
+                pos += 4
+                if pos + 1 >= n:
+                    return False
+        return True
+    if n < 5 or rd_u32(v) != VENDOR_DOCSIS or 5 + <uint32_t>v[4] > n:
+        return True
+    end = 5 + <uint32_t>v[4]
+    pos = 5
+    while pos + 2 <= end and pos + 2 + v[pos + 1] <= end:
+        if (v[pos] == 1 and v[pos + 1] == 0) or (v[pos] == 2 and v[pos + 1] % 4):
+            return False
+        pos += 2 + v[pos + 1]
+    return True
+
+
 cdef DropCode opt_validate(DhcpPacket* p, bint allow_bootp) noexcept nogil:
     cdef const OptRef* mt = &p.opt[OPT_MESSAGE_TYPE]
     cdef uint8_t t
@@ -184,6 +242,8 @@ cdef DropCode opt_validate(DhcpPacket* p, bint allow_bootp) noexcept nogil:
     if p.opt[OPT_CLIENT_FQDN].count and \
             not fqdn_valid(opt_value(p, OPT_CLIENT_FQDN), p.opt[OPT_CLIENT_FQDN].len):
         return DR_BAD_CLIENT_FQDN            # (Kea's Option4ClientFqdn throws: the packet drops)
+    if p.bad_vendor:
+        return DR_BAD_VENDOR_OPTION          # (Kea's OptionVendorClass / OptionVendor throw)
     if p.opt[OPT_HOST_NAME].count and p.opt[OPT_HOST_NAME].len == 0:
         p.quirks |= Q_EMPTY_HOSTNAME
     if p.opt[OPT_MAX_MESSAGE_SIZE].count and rd_u16(opt_value(p, OPT_MAX_MESSAGE_SIZE)) < DEFAULT_MAX_MESSAGE:
@@ -333,30 +393,6 @@ cdef inline bint tier_always(const OptionSetC* os, const OptionSetC* top, const 
 
 
 # ---- option 125: the sub-options of vendor spaces (Kea's appendRequestedVendorOptions) ---------
-
-# The client's option 125 as Kea 2.2 unpacks it into an OptionVendor: one instance (repeats are
-# fused into a generic option), an enterprise id, then one block whose sub-options all fit (a
-# truncated one stops Kea's unpacking: SkipRemainingOptionsError, no 125). Later blocks unread.
-cdef bint opt_vendor_block(const DhcpPacket* p, uint32_t* vendor_id, const uint8_t** subs,
-                           uint8_t* subs_len) noexcept nogil:
-    cdef const uint8_t* v
-    cdef uint16_t n, i = 0
-    if p.opt[OPT_VIVSO].count != 1 or p.opt[OPT_VIVSO].len < 4:
-        return False
-    v, n = opt_value(p, OPT_VIVSO), p.opt[OPT_VIVSO].len
-    vendor_id[0] = rd_u32(v)
-    subs[0], subs_len[0] = v + 5, 0
-    if n == 4:
-        return True
-    if 5 + <uint16_t>v[4] > n:
-        return False
-    while i < v[4]:
-        if i + 2 > v[4] or i + 2 + v[5 + i + 1] > v[4]:
-            return False
-        i += 2 + v[5 + i + 1]
-    subs_len[0] = v[4]
-    return True
-
 
 # The one sub-option `code` of a block of TLVs (NULL when absent or repeated: a repeat is fused).
 cdef const uint8_t* opt_sole_tlv(const uint8_t* v, uint16_t n, uint8_t code) noexcept nogil:

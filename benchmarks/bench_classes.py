@@ -23,13 +23,17 @@ TESTS = {
     "circuit id (82)": "relay4[1].hex == 'ge-0/0/1'",
     "mac prefix": "substring(pkt4.mac, 0, 3) == 0x020000",
     "hexstring + concat": "concat(hexstring(pkt4.mac, ':'), '/') == '02:00:00:00:00:07/'",
+    "vendor (125, 124)": "vendor[1027].option[7].hex == 'sip' and "
+                         "vendor-class[1027].data == 'phone'",
 }
 
 
 def pxe_discover() -> bytes:
     return reference.discover(MAC, 0x1234, giaddr="10.1.0.1",
                               extra_options=[(60, b"PXEClient:Arch:00007:UNDI:003016"),
-                                             (93, b"\x00\x07")],
+                                             (93, b"\x00\x07"),
+                                             (124, b"\x00\x00\x04\x03\x05phone"),
+                                             (125, b"\x00\x00\x04\x03\x05\x07\x03sip")],
                               relay_info=[(1, b"ge-0/0/1"), (2, b"sw1")])
 
 

@@ -22,6 +22,7 @@ class DropReason(DropReasonBase):
     BAD_OPTION_LENGTH = 10
     BAD_RELAY_INFO = 11
     BAD_CLIENT_FQDN = 12    # option 81 that does not parse (RFC 4702 §2)
+    BAD_VENDOR_OPTION = 13  # option 124, or a DOCSIS 125, that does not parse (RFC 3925)
 
 
 class Quirk(QuirkBase):
@@ -133,6 +134,8 @@ class ClassOp(ClassOpBase):
     AND = 22
     OR = 23
     MEMBER = 24           # push 'true' if the packet is in class a already
+    VENDOR = 25           # (+2: enterprise (0: any), sub-option) option 125, field a (VF_*)
+    VENDOR_CLASS = 26     # (+2: enterprise (0: any), data index) option 124, field a (VF_*)
 
 
 class Pkt4Field(ClassOpBase):
@@ -158,6 +161,17 @@ class PktField(ClassOpBase):
     SRC = 1
     DST = 2
     LEN = 3
+
+
+class VendorField(ClassOpBase):
+    """vendor[...] / vendor-class[...]: the field OP_VENDOR / OP_VENDOR_CLASS pushes.
+    (The VF_* members of _native/classes.pxd.)"""
+
+    EXISTS = 0
+    ENTERPRISE = 1
+    OPTION = 2         # vendor[E].option[C].hex
+    OPTION_EXISTS = 3
+    DATA = 4           # vendor-class[E].data[i]
 
 
 class ClassLimit(ClassOpBase):

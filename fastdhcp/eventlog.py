@@ -64,6 +64,7 @@ _PARSE_REASONS = {
     DropReason.BAD_OPTION_LENGTH: "option with an invalid length",
     DropReason.BAD_RELAY_INFO: "malformed relay agent information (option 82)",
     DropReason.BAD_CLIENT_FQDN: "malformed client FQDN (option 81)",
+    DropReason.BAD_VENDOR_OPTION: "malformed vendor option (option 124 or 125)",
 }
 
 

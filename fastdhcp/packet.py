@@ -30,6 +30,11 @@ are checked (the first rule that fails names the reason):
 9b. Client FQDN (81, RFC 4702 §2) is flags and two RCODEs, never N and S together, then a name
    in wire form (E set) or ASCII that parses as a DNS name, else BAD_CLIENT_FQDN (Kea's parser
    throws on such an option, which drops the packet).
+9c. V-I vendor options (RFC 3925), one instance as Kea 2.2 unpacks it: 124 is an enterprise id,
+   then tuples that fit, each block after the first its enterprise id (skipped) and a tuple; a
+   125 whose first block is DOCSIS's (4491) has an oro (1) of at least one byte and
+   tftp-servers (2) of whole addresses; else BAD_VENDOR_OPTION. (A 125 that does not fit its
+   block is Kea's SkipRemainingOptionsError: not a reason, the 125 is not read.)
 10. ``hlen > 16`` is clamped to 16 (quirk HLEN_CLAMPED); ``chaddr`` is the first hlen bytes.
     An empty host name (12, seen from Windows and some embedded clients) -> quirk EMPTY_HOSTNAME.
     Option 57 below 576 (RFC 2132 §9.10 minimum) -> quirk SMALL_MAX_SIZE (the builder clamps).
@@ -80,6 +85,7 @@ _DETAILS = {
     DropReason.BAD_OPTION_LENGTH: "an option the server reads has an impossible length",
     DropReason.BAD_RELAY_INFO: "relay agent information (82) is malformed",
     DropReason.BAD_CLIENT_FQDN: "client FQDN (81) is malformed",
+    DropReason.BAD_VENDOR_OPTION: "a vendor option (124 or 125) does not parse",
 }
 
 

@@ -92,11 +92,12 @@ def decode(data: bytes, *, requests_only: bool = False, allow_bootp: bool = Fals
     """Parse one datagram; raise ``MalformedPacket(reason)`` on the first rule that fails."""
     data = bytes(data)
     _check_frame(data, requests_only)                     # rules 1-3
-    values, overload, quirks = _read_options(data)        # rules 4-6
+    values, overload, quirks, instances = _read_options(data)    # rules 4-6
     msg_type = _message_type(values, allow_bootp)         # rule 7
     _check_lengths(values)                                # rule 8
     relay_info = _relay_info(values.get(OPT_RELAY_INFO))  # rule 9
     _check_client_fqdn(values.get(OPT_CLIENT_FQDN))      # rule 9b
+    _check_vendor_options(instances)                      # rule 9c
     return _packet(data, values, msg_type, relay_info, overload, quirks)   # rule 10
 
 
@@ -161,9 +162,10 @@ def _overload(parts: dict[int, list[bytes]]) -> int:
     return value[0]
 
 
-def _read_options(data: bytes) -> tuple[dict[int, bytes], int, int]:
+def _read_options(data: bytes) -> tuple[dict[int, bytes], int, int, dict[int, list[bytes]]]:
     """Rules 4-6: options field, then 'file' (overload 1|3), then 'sname' (overload 2|3), with
-    repeated codes joined in that order (RFC 3396 §6). Returns (values, overload, quirks)."""
+    repeated codes joined in that order (RFC 3396 §6). Returns (values, overload, quirks, and
+    each code's instances apart)."""
     parts: dict[int, list[bytes]] = {}
     quirks = _scan(data, _OPTIONS, len(data), parts, False)
     overload = _overload(parts)
@@ -173,7 +175,7 @@ def _read_options(data: bytes) -> tuple[dict[int, bytes], int, int]:
         _scan(data, _SNAME[0], _SNAME[1], parts, True)
     # dicts keep insertion order, so each code sits at its first appearance (rule 6)
     values = {code: p[0] if len(p) == 1 else b"".join(p) for code, p in parts.items()}
-    return values, overload, quirks
+    return values, overload, quirks, parts
 
 
 def _message_type(values: dict[int, bytes], allow_bootp: bool) -> int:
@@ -257,6 +259,40 @@ def text_name_ok(text: bytes) -> bool:
     elif not labels:
         return False
     return sum(n + 1 for n in labels) + 1 <= 255
+
+
+_VENDOR_DOCSIS = 4491
+
+
+def _check_vendor_options(instances: dict[int, list[bytes]]) -> None:
+    """Rule 9c: each instance of 124 as Kea 2.2's OptionVendorClass unpacks it (an enterprise
+    id, tuples that fit, each later block's enterprise id skipped and a tuple after it), and of
+    a DOCSIS 125 as OptionVendor types its sub-options in order (oro: at least a byte;
+    tftp-servers: whole IPv4 addresses) until one does not fit the block, where Kea stops
+    unpacking (SkipRemainingOptionsError: not a reason)."""
+    bad = MalformedPacket(DropReason.BAD_VENDOR_OPTION)
+    for vivco in instances.get(124, ()):
+        if len(vivco) < 4:
+            raise bad
+        rest, pos = vivco[4:], 0
+        while pos < len(rest):
+            if len(rest) - pos - 1 < rest[pos]:
+                raise bad
+            pos += 1 + rest[pos]
+            if pos != len(rest):
+                pos += 4
+                if pos + 1 >= len(rest):
+                    raise bad
+    for vivso in instances.get(125, ()):
+        if len(vivso) < 5 or int.from_bytes(vivso[:4], "big") != _VENDOR_DOCSIS \
+                or 5 + vivso[4] > len(vivso):
+            continue
+        block, pos = vivso[5:5 + vivso[4]], 0
+        while pos + 2 <= len(block) and pos + 2 + block[pos + 1] <= len(block):
+            code, n = block[pos], block[pos + 1]
+            if (code == 1 and n == 0) or (code == 2 and n % 4):
+                raise bad
+            pos += 2 + n
 
 
 def _check_client_fqdn(value: bytes | None) -> None:

@@ -199,6 +199,7 @@ def dhcp_messages() -> list[bytes]:
         bootp(tlv(53, b"\x03") + tlv(61, b"\x01")),               # bad-option-length
         bootp(tlv(53, b"\x01") + tlv(82, b"\x01\x09abc")),        # bad-relay-info
         bootp(tlv(53, b"\x01") + tlv(81, b"\x09\x00\x00")),      # bad-client-fqdn (N and S)
+        bootp(tlv(53, b"\x01") + tlv(124, b"\x00\x00\x04")),      # bad-vendor-option (short)
     ]
 
 
@@ -397,6 +398,23 @@ def _relay_ok(value: bytes) -> bool:
     return count <= 32
 
 
+def _vendor_class_ok(value: bytes) -> bool:
+    """Option 124 as Kea 2.2 reads it: an enterprise id, then a tuple, and for each later block
+    its enterprise id and a tuple."""
+    if len(value) < 4:
+        return False
+    rest, pos = value[4:], 0
+    while pos < len(rest):
+        if rest[pos] > len(rest) - pos - 1:
+            return False
+        pos += 1 + rest[pos]
+        if pos != len(rest):
+            pos += 4
+            if pos + 1 >= len(rest):
+                return False
+    return True
+
+
 def tshark_supports_drop(reason: str, view: dict) -> bool:
     """Whether tshark's view of a frame shows the fault that fastdhcp dropped it for."""
     layers = view["layers"]
@@ -419,6 +437,8 @@ def tshark_supports_drop(reason: str, view: dict) -> bool:
         # (tshark shows option 81's flags but checks none of RFC 4702's rules: read them from
         # the option's bytes: too short for flags and RCODEs, or N and S both set, §2.1)
         "bad-client-fqdn": 81 in opts and (len(opts[81]) < 3 or opts[81][0] & 9 == 9),
+        # (nor RFC 3925's layout of 124, which Kea 2.2 reads as one tuple per block)
+        "bad-vendor-option": 124 in opts and not _vendor_class_ok(opts[124]),
     }.get(reason, False)
 
 

@@ -158,3 +158,39 @@ def test_a_client_125_kea_cannot_unpack_names_no_vendor(lab, topo, servers, raw)
     assert offer_125(raw, extra=[(125, struct.pack("!IB", MITEL, 9) + b"\x03\x01a")]) is None
     # a sub-option running past its block: the same
     assert offer_125(raw, extra=[(125, struct.pack("!IB", MITEL, 3) + b"\x03\x05abc")]) is None
+
+
+# ---- vendor[...] and vendor-class[...] in class tests ------------------------------------------
+
+def test_classes_by_the_clients_vendor_options(lab, topo, servers, raw):
+    cfg = config(topo, lab, "vendortests", **{"client-classes": [
+        {"name": "mitel", "test": f"vendor[{MITEL}].exists",
+         "option-data": [{"name": "domain-name", "data": "mitel.example"}]},
+        {"name": "ap", "test": "vendor-class[3561].data == 'AP-1' or "
+                               "vendor[*].option[7].hex == 'ap'",
+         "option-data": [{"name": "domain-name", "data": "ap.example"}]},
+        {"name": "modem", "test": "vendor.enterprise == 0x0000118b and "
+                                  "vendor-class.enterprise == 0x0000118b",
+         "option-data": [{"name": "domain-name", "data": "modem.example"}]}]})
+    servers.start(cfg)
+
+    def domain(*extra):
+        xid = new_xid()
+        r = raw.ask(reference.discover(raw.mac, xid, prl=[1, 3, 15], extra_options=list(extra)),
+                    xid=xid, types={MsgType.DHCPOFFER}, timeout=1.0, tries=2)
+        return None if r is None else r.pkt.option(15)
+
+    vivco = lambda e, data: (124, struct.pack("!IB", e, len(data)) + data)   # noqa: E731
+    assert domain((125, vivso(MITEL, []))) == b"mitel.example"
+    assert domain(vivco(3561, b"AP-1")) == b"ap.example"
+    assert domain((125, vivso(9, [(7, b"ap")]))) == b"ap.example"
+    assert domain((125, vivso(DOCSIS, [])), vivco(DOCSIS, b"docsis3.0")) == b"modem.example"
+    assert domain((125, vivso(DOCSIS, []))) not in (b"mitel.example", b"ap.example",
+                                                    b"modem.example")
+    # a 125 repeated is fused into one generic option: no vendor for the tests
+    assert domain((125, vivso(MITEL, [])), (125, vivso(MITEL, []))) != b"mitel.example"
+    # a 124 Kea cannot unpack (a second block without its tuple), or a DOCSIS tftp-servers of
+    # 3 bytes: Kea drops the packet, and so does fastdhcp
+    assert domain((124, struct.pack("!IB", 3561, 4) + b"AP-1" + struct.pack("!I", 3561)
+                   + b"\x00")) is None
+    assert domain((125, vivso(DOCSIS, [(2, b"\x0a\x00\x00")]))) is None

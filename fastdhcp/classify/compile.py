@@ -4,16 +4,16 @@ operation in the low 8 bits, an operand in the high 24), constants apart.
 
 The engine evaluates what this gives per packet with no Python and no allocation. What Kea
 renders only through its option objects (``.text`` of an option that is not a string: Kea's
-debug text such as ``type=054, len=004: 10.0.0.1 (ipv4-address)``; the vendor options 124 and
-125) is not compiled yet: ``NotNative`` says so with the node's column, and the configuration
-is refused with that reason rather than served with a different answer.
+debug text such as ``type=054, len=004: 10.0.0.1 (ipv4-address)``) is not compiled yet:
+``NotNative`` says so with the node's column, and the configuration is refused with that
+reason rather than served with a different answer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from .._enums import ClassLimit, ClassOp, Pkt4Field, PktField
+from .._enums import ClassLimit, ClassOp, Pkt4Field, PktField, VendorField
 from . import tree as t
 from .kea_options import DHCP4, kea22_definition
 
@@ -27,6 +27,14 @@ _PKT4 = {t.Pkt4FieldName.MAC: Pkt4Field.MAC, t.Pkt4FieldName.HLEN: Pkt4Field.HLE
 _PKT = {t.PktField.IFACE: PktField.IFACE, t.PktField.SRC: PktField.SRC,
         t.PktField.DST: PktField.DST, t.PktField.LEN: PktField.LEN}
 _INT32 = (-(1 << 31), (1 << 31) - 1)
+# vendor[...] (125) and vendor-class[...] (124): the instruction and the field it pushes
+_VENDOR = {t.VendorExists: (ClassOp.VENDOR, VendorField.EXISTS),
+           t.VendorEnterprise: (ClassOp.VENDOR, VendorField.ENTERPRISE),
+           t.VendorOption: (ClassOp.VENDOR, VendorField.OPTION),
+           t.VendorOptionExists: (ClassOp.VENDOR, VendorField.OPTION_EXISTS),
+           t.VendorClassExists: (ClassOp.VENDOR_CLASS, VendorField.EXISTS),
+           t.VendorClassEnterprise: (ClassOp.VENDOR_CLASS, VendorField.ENTERPRISE),
+           t.VendorClassData: (ClassOp.VENDOR_CLASS, VendorField.DATA)}
 
 
 class NotNative(Exception):
@@ -121,10 +129,17 @@ def _emit(n: t.Node, p: Program, member: Callable, defs: Callable, sp: int) -> i
             return sp + 1
         raise NotNative(n.column, f"option[{n.code}].option[{n.sub_code}]: sub-options of "
                                   f"options other than 82 are not evaluated natively yet")
-    if isinstance(n, (t.VendorExists, t.VendorEnterprise, t.VendorOption, t.VendorOptionExists,
-                      t.VendorClassExists, t.VendorClassEnterprise, t.VendorClassData)):
-        raise NotNative(n.column, "the vendor options (vendor[...], vendor-class[...]) are not "
-                                  "evaluated natively yet")
+    if isinstance(n, t.VendorOption) and n.representation is t.Representation.TEXT:
+        raise NotNative(n.column, f"vendor[...].option[{n.sub_code}].text is Kea's debug text "
+                                  f"(Kea 2.2 has no string definitions of vendor sub-options); "
+                                  f"use .hex")
+    vendor = _VENDOR.get(type(n))
+    if vendor is not None:
+        op, field = vendor
+        second = (n.sub_code if isinstance(n, (t.VendorOption, t.VendorOptionExists)) else
+                  n.index if isinstance(n, t.VendorClassData) else 0)
+        p.op(op, field, getattr(n, "enterprise", 0), second)
+        return sp + 1
     if isinstance(n, t.PktMetadata):
         p.op(ClassOp.PKT, _PKT[n.field])
         return sp + 1
