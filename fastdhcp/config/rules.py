@@ -183,7 +183,8 @@ HOOKS: dict[str, tuple[str, str]] = {
     "libdhcp_subnet_cmds.so": (WARNING, "not loaded: subnet commands are unavailable"),
     "libdhcp_host_cmds.so": (ACCEPT, "reservation commands are answered natively by fastdhcp "
                                      "(on the configuration's reservations)"),
-    "libdhcp_class_cmds.so": (WARNING, "not loaded: class commands are unavailable"),
+    "libdhcp_class_cmds.so": (ACCEPT, "class commands are answered natively by fastdhcp (on "
+                                      "the configuration's classes)"),
     "libdhcp_cb_cmds.so": (WARNING, ("not loaded: configuration-backend commands are "
                                     "unavailable")),
     "libdhcp_mysql.so": (WARNING, "not needed: fastdhcp uses memfile storage"),

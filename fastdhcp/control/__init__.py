@@ -11,6 +11,7 @@ One idea per module:
 * ``channel``: the listeners a configuration asks for, opened and closed on reload.
 * ``daemon``: kea-dhcp4's own commands (config-*, status-get, dhcp-disable, shutdown ...).
 * ``leases``: Kea's lease_cmds hook (lease4-*), built in.
+* ``reservations``, ``classes``: Kea's host_cmds and class_cmds hooks, on the configuration.
 * ``stats``: Kea's statistics (statistic-*, stat-lease4-get), with samples.
 * ``metrics``: the Prometheus exposition of the same statistics.
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from . import dispatch, unix
 from .registry import COMMANDS  # noqa: F401  (the command modules below register into it)
-from . import daemon, leases, reservations, stats  # noqa: F401
+from . import classes, daemon, leases, reservations, stats  # noqa: F401
 
 log = logging.getLogger("fastdhcp.control")
 

@@ -100,7 +100,7 @@ def _dhcp4_argument(args: Any) -> dict:
     return {"Dhcp4": args["Dhcp4"]}
 
 
-def _checked(document: dict):
+def checked(document: dict):
     """The configuration a command gives, checked as a start or a SIGHUP checks one."""
     try:
         return parse_config(json.dumps(document), source="<command>")
@@ -110,7 +110,7 @@ def _checked(document: dict):
 
 @command("config-test")
 async def config_test(server, args) -> dict:
-    _checked(_dhcp4_argument(args))
+    checked(_dhcp4_argument(args))
     return answer(SUCCESS, "Configuration seems sane. Control-socket, hook-libraries, and D2 "
                            "configuration were sanity checked, but not applied.")
 
@@ -118,7 +118,11 @@ async def config_test(server, args) -> dict:
 async def apply_document(server, document: dict) -> None:
     """Check ``{"Dhcp4": ...}`` as a start does and serve it; CommandError with every problem
     (the running configuration untouched) when it is refused."""
-    new = _checked(document)
+    await apply_checked(server, checked(document))
+
+
+async def apply_checked(server, new) -> None:
+    """Serve a configuration ``checked`` gave (CommandError if the switch-over refuses it)."""
     try:
         await server.apply_config(new)
     except ConfigError as e:
