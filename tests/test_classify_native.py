@@ -102,7 +102,8 @@ STRINGS = ["option[60].hex", "option[60].text", "option[12].text", "option[61].h
            "0x0007", "0x00", "'MSFT 5.0'", "10.0.0.1", "1", "7", "''", "':'", "','",
            "vendor[4491].option[1].hex", "vendor[*].option[2].hex", "vendor[9].option[7].hex",
            "vendor[*].option[7].hex", "vendor.enterprise", "vendor-class[*].data",
-           "vendor-class[1027].data[1]", "vendor-class.enterprise", "'port1abc'", "0x0000040b"]
+           "vendor-class[1027].data[1]", "vendor-class.enterprise", "'port1abc'", "0x0000040b",
+           "option[60].option[80].hex", "option[61].option[1].hex"]
 BOOLS = ["option[60].exists", "option[12].exists", "option[93].exists", "relay4[1].exists",
          "relay4[9].exists", "option[82].option[2].exists", "member('ALL')",
          "member('pxe')", "member('phones')", "vendor[4491].exists", "vendor[*].exists",
@@ -199,6 +200,8 @@ def native(tests: _core.ClassTests, tree):
     "addrtotext(0x01) == ''",                       # an error in Kea: not in the class
     "uint16totext(option[60].hex) == ''",
     "vendor[4491].option[2].hex == 0x0a000001",
+    "option[60].option[1].hex == '' and not option[61].option[1].exists",
+    "option[43].option[1].hex == '' and not option[93].option[0].exists",
     "vendor[*].exists and vendor.enterprise == 0x0000118b",
     "vendor[1027].option[7].exists or vendor[9].option[7].hex == 'abc'",
     "vendor-class[1027].data == 'phone' or vendor-class[*].data[1] == 'AP-1'",

@@ -69,6 +69,30 @@ def _is_string_option(code: int, definitions: Callable) -> bool:
     return d is not None and getattr(d, "type", None) == "string" and not getattr(d, "array", False)
 
 
+# Option types whose Kea class keeps no sub-options (kea_options: OptionString, the generic
+# Option of binary data, the address and integer arrays, tuples, fqdn lists); a single integer
+# or a record reads the bytes after its fields as sub-options, so those are not listed.
+_FLAT_TYPES = ("string", "binary")
+_FLAT_ARRAYS = ("ipv4-address", "uint8", "uint16", "uint32", "int8", "int16", "int32", "tuple",
+                "fqdn")
+
+
+def _has_no_sub_options(code: int, definitions: Callable) -> bool:
+    """Whether Kea 2.2's option `code`, as a request carries it to classification, never holds
+    a sub-option: no definition (a generic option of raw data), one deferred until after
+    classification (43 and 224-254: LibDHCP::shouldDeferOptionUnpack), or a flat type."""
+    if code == 43 or 224 <= code <= 254:
+        return True
+    d = definitions(DHCP4, code)
+    if d is None:
+        return True
+    if getattr(d, "encapsulate", ""):
+        return False
+    kind, array = getattr(d, "type", ""), getattr(d, "array", False)
+    return (kind in _FLAT_TYPES and not array) or (array and kind in _FLAT_ARRAYS) or \
+        (kind == "empty")
+
+
 def compile_test(tree: t.Node, class_number: Callable[[str], int],
                  definitions: Callable = kea22_definition) -> Program:
     """The program of a class test. ``class_number(name)``: the number of a class ``member()``
@@ -127,8 +151,13 @@ def _emit(n: t.Node, p: Program, member: Callable, defs: Callable, sp: int) -> i
             p.op(ClassOp.RELAY4 if isinstance(n, t.SubOption) else ClassOp.RELAY4_EXISTS,
                  n.sub_code)
             return sp + 1
-        raise NotNative(n.column, f"option[{n.code}].option[{n.sub_code}]: sub-options of "
-                                  f"options other than 82 are not evaluated natively yet")
+        if _has_no_sub_options(n.code, defs):
+            # Kea holds no sub-options in such an option: none is ever found
+            p.const(b"" if isinstance(n, t.SubOption) else b"false")
+            return sp + 1
+        raise NotNative(n.column, f"option[{n.code}].option[{n.sub_code}]: sub-options of an "
+                                  f"option that encapsulates a space (other than 82) are not "
+                                  f"evaluated natively yet")
     if isinstance(n, t.VendorOption) and n.representation is t.Representation.TEXT:
         raise NotNative(n.column, f"vendor[...].option[{n.sub_code}].text is Kea's debug text "
                                   f"(Kea 2.2 has no string definitions of vendor sub-options); "
