@@ -39,12 +39,24 @@ if SANITIZE:
     cflags += san + ["-g"]
     ldflags += san
 
+def _pg_include() -> str:
+    """libpq's headers (Debian's libpq-dev): pg_config says where."""
+    import subprocess
+    try:
+        return subprocess.run(["pg_config", "--includedir"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "/usr/include/postgresql"
+
+
+pg_include = _pg_include()
 core = Extension(
     "fastdhcp._core",
     sources=["_native/_core.pyx"],
-    include_dirs=["_native"],
+    include_dirs=["_native", pg_include],
     extra_compile_args=cflags + ["-Wno-unused-function"],
     extra_link_args=ldflags,
+    libraries=["pq"],             # libpq: the lease database's commits (_native/pgsql.pyx)
 )
 
 setup(ext_modules=cythonize([core], include_path=["_native"], compiler_directives=directives))

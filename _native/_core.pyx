@@ -15,6 +15,7 @@ from allocator cimport *
 from memfile cimport *
 from mmsg cimport *
 from commit cimport *
+from pgsql cimport *
 from engine cimport *
 from loadgen cimport *
 from classes cimport *
@@ -186,6 +187,7 @@ include "memfile.pyx"
 
 if sizeof(Lease) != 64:    # one cache line per record: the lease table's layout depends on it
     raise ImportError(f"fastdhcp._core: a lease record is {sizeof(Lease)} bytes, not 64")
+include "pgsql.pyx"             # the lease database (PostgreSQL): a group's rows in one transaction
 include "commit.pyx"
 include "classes.pyx"           # client classification: compiled class tests
 include "names.pyx"             # host names (12) and client FQDNs (81); DNS update requests

@@ -19,6 +19,7 @@ cdef extern from "<pthread.h>" nogil:
     int pthread_mutex_init(pthread_mutex_t* m, const void* attr)
     int pthread_mutex_destroy(pthread_mutex_t* m)
     int pthread_mutex_lock(pthread_mutex_t* m)
+    int pthread_mutex_trylock(pthread_mutex_t* m)
     int pthread_mutex_unlock(pthread_mutex_t* m)
     int pthread_cond_init(pthread_cond_t* c, const void* attr)
     int pthread_cond_destroy(pthread_cond_t* c)
@@ -42,6 +43,7 @@ cdef enum:
     DUR_NONE = 0                 # persist false: no lease file
     DUR_WRITE = 1                # write() before the ACKs (Kea's memfile: survives kill -9)
     DUR_FSYNC = 2                # write() + fdatasync() before the ACKs (survives power loss)
+    DUR_DATABASE = 3             # committed to the lease database (PostgreSQL) before the ACKs
 
 
 # Rows a commit could not write (a full disk), kept to be written first by the next one: the
@@ -62,6 +64,7 @@ ctypedef struct PendingRows:
 # One batch (one lane of the engine) as the commit sees it: its lease rows and its replies.
 ctypedef struct CommitJob:
     PendingRows* pending         # the engine's rows of failed commits (NULL: none kept)
+    void* pg                     # PgStore* (pgsql.pxd) with durability database, else NULL
     int durability
     int lease_fd
     int fd

@@ -53,6 +53,8 @@ cdef bint commit_rows(const CommitJob* jobs, int n, CommitCounts* counts=NULL) n
     cdef bint ok = True
     cdef off_t start
     cdef uint64_t t0
+    if jobs[0].pg != NULL:
+        return pg_commit_rows(<PgStore*>jobs[0].pg, jobs, n, counts)
     if fd < 0:
         return True
     start = lseek(fd, 0, SEEK_END)

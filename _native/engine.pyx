@@ -116,7 +116,9 @@ cdef class Engine:
     cdef int lane
     cdef Lane* cur                         # lanes[lane]: the batch in hand's buffers
     cdef Committer* committer              # durability fsync only
-    cdef public int durability             # DUR_NONE, DUR_WRITE or DUR_FSYNC
+    cdef public int durability             # DUR_NONE, DUR_WRITE, DUR_FSYNC or DUR_DATABASE
+    cdef void* pg                          # the lease database's PgStore (durability database)
+    cdef object lease_db                   # ... and the LeaseDatabase that owns it
     cdef SubnetRun* runs
     cdef uint32_t n_runs
     cdef const OptionSetC** pool_options   # per pool (NULL: the subnet's)
@@ -262,6 +264,11 @@ cdef class Engine:
                 free(self.resv_host[k])
         free(self.resv_host)
         free(self.resv_host_len)
+
+    def pending_rows(self):
+        """Bytes of lease rows failed commits keep for the next one (a full disk, a lost
+        lease database)."""
+        return self.pending.len
 
     def take_pending_rows(self, Engine old):
         """A reload: the old engine's rows that no commit could write yet become ours (the
@@ -682,7 +689,7 @@ cdef class Engine:
         cdef uint32_t disc_sn[PREFETCH_SUBNETS]
         cdef uint32_t disc_n[PREFETCH_SUBNETS]
         cdef uint64_t t_recv
-        if self.durability == DUR_FSYNC:
+        if self.durability >= DUR_FSYNC:          # fsync or database: the committer thread
             if self.committer == NULL:
                 self.committer = committer_start()
                 if self.committer == NULL:
@@ -694,7 +701,7 @@ cdef class Engine:
         b = self.batch
         got = mm_recv(fd, &b.mm, b.capacity, b.rx, MAX_DATAGRAM, b.rx_len, b.src, b.ingress)
         if got <= 0:
-            if self.durability == DUR_FSYNC:
+            if self.durability >= DUR_FSYNC:
                 committer_release(self.committer, self.lane)
             if got < 0:
                 raise OSError(-got, os.strerror(-got))
@@ -747,7 +754,7 @@ cdef class Engine:
         job.tx, job.tx_len, job.dst = b.tx + TX_HEADROOM, b.tx_len, b.reply_dst
         job.frames, job.frame_len = self.cur.frames, self.cur.frame_len
         job.frame_if, job.frame_mac = self.cur.frame_if, self.cur.frame_mac
-        if self.durability != DUR_FSYNC:
+        if self.durability < DUR_FSYNC:
             memset(&counts, 0, sizeof(CommitCounts))
             commit_run(&job, 1, &counts)
             self.fold(&counts)
@@ -763,6 +770,7 @@ cdef class Engine:
         memset(job, 0, sizeof(CommitJob))
         job.durability = self.durability
         job.lease_fd = lease_fd if self.durability != DUR_NONE else -1
+        job.pg = self.pg if self.durability == DUR_DATABASE else NULL
         job.pending = &self.pending
         job.rows = self.cur.journal_buf
         job.rows_len = self.render_journal(0, self.cur.journal_cap)
@@ -795,6 +803,17 @@ cdef class Engine:
         self.counters[C_SEND_FAILED] += c.send_failed
         self.counters[C_JOURNAL_FAILED] += c.commit_failed
         counts_fold_io(&self.io, c)
+
+    def set_lease_database(self, LeaseDatabase db):
+        """Commit to ``db`` (PostgreSQL) from now on, before the ACKs (durability database);
+        None: back to the lease file."""
+        self.drain()
+        self.lease_db = db
+        self.pg = db.store() if db is not None else NULL
+        if db is not None:
+            self.durability = DUR_DATABASE
+        elif self.durability == DUR_DATABASE:
+            self.durability = DUR_FSYNC
 
     def drain(self):
         """Wait until every batch submitted (durability fsync) is on disk and sent."""
@@ -1558,7 +1577,8 @@ cdef class Engine:
         # (also with no expiry: rows a failed commit left pending get their next chance here;
         # a failure moves the rows to the pending ones, so the journal always empties)
         retried = False
-        while self.alloc.t.journal_len or (self.pending.len and lease_fd >= 0 and not retried):
+        while self.alloc.t.journal_len or (self.pending.len and (lease_fd >= 0 or self.pg != NULL)
+                                           and not retried):
             retried = True
             self.start_job(&job, lease_fd)
             # (as a batch's rows: a write that fails part way is cut off again, or the next

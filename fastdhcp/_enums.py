@@ -76,9 +76,10 @@ class Durability(DurabilityBase):
     """When a batch's lease rows reach the file, before its ACKs leave.
     (The DUR_* members of _native/commit.pxd.)"""
 
-    NONE = 0   # persist false: no lease file
-    WRITE = 1  # write() before the ACKs (Kea's memfile: survives kill -9)
-    FSYNC = 2  # write() + fdatasync() before the ACKs (survives power loss)
+    NONE = 0      # persist false: no lease file
+    WRITE = 1     # write() before the ACKs (Kea's memfile: survives kill -9)
+    FSYNC = 2     # write() + fdatasync() before the ACKs (survives power loss)
+    DATABASE = 3  # committed to the lease database (PostgreSQL) before the ACKs
 
 
 class EngineEvent(EngineEventBase):

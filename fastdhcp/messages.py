@@ -33,6 +33,17 @@ MESSAGES = {
     "DHCP4_CONFIG_LOAD_FAIL": Message("ERROR", "kea-dhcp4.dhcp4",
                                       "configuration error using file: %1, reason: %2"),
     "DHCP4_INIT_FAIL": Message("ERROR", "kea-dhcp4.dhcp4", "failed to initialize Kea server: %1"),
+    # the lease database's connection (dhcp4_messages.mes; fastdhcp.leases.pgsql)
+    "DHCP4_DB_RECONNECT_LOST_CONNECTION": Message("INFO", "kea-dhcp4.dhcp4",
+                                                  "database connection lost."),
+    "DHCP4_DB_RECONNECT_SUCCEEDED": Message("INFO", "kea-dhcp4.dhcp4",
+                                            "database connection recovered."),
+    "DHCP4_DB_RECONNECT_DISABLED": Message("INFO", "kea-dhcp4.dhcp4",
+                                           "database reconnect is disabled: max-reconnect-tries "
+                                           "%1, reconnect-wait-time %2"),
+    "DHCP4_DB_RECONNECT_FAILED": Message("ERROR", "kea-dhcp4.dhcp4",
+                                         "maximum number of database reconnect attempts: %1, "
+                                         "has been exhausted without success"),
     "DHCP4_DYNAMIC_RECONFIGURATION": Message(
         "INFO", "kea-dhcp4.dhcp4", "initiate server reconfiguration using file: %1, after "
         "receiving SIGHUP signal or config-reload command"),

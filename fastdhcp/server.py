@@ -78,6 +78,7 @@ class Server:
         self.durability = durability
         self.config = config_mod.load_config(config_path)
         self.links = discover_links(self.config)
+        self.lease_db = None                 # fastdhcp.leases.pgsql.LeaseStore (type postgresql)
         self.engine = self._engine(self.config, self.links)
         self.lease_fd = -1
         self.lfc_proc: subprocess.Popen | None = None
@@ -118,6 +119,8 @@ class Server:
         engine = compile_policy(config, links, batch_size=self.batch_size)
         engine.durability = (Durability.named(self.durability) if config.lease_database.persist
                              else Durability.NONE)
+        if self.lease_db is not None:        # (a reload: the same database, a new engine)
+            engine.set_lease_database(self.lease_db.connection)
         return engine
 
     # ---- sockets and lease file ------------------------------------------------------------------
@@ -144,11 +147,17 @@ class Server:
 
     def lease_path(self) -> str | None:
         db = self.config.lease_database
-        if not db.persist or self.durability == "none":
+        if not db.persist or self.durability == "none" or db.type != "memfile":
             return None
         return db.name or DEFAULT_LEASE_FILE
 
     def _load_leases(self, engine) -> None:
+        if self.config.lease_database.type == "postgresql":
+            from .leases.pgsql import LeaseStore
+            self.lease_db = LeaseStore.open(self.config.lease_database)
+            self.lease_db.load(engine.alloc, now=int(time.time()))
+            engine.set_lease_database(self.lease_db.connection)
+            return
         path = self.lease_path()
         if path is None:
             return
@@ -264,6 +273,24 @@ class Server:
         finally:
             if self.stopping is not None and not self.stopping.done():
                 asyncio.get_running_loop().call_later(RECLAIM_INTERVAL, self._reclaim)
+
+    def _lease_db_tick(self) -> None:
+        """The lease database's connection watched (Kea's database reconnect: its messages,
+        max-reconnect-tries and on-fail), and a lost one reconnected while no packet commits."""
+        try:
+            action = self.lease_db.watch()
+            if action == "disable":
+                self.disable_service()
+            elif action == "enable":
+                self.enable_service()
+            elif action == "exit":
+                self.request_shutdown(1)
+            if self.lease_db.up and self.engine.pending_rows():
+                self.engine.reclaim(int(time.time()), -1)   # rows kept back go in now
+        finally:
+            if self.stopping is not None and not self.stopping.done():
+                asyncio.get_running_loop().call_later(self.lease_db.tick_interval,
+                                                      self._lease_db_tick)
 
     def _setup_compaction(self) -> None:
         """At start and when a reload changes lfc-interval."""
@@ -426,7 +453,8 @@ class Server:
         another. That takes a restart."""
         old, new = self.config.lease_database, new_config.lease_database
         for key, a, b in (("type", old.type, new.type), ("name", old.name, new.name),
-                          ("persist", old.persist, new.persist)):
+                          ("persist", old.persist, new.persist), ("host", old.host, new.host),
+                          ("port", old.port, new.port), ("user", old.user, new.user)):
             if a != b:
                 raise config_mod.ConfigError(
                     [Problem(f"Dhcp4.lease-database.{key}",
@@ -451,6 +479,8 @@ class Server:
         loop.add_signal_handler(signal.SIGHUP, self.reload)
         loop.add_signal_handler(signal.SIGUSR1, self.log_stats)
         loop.call_later(RECLAIM_INTERVAL, self._reclaim)
+        if self.lease_db is not None:
+            loop.call_later(self.lease_db.tick_interval, self._lease_db_tick)
         self._setup_ddns(self.config)
         loop.call_later(DDNS_INTERVAL, self._ddns_tick)
         self.events.arm(self.engine)
@@ -509,6 +539,12 @@ def run(config_path: str, *, port: int = 67, durability: str = "fsync",
         print(f"fastdhcp serve: configuration refused:\n{e}", flush=True)
         return 1
     logs.configure_logging(cfg.loggers)
-    server = Server(config_path, port=port, durability=durability, log_sample=log_sample)
+    from .leases.pgsql import LeaseDatabaseError
+    try:
+        server = Server(config_path, port=port, durability=durability, log_sample=log_sample)
+    except LeaseDatabaseError as e:
+        kea_log("DHCP4_INIT_FAIL", str(e))
+        print(f"fastdhcp serve: {e}", flush=True)
+        return 1
     server.metrics_address = metrics
     return uvloop.run(server.serve())

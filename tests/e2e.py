@@ -673,6 +673,21 @@ class RawClient(_SocketClient):
                                timeout=timeout)
 
 
+def raw_dora(client, *, timeout=2.0, tries=2, **options):
+    """DISCOVER/OFFER/REQUEST/ACK from a raw-frame client (``options``: reference's keyword
+    options, e.g. hostname=); the ACK's reply (asserted to come)."""
+    xid = new_xid()
+    offer = client.ask(reference.discover(client.mac, xid, **options), xid=xid,
+                       types={MsgType.DHCPOFFER}, timeout=timeout, tries=tries)
+    assert offer is not None, "no OFFER"
+    xid = new_xid()
+    ack = client.ask(reference.request(client.mac, xid, server_id=offer.opt_ip(54),
+                                       requested_ip=offer.pkt.yiaddr, **options),
+                     xid=xid, types={MsgType.DHCPACK}, timeout=timeout, tries=tries)
+    assert ack is not None, "no ACK"
+    return ack
+
+
 @pytest.fixture
 def raw(lab, topo):
     """A raw-frame client on a fresh namespace of the client link."""

@@ -268,11 +268,34 @@ class Interfaces(msgspec.Struct, kw_only=True, frozen=True):
 
 
 class LeaseDatabase(msgspec.Struct, kw_only=True, frozen=True):
-    type: str
+    """Where the leases live: Kea's memfile CSV (``name`` its path), or a PostgreSQL database
+    with Kea's schema (``name`` the database; the connection as Kea's parameters give it)."""
+
+    type: str                       # "memfile" or "postgresql"
     name: str
     persist: bool
     lfc_interval: int
     max_row_errors: int
+    host: str = "localhost"
+    port: int = 5432
+    user: str = ""
+    password: str = ""
+    connect_timeout: int = 5        # seconds
+    max_reconnect_tries: int = 0
+    reconnect_wait_time: int = 0    # milliseconds
+    on_fail: str = "stop-retry-exit"
+
+    def conninfo(self) -> str:
+        """libpq's connection string for a postgresql one (values quoted as libpq reads them)."""
+        def q(v) -> str:
+            return "'" + str(v).replace("\\", "\\\\").replace("'", "\\'") + "'"
+        parts = {"host": self.host, "port": self.port, "dbname": self.name,
+                 "connect_timeout": self.connect_timeout, "application_name": "fastdhcp"}
+        if self.user:
+            parts["user"] = self.user
+        if self.password:
+            parts["password"] = self.password
+        return " ".join(f"{k}={q(v)}" for k, v in parts.items())
 
 
 class Config(msgspec.Struct, kw_only=True):

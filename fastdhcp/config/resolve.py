@@ -33,6 +33,9 @@ from .values import _hostname_ok, _identifier_bytes, _parse_ip, pool_range, rela
 DEFAULT_LEASE_FILE = "/var/lib/kea/kea-leases4.csv"
 
 
+ON_FAIL = ("stop-retry-exit", "serve-retry-exit", "serve-retry-continue")   # Kea's
+
+
 class _Draft(NamedTuple):
     cfg: SubnetConfig
     path: str
@@ -154,14 +157,36 @@ class _Resolver:
                           service_sockets_retry_wait_time=ic.service_sockets_retry_wait_time)
 
     def _lease_database(self, ld: LeaseDatabaseConfig) -> LeaseDatabase:
+        path = "Dhcp4.lease-database"
+        connection = {"host": ld.host, "port": ld.port, "user": ld.user,
+                      "password": ld.password, "connect-timeout": ld.connect_timeout}
+        if ld.type == "postgresql":
+            if not ld.name:
+                self.error(f"{path}.name", "a postgresql lease database needs 'name' (the "
+                                           "database holding Kea's schema)")
+            if ld.on_fail not in ON_FAIL:
+                self.error(f"{path}.on-fail", f"on-fail '{ld.on_fail}' is not one of "
+                                              f"{', '.join(ON_FAIL)}")
+            return LeaseDatabase(
+                type="postgresql", name=ld.name or "", persist=True, lfc_interval=0,
+                max_row_errors=ld.max_row_errors, host=ld.host or "localhost",
+                port=ld.port or 5432, user=ld.user or "", password=ld.password or "",
+                connect_timeout=5 if ld.connect_timeout is None else ld.connect_timeout,
+                max_reconnect_tries=ld.max_reconnect_tries,
+                reconnect_wait_time=ld.reconnect_wait_time, on_fail=ld.on_fail)
         if ld.type != "memfile":
-            known = ld.type in ("mysql", "postgresql", "cql")
-            self.error("Dhcp4.lease-database.type",
+            known = ld.type in ("mysql", "cql")
+            self.error(f"{path}.type",
                        f"lease-database type '{ld.type}' is "
                        f"{'not supported' if known else 'unknown'}: fastdhcp keeps leases in "
-                       f"Kea's memfile CSV format (type memfile)"
+                       f"Kea's memfile CSV format (type memfile) or in PostgreSQL with Kea's "
+                       f"schema (type postgresql)"
                        + ("; export the leases to a CSV file with kea-admin lease-dump"
                           if known else ""))
+        for key, value in connection.items():
+            if value is not None:
+                self.warn(f"{path}.{key}", "a database connection parameter: ignored by the "
+                                           "memfile backend")
         name = ld.name if ld.name else DEFAULT_LEASE_FILE
         return LeaseDatabase(type="memfile", name=name, persist=ld.persist,
                              lfc_interval=ld.lfc_interval, max_row_errors=ld.max_row_errors)

@@ -118,10 +118,8 @@ _RULES: dict[type, dict[str, Rule]] = {
         "metadata": Rule(ACCEPT, "Kea configuration-backend bookkeeping"),
     },
     LeaseDatabaseConfig: {
-        **{k: Rule(WARNING, "a database connection parameter: ignored by the memfile backend")
-           for k in ("host", "port", "user", "password", "connect-timeout",
-                     "max-reconnect-tries", "reconnect-wait-time", "on-fail",
-                     "retry-on-startup", "read-timeout", "write-timeout", "tcp-user-timeout",
+        **{k: Rule(WARNING, "a database connection parameter fastdhcp does not use")
+           for k in ("retry-on-startup", "read-timeout", "write-timeout", "tcp-user-timeout",
                      "readonly", "trust-anchor", "cert-file", "key-file", "cipher-list",
                      "key-password", "ssl-mode")},
     },

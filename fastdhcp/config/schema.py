@@ -175,6 +175,15 @@ class LeaseDatabaseConfig(_Section, kw_only=True):
     persist: bool = True
     lfc_interval: U32 = 3600
     max_row_errors: U32 = 0
+    # a database backend's connection (Kea's DatabaseConnection parameters)
+    host: str | None = None
+    port: U16 | None = None
+    user: str | None = None
+    password: str | None = None
+    connect_timeout: U32 | None = None
+    max_reconnect_tries: U32 = 0
+    reconnect_wait_time: U32 = 0            # milliseconds
+    on_fail: str = "stop-retry-exit"
 
 
 class OutputOptionConfig(_Section, kw_only=True):

@@ -56,6 +56,8 @@ async def status_get(server, args) -> dict:
     path = server.lease_path()
     if path is not None:
         status["csv-lease-file"] = path          # (Kea 2.6 adds it)
+    if server.lease_db is not None:              # fastdhcp's: the lease database's connection
+        status["lease-database"] = server.lease_db.status
     return answer(SUCCESS, arguments=status)
 
 
