@@ -57,6 +57,12 @@ cdef const char* PG_COPY = (
     b" subnet_id, fqdn_fwd, fqdn_rev, hostname, state, user_context, pool_id)"
     b" FROM STDIN WITH (FORMAT csv, QUOTE E'\\x01')")
 
+# ... a Kea 2.0/2.2 memfile's 11 columns (fastdhcp leases import of such a file)
+cdef const char* PG_COPY11 = (
+    b"BEGIN; COPY pg_temp.fastdhcp_stage (address, hwaddr, client_id, valid_lifetime, expire,"
+    b" subnet_id, fqdn_fwd, fqdn_rev, hostname, state, user_context)"
+    b" FROM STDIN WITH (FORMAT csv, QUOTE E'\\x01')")
+
 cdef const char* PG_COPY_FAILED = b"fastdhcp: the rows could not be sent"
 
 cdef const char* PG_MERGE = (
@@ -174,6 +180,11 @@ cdef bint pg_copy(PgStore* s, const uint8_t* p, size_t n) noexcept nogil:
 # group's rows join the pending ones and the transaction is rolled back: no ACK is sent.
 cdef bint pg_commit_rows(PgStore* s, const CommitJob* jobs, int n,
                          CommitCounts* counts) noexcept nogil:
+    return pg_commit_with(s, jobs, n, counts, PG_COPY)
+
+
+cdef bint pg_commit_with(PgStore* s, const CommitJob* jobs, int n, CommitCounts* counts,
+                         const char* copy_sql) noexcept nogil:
     cdef PendingRows* pending = jobs[0].pending
     cdef PGresult* r
     cdef bint ok = False
@@ -188,7 +199,7 @@ cdef bint pg_commit_rows(PgStore* s, const CommitJob* jobs, int n,
     pthread_mutex_lock(&s.lock)
     t0 = fastdhcp_mono_ns()
     if pg_ready(s):
-        r = PQexec(s.conn, PG_COPY)
+        r = PQexec(s.conn, copy_sql)
         ok = r != NULL and PQresultStatus(r) == PGRES_COPY_IN
         if not ok:
             pg_note(s, b"COPY", PQresultErrorMessage(r) if r != NULL else PQerrorMessage(s.conn))
@@ -301,6 +312,25 @@ cdef class LeaseDatabase:
                 PQclear(r)
         finally:
             pthread_mutex_unlock(&self.s.lock)
+
+    def commit_csv(self, rows, int columns=12):
+        """Kea memfile CSV rows (no header; ``columns``: 12, or 11 as Kea 2.0/2.2 write them)
+        merged into lease4 in one transaction, as a group's commit merges them: the last row of
+        an address wins, valid_lifetime 0 deletes. Raises ConnectionError if it did not commit."""
+        cdef const uint8_t[::1] view = rows
+        cdef CommitJob job
+        cdef bint ok
+        if columns not in (11, 12):
+            raise ValueError("a Kea memfile row has 11 or 12 columns")
+        memset(&job, 0, sizeof(CommitJob))
+        job.rows = &view[0] if view.shape[0] else NULL
+        job.rows_len = <uint32_t>view.shape[0]
+        job.n_rows = bytes(rows).count(b"\n")
+        with nogil:
+            ok = pg_commit_with(self.s, &job, 1, NULL, PG_COPY if columns == 12 else PG_COPY11)
+        if not ok:
+            raise ConnectionError(self.s.error.decode(errors="replace").strip())
+        return job.n_rows
 
     def lease_rows(self):
         """Every lease4 row as Kea 2.2's memfile CSV rows (no header), for Allocator.load_csv:

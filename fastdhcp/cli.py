@@ -11,10 +11,10 @@ import argparse
 import os
 import sys
 
-from .commands import EXIT_OK, bench, check_config, ctl, demo, dump, leases, serve
+from .commands import EXIT_OK, bench, check_config, ctl, db, demo, dump, leases, serve
 
 #: In the order ``fastdhcp --help`` lists them.
-COMMANDS = (dump, serve, check_config, bench, leases, ctl, demo)
+COMMANDS = (dump, serve, check_config, bench, leases, db, ctl, demo)
 
 
 def _build_parser() -> argparse.ArgumentParser:

@@ -11,7 +11,10 @@ refused with what to look at."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -203,3 +206,60 @@ def test_no_ack_leaves_while_the_database_is_down_and_service_resumes(lab, topo,
                     types={MsgType.DHCPACK}, timeout=1.5, tries=3, src_ip=before, dst_ip=SRV_IP)
     assert reply is not None and reply.pkt.yiaddr == before
     assert row(db, before) is not None
+
+
+# ---- fastdhcp db ---------------------------------------------------------------------------------
+
+def fastdhcp_db(lab, pg, *argv, database=None):
+    path = lab.path(f"db-{new_xid():x}.json")
+    ld = pg.lease_database()
+    if database:
+        ld["name"] = database
+    with open(path, "w") as f:
+        json.dump({"Dhcp4": {"lease-database": ld, "subnet4": [
+            {"id": 1, "subnet": f"{NET}.0/24", "pools": [{"pool": f"{NET}.100 - {NET}.199"}]}]}},
+            f)
+    return subprocess.run([sys.executable, "-m", "fastdhcp", "db", *argv, "-c", path],
+                          capture_output=True, text=True, timeout=120)
+
+
+@not_in_kea22("fastdhcp's own command")
+def test_db_init_creates_keas_schema_where_there_is_none(lab, pg):
+    name = f"fresh{new_xid() & 0xffff:x}"
+    pg.sql_as_postgres(f"CREATE DATABASE {name} OWNER {pg.user}")
+    r = fastdhcp_db(lab, pg, "init", database=name)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = fastdhcp_db(lab, pg, "status", database=name)
+    assert r.returncode == 0 and "Kea schema 13.0" in r.stdout and "leases: 0" in r.stdout, r
+    again = fastdhcp_db(lab, pg, "init", database=name)
+    assert again.returncode == 0 and "nothing to do" in again.stdout
+
+
+@not_in_kea22("fastdhcp's own command")
+def test_db_leases_export_and_import_round_trip(lab, db):
+    now = int(time.time())
+    memfile = lab.path(f"import-{new_xid():x}.csv")
+    with open(memfile, "w") as f:
+        f.write("address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,fqdn_rev,"
+                "hostname,state,user_context\n"
+                f"{NET}.150,02:00:00:00:01:50,01:02:00:00:00:01:50,600,{now + 600},1,0,0,"
+                f"a&#x2cb,0,\n"
+                f"{NET}.151,02:00:00:00:01:51,,600,{now + 600},1,1,1,host151.lab.example,0,\n"
+                f"{NET}.152,02:00:00:00:01:52,,600,{now + 600},1,0,0,,1,\n"
+                f"{NET}.151,02:00:00:00:01:51,,0,{now},1,0,0,,0,\n")    # 151 removed again
+    r = fastdhcp_db(lab, db, "leases", "import", memfile)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert row(db, f"{NET}.150")["hostname"] == "a,b"
+    assert row(db, f"{NET}.150")["client_id"] == "01020000000150"
+    assert row(db, f"{NET}.151") is None and row(db, f"{NET}.152")["state"] == "1"
+    out = lab.path(f"export-{new_xid():x}.csv")
+    r = fastdhcp_db(lab, db, "leases", "export", "-o", out)
+    assert r.returncode == 0, r.stdout + r.stderr
+    lines = open(out).read().splitlines()
+    assert lines[0] == ("address,hwaddr,client_id,valid_lifetime,expire,subnet_id,fqdn_fwd,"
+                        "fqdn_rev,hostname,state,user_context")
+    assert lines[1] == f"{NET}.150,02:00:00:00:01:50,01:02:00:00:00:01:50,600,{now + 600},1,0,0," \
+                       f"a&#x2cb,0,"
+    assert len(lines) == 3
+    status = fastdhcp_db(lab, db, "status")
+    assert "subnet 1: 1 default" in status.stdout and "subnet 1: 1 declined" in status.stdout

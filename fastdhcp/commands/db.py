@@ -1,0 +1,172 @@
+"""``fastdhcp db``: the PostgreSQL lease database of a configuration (its ``lease-database``).
+
+    fastdhcp db status -c CONFIG                 # connection, schema, leases by subnet and state
+    fastdhcp db init -c CONFIG                   # Kea's schema, by kea-admin, where there is none
+    fastdhcp db upgrade -c CONFIG                # an older Kea schema brought up (kea-admin)
+    fastdhcp db leases export -c CONFIG -o FILE  # lease4 as a Kea memfile CSV (Kea 2.2's columns)
+    fastdhcp db leases import -c CONFIG FILE     # a Kea memfile CSV merged into lease4
+
+Kea's schema is Kea's: ``init`` and ``upgrade`` run Debian's ``kea-admin`` with the
+configuration's connection (fastdhcp has no table of its own yet, so there is nothing else to
+create). ``import`` replays a memfile as Kea would load it (the last row of an address wins, a
+row with valid-lifetime 0 removes it), in transactions of at most IMPORT_CHUNK bytes. Exit
+status: 0 done; 1 the database refused or could not be reached; 2 bad usage or an unreadable
+file, or a configuration without a postgresql lease-database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+
+from . import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
+
+IMPORT_CHUNK = 32 << 20
+
+
+def register(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("db", help="the PostgreSQL lease database: status, init, leases in/out",
+                       description="The PostgreSQL lease database of a configuration "
+                                   "(lease-database type postgresql, Kea's schema).")
+    verbs = p.add_subparsers(dest="db_command", metavar="WHAT", required=True)
+    for name, text in (("status", "connection, schema version, leases by subnet and state"),
+                       ("init", "create Kea's schema (kea-admin db-init pgsql) where there is none"),
+                       ("upgrade", "bring an older Kea schema up (kea-admin db-upgrade pgsql)")):
+        v = verbs.add_parser(name, help=text, description=text)
+        v.add_argument("-c", "--config", required=True, help="Kea-format configuration file")
+    leases = verbs.add_parser("leases", help="leases between lease4 and a Kea memfile CSV")
+    lv = leases.add_subparsers(dest="leases_command", metavar="DIRECTION", required=True)
+    ex = lv.add_parser("export", help="lease4 as a Kea memfile CSV")
+    ex.add_argument("-c", "--config", required=True)
+    ex.add_argument("-o", "--output", required=True, help="the CSV to write")
+    im = lv.add_parser("import", help="a Kea memfile CSV merged into lease4")
+    im.add_argument("-c", "--config", required=True)
+    im.add_argument("file", help="a Kea (2.0 or later) or fastdhcp lease file")
+    return p
+
+
+def _lease_database(path: str):
+    from ..config import ConfigError, load_config
+    try:
+        db = load_config(path).lease_database
+    except (ConfigError, OSError) as e:
+        print(f"fastdhcp db: {path}: {e}", file=sys.stderr)
+        return None
+    if db.type != "postgresql":
+        print(f"fastdhcp db: {path}: lease-database is type {db.type}, not postgresql",
+              file=sys.stderr)
+        return None
+    return db
+
+
+def _kea_admin(verb: str, db) -> int:
+    argv = ["kea-admin", verb, "pgsql", "-n", db.name, "-h", db.host, "-P", str(db.port)]
+    if db.user:
+        argv += ["-u", db.user]
+    if db.password:
+        argv += ["-p", db.password]
+    env = dict(os.environ, PGPORT=str(db.port))
+    try:
+        r = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=600)
+    except FileNotFoundError:
+        print("fastdhcp db: kea-admin is not installed (Debian's kea-admin package)",
+              file=sys.stderr)
+        return EXIT_FAILURE
+    sys.stdout.write(r.stdout)
+    sys.stderr.write(r.stderr)
+    return EXIT_OK if r.returncode == 0 else EXIT_FAILURE
+
+
+def run(args: argparse.Namespace) -> int:
+    db = _lease_database(args.config)
+    if db is None:
+        return EXIT_USAGE
+    from ..leases.pgsql import LeaseDatabaseError, LeaseStore
+    if args.db_command in ("init", "upgrade"):
+        if args.db_command == "init":
+            try:
+                LeaseStore.open(db)
+                print("the database has Kea 2.2's schema already: nothing to do")
+                return EXIT_OK
+            except LeaseDatabaseError as e:
+                if "has no Kea schema" not in str(e):
+                    print(f"fastdhcp db: {e}", file=sys.stderr)
+                    return EXIT_FAILURE
+        return _kea_admin(f"db-{args.db_command}", db)
+    try:
+        store = LeaseStore.open(db)
+    except LeaseDatabaseError as e:
+        print(f"fastdhcp db: {e}", file=sys.stderr)
+        return EXIT_FAILURE
+    try:
+        if args.db_command == "status":
+            return _status(store)
+        if args.leases_command == "export":
+            return _export(store, args.output)
+        return _import(store, args.file)
+    except ConnectionError as e:
+        print(f"fastdhcp db: the database refused: {e}", file=sys.stderr)
+        return EXIT_FAILURE
+
+
+def _status(store) -> int:
+    q = store.connection.query
+    version = ".".join(q("SELECT version, minor FROM schema_version")[0])
+    c = store.config
+    print(f"lease database: PostgreSQL '{c.name}' at {c.host}:{c.port} as '{c.user}'")
+    print(f"  server: {q('SHOW server_version')[0][0]}; Kea schema {version}")
+    rows = q("SELECT subnet_id, state, count(*), count(*) FILTER (WHERE expire < now()) "
+             "FROM lease4 GROUP BY subnet_id, state ORDER BY subnet_id, state")
+    names = {"0": "default", "1": "declined", "2": "expired-reclaimed"}
+    total = sum(int(r[2]) for r in rows)
+    print(f"  leases: {total}")
+    for subnet, state, n, expired in rows:
+        print(f"    subnet {subnet}: {n} {names.get(state, state)} ({expired} past their expiry)")
+    print("  shards: none (one server owns every lease)")
+    return EXIT_OK
+
+
+def _export(store, output: str) -> int:
+    from ..leases.lease import KEA_V4_HEADER
+    rows = store.connection.lease_rows()
+    header = ",".join(KEA_V4_HEADER.split(",")[:11])      # Kea 2.2's eleven columns
+    tmp = f"{output}.tmp{os.getpid()}"
+    with open(tmp, "wb") as f:
+        f.write(header.encode() + b"\n" + rows)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, output)
+    count = rows.count(b"\n")
+    print(f"{count} leases written to {output}")
+    return EXIT_OK
+
+
+def _import(store, path: str) -> int:
+    try:
+        f = open(path, "rb")
+    except OSError as e:
+        print(f"fastdhcp db: {path}: {e.strerror}", file=sys.stderr)
+        return EXIT_USAGE
+    with f:
+        header = f.readline().decode("utf-8", "replace").strip().split(",")
+        from ..leases.lease import KEA_V4_HEADER
+        if header[:11] != KEA_V4_HEADER.split(",")[:11] or len(header) not in (11, 12):
+            print(f"fastdhcp db: {path}: not a Kea DHCPv4 lease file", file=sys.stderr)
+            return EXIT_USAGE
+        total = 0
+        rest = b""
+        while True:
+            chunk = f.read(IMPORT_CHUNK)
+            if not chunk:
+                break
+            chunk = rest + chunk
+            cut = chunk.rfind(b"\n") + 1              # whole rows only; the rest waits
+            rest = chunk[cut:]
+            if cut:
+                total += store.connection.commit_csv(chunk[:cut], len(header))
+        if rest.strip():                             # a last row without its newline
+            total += store.connection.commit_csv(rest + b"\n", len(header))
+    print(f"{total} lease rows from {path} merged into lease4")
+    return EXIT_OK
