@@ -263,3 +263,15 @@ def test_db_leases_export_and_import_round_trip(lab, db):
     assert len(lines) == 3
     status = fastdhcp_db(lab, db, "status")
     assert "subnet 1: 1 default" in status.stdout and "subnet 1: 1 declined" in status.stdout
+
+
+def test_the_lease_commands_write_the_database(lab, topo, servers, db):
+    cfg, sock = pg_config(topo, lab, db, "cmds")
+    servers.start(cfg)
+    add = control(sock, "lease4-add", {"ip-address": f"{NET}.160", "hw-address":
+                                       "02:00:00:00:01:60", "subnet-id": 1, "hostname": "added"})
+    assert add["result"] == 0, add
+    lab.wait_for(lambda: row(db, f"{NET}.160") is not None, timeout=5, what="the added row")
+    assert row(db, f"{NET}.160")["hostname"] == "added"
+    assert control(sock, "lease4-del", {"ip-address": f"{NET}.160"})["result"] == 0
+    lab.wait_for(lambda: row(db, f"{NET}.160") is None, timeout=5, what="the row deleted")
