@@ -51,6 +51,7 @@ cdef enum:
     GEN_SLOT = 1536              # bytes per send or receive slot
     GEN_PACKET = 300             # requests are padded to the BOOTP minimum
     ACK_LOG_LINE = 64
+    GEN_SERVERS = 16             # relay mode: servers every request goes to (helper addresses)
 
 
 # Every counter the report shows (LOADGEN_COUNTERS in loadgen.pyx, same order).
@@ -69,7 +70,8 @@ cdef enum:
     GN_OFFERS = 11
     GN_ACKS = 12
     GN_SKIPPED = 13              # open loop: starts due while every client was busy (not sent)
-    GN_COUNTERS = 14
+    GN_LATER_ANSWERS = 14        # several servers: replies after the first one to an exchange
+    GN_COUNTERS = 15
 
 
 ctypedef struct GenClient:

@@ -40,7 +40,7 @@ LOADGEN_EXCHANGES = ("dora", "do", "renew", "release", "decline", "inform")
 LOADGEN_HISTOGRAMS = ("discover-offer", "request-ack", "renew-ack", "inform-ack")
 LOADGEN_COUNTERS = ("sent", "send-failed", "received", "malformed", "unexpected", "wrong-type",
                     "wrong-subnet", "wrong-server-id", "no-lease-time", "nak", "duplicates",
-                    "offers", "acks", "skipped")
+                    "offers", "acks", "skipped", "later-answers")
 if (len(LOADGEN_EXCHANGES), len(LOADGEN_HISTOGRAMS), len(LOADGEN_COUNTERS)) != \
         (EX_KINDS, H_KINDS, GN_COUNTERS):
     raise ImportError("fastdhcp._core: the load generator's names and enums disagree")
@@ -66,6 +66,9 @@ cdef class LoadGen:
     cdef uint64_t mac_seed
     cdef bint hostnames          # DISCOVERs and REQUESTs carry option 12: h + 8 hex digits
     cdef uint32_t giaddr, server, expect_server_id, net, mask
+    cdef uint32_t servers[GEN_SERVERS]   # relay mode: every request goes to each (helpers)
+    cdef uint64_t answers[GEN_SERVERS]   # the exchanges each answered first
+    cdef int n_servers
     cdef uint16_t server_port
     cdef uint32_t xid_span       # xid = client + n_clients * generation (mod xid_span)
     cdef uint32_t* generation
@@ -117,7 +120,16 @@ cdef class LoadGen:
         self.n_clients = clients
         self.hostnames = hostnames
         self.mac_seed = mac_seed
-        self.server = ip_to_u32(server)
+        addresses = [server] if isinstance(server, str) else list(server)
+        if not 1 <= len(addresses) <= GEN_SERVERS:
+            raise ValueError(f"1 to {GEN_SERVERS} servers")
+        if len(addresses) > 1 and not giaddr:
+            raise ValueError("several servers need relay mode (giaddr): a broadcast reaches "
+                             "every server on the link anyway")
+        self.n_servers = len(addresses)
+        for k, a in enumerate(addresses):
+            self.servers[k] = ip_to_u32(a)
+        self.server = self.servers[0]
         self.server_port = server_port
         self.giaddr = ip_to_u32(giaddr) if giaddr else 0
         self.expect_server_id = ip_to_u32(server_id) if server_id else 0
@@ -190,7 +202,8 @@ cdef class LoadGen:
         cdef uint8_t* p
         cdef uint16_t pos
         cdef uint32_t k, d
-        if self.n_tx == self.batch:
+        cdef int copies = self.n_servers if self.giaddr else 1
+        if self.n_tx + copies > self.batch:
             self.flush(fd)
         p = self.tx + <size_t>self.n_tx * GEN_SLOT
         memset(p, 0, GEN_PACKET)
@@ -249,6 +262,12 @@ cdef class LoadGen:
             self.tx_to[self.n_tx].addr = 0xFFFFFFFF
         self.tx_to[self.n_tx].port = self.server_port
         self.n_tx += 1
+        for k in range(1, copies):                     # the same request to every helper address
+            memcpy(self.tx + <size_t>self.n_tx * GEN_SLOT, p, GEN_PACKET)
+            self.tx_len[self.n_tx] = GEN_PACKET
+            self.tx_to[self.n_tx].addr = self.servers[k]
+            self.tx_to[self.n_tx].port = self.server_port
+            self.n_tx += 1
         g.sent_ns = now
 
     cdef void flush(self, int fd) noexcept nogil:
@@ -323,7 +342,15 @@ cdef class LoadGen:
 
     # ---- replies -------------------------------------------------------------------------------
 
-    cdef void on_reply(self, int fd, const uint8_t* data, uint32_t size, int64_t now) noexcept nogil:
+    cdef inline void answered_by(self, uint32_t src) noexcept nogil:
+        cdef int k
+        for k in range(self.n_servers):
+            if self.servers[k] == src:
+                self.answers[k] += 1
+                return
+
+    cdef void on_reply(self, int fd, const uint8_t* data, uint32_t size, uint32_t src,
+                       int64_t now) noexcept nogil:
         cdef DhcpPacket* p = self.pkt
         cdef uint32_t c, sid = 0
         cdef uint8_t mac[6]
@@ -339,7 +366,13 @@ cdef class LoadGen:
         self.mac_of(c, mac)
         if p.xid >= self.xid_span or g.xid != p.xid or g.state == GC_IDLE or p.hlen != 6 or \
                 memcmp(p.data + HDR_CHADDR, mac, 6) != 0:
-            self.ctr[GN_UNEXPECTED] += 1
+            if self.n_servers > 1 and p.xid < self.xid_span and p.hlen == 6 and \
+                    memcmp(p.data + HDR_CHADDR, mac, 6) == 0:
+                # another server's answer to this client, after the first one ended the
+                # exchange (the client may be in a later one already)
+                self.ctr[GN_LATER_ANSWERS] += 1
+            else:
+                self.ctr[GN_UNEXPECTED] += 1
             return
         took = now - g.sent_ns
         if took >= self.timeout_ns:
@@ -358,6 +391,9 @@ cdef class LoadGen:
             g.addr = 0
             self.finish(c, False)
             return
+        if self.n_servers > 1 and g.state == GC_WAIT_ACK and p.msg_type == MT_OFFER:
+            self.ctr[GN_LATER_ANSWERS] += 1        # a second server's OFFER: the first one won
+            return
         if (g.state == GC_WAIT_OFFER and p.msg_type != MT_OFFER) or \
                 (g.state != GC_WAIT_OFFER and p.msg_type != MT_ACK):
             self.ctr[GN_WRONG_TYPE] += 1
@@ -373,6 +409,7 @@ cdef class LoadGen:
                 return
             if lease_time == 0:
                 self.ctr[GN_NO_LEASE_TIME] += 1
+        self.answered_by(src)
         if g.state == GC_WAIT_OFFER:
             self.ctr[GN_OFFERS] += 1
             self.record(H_OFFER, took)
@@ -536,7 +573,8 @@ cdef class LoadGen:
                         break
                     now = mono_ns()
                     for i in range(got):
-                        self.on_reply(fd, self.rx + <size_t>i * GEN_SLOT, self.rx_len[i], now)
+                        self.on_reply(fd, self.rx + <size_t>i * GEN_SLOT, self.rx_len[i],
+                                      self.rx_src[i].addr, now)
                     self.flush(fd)
                     if got < self.batch:
                         break
@@ -604,6 +642,11 @@ cdef class LoadGen:
         cdef bytes out = self.ack_buf[:self.ack_len] if self.ack_len else b""
         self.ack_len = 0
         return out
+
+    def answers_by_server(self):
+        """{server address: the replies of it that answered an exchange first} (relay mode
+        with several servers: which one each exchange's answer came from)."""
+        return {u32_to_ip(self.servers[k]): self.answers[k] for k in range(self.n_servers)}
 
     def bound(self):
         """How many simulated clients hold an address now."""

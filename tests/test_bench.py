@@ -37,9 +37,10 @@ class TinyServer:
     (or one address for all with ``same_address``)."""
 
     def __init__(self, *, drop_discover_every=0, nak_request_every=0, junk_every=0,
-                 same_address=False, lease_time=3600, offer_delay=0.0, answer_requests=True):
+                 same_address=False, lease_time=3600, offer_delay=0.0, answer_requests=True,
+                 address="127.0.0.1", port=0):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind((address, port))
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
         self.drop_discover_every, self.nak_request_every = drop_discover_every, nak_request_every
@@ -150,6 +151,23 @@ def test_counts_match_a_known_server_exactly(tiny):
     assert c["duplicates"] == c["wrong-subnet"] == c["wrong-server-id"] == c["wrong-type"] == 0
     assert rep["latency_ms"]["discover-offer"]["p50"] is not None
     assert rep["lost_percent"] == pytest.approx(100 * dora["lost"] / 1000)
+
+
+def test_a_relay_with_two_helper_addresses_takes_the_first_answer(tiny):
+    # every request goes to both servers (127.0.0.1 and .2, one port); the faster one's replies
+    # answer the exchanges, the slower one's are counted as later answers, not as errors
+    fast = tiny()
+    slow = tiny(offer_delay=0.003, address="127.0.0.2", port=fast.port)
+    rep = loopback_run(fast, servers=["127.0.0.2"], window=8, count=300, clients=100)
+    dora, c = rep["exchanges"]["dora"], rep["counters"]
+    assert dora["completed"] == 300 and dora["lost"] == 0
+    assert fast.seen["discover"] == 300 and slow.seen["discover"] > 0     # both asked
+    assert c["sent"] == 2 * (fast.seen["discover"] + fast.seen["request"])
+    first = rep["first_answers_by_server"]
+    assert set(first) == {"127.0.0.1", "127.0.0.2"}
+    assert sum(first.values()) == c["offers"] + c["acks"]
+    assert first["127.0.0.1"] > first["127.0.0.2"]
+    assert c["later-answers"] > 0 and c["wrong-type"] == c["unexpected"] == c["duplicates"] == 0
 
 
 def test_open_loop_rate_and_the_mix(tiny):

@@ -25,7 +25,12 @@ def register(sub) -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="a batched DHCPv4 load generator (relay or broadcast mode)",
                        description="Simulate many DHCPv4 clients against SERVER and report "
                                    "completed exchanges/s, losses and latency percentiles.")
-    p.add_argument("server", help="the server's address (relay mode: requests go to SERVER:67)")
+    p.add_argument("server", nargs="?",
+                   help="the server's address (relay mode: requests go to SERVER:67)")
+    p.add_argument("--server", dest="servers", action="append", default=[], metavar="ADDRESS",
+                   help="relay mode: one more server every request goes to, as a relay with "
+                        "several helper addresses does; the first answer of each exchange "
+                        "counts, and the report says which server gave it (repeatable)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--giaddr", default="198.19.0.1",
                       help="relay mode: the relay address to bind and put in giaddr (a local "
@@ -68,7 +73,14 @@ def register(sub) -> argparse.ArgumentParser:
 def options_from(args: argparse.Namespace):
     """The generator's ``Options`` from the parsed command line."""
     from ..tools.bench import Options
-    return Options(server=args.server, giaddr=None if args.interface else args.giaddr,
+    servers = ([args.server] if args.server else []) + args.servers
+    if not servers:
+        raise SystemExit("fastdhcp bench: a server address is needed (SERVER or --server)")
+    if len(servers) > 1 and args.interface:
+        raise SystemExit("fastdhcp bench: several servers are a relay's (relay mode): in "
+                         "broadcast mode every server on the link hears the client anyway")
+    return Options(server=servers[0], servers=servers[1:],
+                   giaddr=None if args.interface else args.giaddr,
                    interface=args.interface, exchange=args.exchange, mix=args.mix,
                    rate=args.rate, window=args.window, count=args.count,
                    duration=args.duration if args.duration is not None else

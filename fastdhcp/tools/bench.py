@@ -52,6 +52,7 @@ class BenchError(Exception):
 @dataclass
 class Options:
     server: str
+    servers: list[str] = field(default_factory=list)     # more servers (relay helper addresses)
     giaddr: str | None = "198.19.0.1"
     interface: str | None = None
     exchange: str = "dora"
@@ -121,7 +122,9 @@ def worker(opts: Options, proc: int, on_slice=None) -> dict:
     share = opts.clients // opts.procs + (1 if proc < opts.clients % opts.procs else 0)
     first = sum(opts.clients // opts.procs + (1 if p < opts.clients % opts.procs else 0)
                 for p in range(proc))
-    gen = LoadGen(share, mac_seed=opts.mac_seed + first, server=opts.server, giaddr=giaddr,
+    gen = LoadGen(share, mac_seed=opts.mac_seed + first,
+                  server=[opts.server, *opts.servers] if opts.servers else opts.server,
+                  giaddr=giaddr,
                   subnet=opts.subnet, server_id=opts.server_id, timeout=opts.timeout,
                   fractions=fractions(opts), seed=opts.seed + proc, batch=opts.batch,
                   ack_log=bool(opts.ack_log), server_port=opts.server_port,
@@ -171,7 +174,8 @@ def worker(opts: Options, proc: int, on_slice=None) -> dict:
             "outstanding": outstanding, "histograms": gen.histograms(), "run_time": run_time,
             "drain_time": drain_time,
             "cpu_seconds": (cpu1.user - cpu0.user) + (cpu1.system - cpu0.system),
-            "duplicate": gen.duplicate_example(), "bound": gen.bound(), "samples": samples}
+            "duplicate": gen.duplicate_example(), "bound": gen.bound(), "samples": samples,
+            "answers": gen.answers_by_server()}
 
 
 def _worker_entry(opts: Options, proc: int, shared, conn) -> None:
@@ -339,6 +343,10 @@ def report(opts: Options, results: list[dict]) -> dict:
         "bound_clients": sum(r["bound"] for r in results),
         "duplicate_example": dup,
     }
+    if opts.servers:                 # which server's reply answered each message first
+        rep["servers"] = [opts.server, *opts.servers]
+        rep["first_answers_by_server"] = {
+            s: sum(r["answers"].get(s, 0) for r in results) for s in rep["servers"]}
     if opts.plot and n == 1:
         plot(opts.plot, results[0]["samples"])
     return rep
@@ -364,6 +372,9 @@ def format_report(rep: dict) -> str:
     lines.append("  replies: " + ", ".join(f"{k} {c[k]:,}" for k in COUNTERS
                                            if k not in ("sent", "received", "skipped") and c[k])
                  + f"; sent {c['sent']:,}, received {c['received']:,}")
+    if rep.get("first_answers_by_server"):
+        lines.append("  first answers by server: " + ", ".join(
+            f"{s} {n:,}" for s, n in rep["first_answers_by_server"].items()))
     if c["skipped"]:
         lines.append(f"  starts skipped, every client busy when due: {c['skipped']:,} (the "
                      f"rate asked was not offered: raise --clients or --timeout)")
