@@ -161,12 +161,13 @@ class RawClientOnOtherMac:
     ("UPDATE schema_version SET version = '12'", "has Kea schema version 12.0; fastdhcp "
                                                  "speaks Kea 2.2's 13.0"),
     ("ALTER TABLE lease4 ADD COLUMN extra int", "lease4 in the PostgreSQL database 'kea' at"),
+    ("ALTER ROLE kea CONNECTION LIMIT 0", "too many connections for role"),   # none left
 ])
 def test_a_database_it_cannot_use_is_refused_with_what_to_look_at(lab, topo, servers, db,
                                                                     spoil, expect):
     extra = spoil if isinstance(spoil, dict) else {}
     if isinstance(spoil, str):
-        db.sql(spoil)
+        (db.sql_as_postgres if spoil.startswith("ALTER ROLE") else db.sql)(spoil)
     try:
         cfg, _ = pg_config(topo, lab, db, "bad", **extra)
         proc = servers.launch(cfg)
@@ -176,8 +177,10 @@ def test_a_database_it_cannot_use_is_refused_with_what_to_look_at(lab, topo, ser
         assert "DHCP4_INIT_FAIL" in log and expect in log, log[-2000:]
         assert "Traceback" not in log, log[-2000:]
     finally:
-        if isinstance(spoil, str) and spoil.startswith("ALTER"):
+        if isinstance(spoil, str) and spoil.startswith("ALTER TABLE"):
             db.sql("ALTER TABLE lease4 DROP COLUMN extra")
+        if isinstance(spoil, str) and spoil.startswith("ALTER ROLE"):
+            db.sql_as_postgres("ALTER ROLE kea CONNECTION LIMIT -1")
 
 
 @not_in_kea22("fastdhcp's status and reconnect (Kea's own differ in detail)")
