@@ -252,6 +252,20 @@ cdef class Allocator:
         if p != NIL:
             pool_block(&self.pools[p], a - self.pools[p].first)
 
+    def exclude_range(self, first, last):
+        """Mark every pool address from first to last unavailable (a cluster: the blocks of
+        the shards another server owns); how many were marked."""
+        cdef uint32_t a = ip_to_u32(first), z = ip_to_u32(last), p, n = 0
+        while a <= z:
+            p = self._pool_at(a)
+            if p != NIL:
+                pool_block(&self.pools[p], a - self.pools[p].first)
+                n += 1
+            if a == 0xFFFFFFFF:
+                break
+            a += 1
+        return n
+
     def add_reservation(self, subnet_id, addr=None, *, hw_address=None, client_id=None,
                         circuit_id=None, duid=None):
         """Reserve for the client with this identifier (exactly one) ``addr`` in ``subnet_id``

@@ -49,6 +49,7 @@ cdef enum:
     C_ACK_RECEIVED
     C_NAK_RECEIVED
     C_CLASS_DROP                 # in the DROP class (Kea counts it in pkt4-receive-drop)
+    C_NOT_MY_SHARD               # a cluster's: the packet is another server's shard (silent)
     C_COUNT
 
 

@@ -20,7 +20,7 @@ ENGINE_COUNTERS = ("pkt4-received", "pkt4-discover-received", "pkt4-request-rece
                    "lease-write-failed", "no-client-identity-drop", "decline-without-address-drop",
                    "inform-no-address-drop", "discover-with-server-id-drop", "v4-lease-reuses",
                    "pkt4-offer-received", "pkt4-ack-received", "pkt4-nak-received",
-                   "class-drop")
+                   "class-drop", "not-my-shard-drop")
 if len(ENGINE_COUNTERS) != C_COUNT:     # one name per counter, or stats() misnames them
     raise ImportError(f"fastdhcp._core: {len(ENGINE_COUNTERS)} counter names for {C_COUNT} counters")
 
@@ -118,6 +118,8 @@ cdef class Engine:
     cdef Committer* committer              # durability fsync only
     cdef public int durability             # DUR_NONE, DUR_WRITE, DUR_FSYNC or DUR_DATABASE
     cdef void* pg                          # the lease database's PgStore (durability database)
+    cdef uint32_t n_shards                 # a cluster's shards (0: none, every packet is ours)
+    cdef uint64_t owned_shards[4]          # the shards this server owns now
     cdef object lease_db                   # ... and the LeaseDatabase that owns it
     cdef SubnetRun* runs
     cdef uint32_t n_runs
@@ -955,6 +957,65 @@ cdef class Engine:
             lt_prefetch_addr(&self.alloc.t, rd_u32(opt_value(p, OPT_REQUESTED_ADDRESS)))
         return sn if p.msg_type == MT_DISCOVER else NIL
 
+    # ---- a cluster's shards (fastdhcp/cluster): whose packet is this? --------------------------
+    # An address belongs to the shard of its block: pool k's addresses cut into n_shards
+    # contiguous blocks (one writer per address: its block's owner). A packet naming an address
+    # (option 50, else ciaddr) is that address's shard's; one that names none, a client's first
+    # DISCOVER, is the shard of its client (FNV-1a of option 61, else of chaddr).
+
+    cdef uint32_t shard_of_address(self, uint32_t a) noexcept:
+        cdef uint32_t p = self.alloc._pool_at(a)
+        if p == NIL:
+            return (a * <uint32_t>2654435761) % self.n_shards
+        return <uint32_t>((<uint64_t>(a - self.alloc.pools[p].first) * self.n_shards) //
+                          self.alloc.pools[p].size)
+
+    cdef uint32_t shard_of_client(self, const DhcpPacket* p) noexcept:
+        cdef uint32_t h = 2166136261, i, n
+        cdef const uint8_t* v
+        if p.opt[OPT_CLIENT_ID].count and p.opt[OPT_CLIENT_ID].len:
+            v, n = opt_value(p, OPT_CLIENT_ID), p.opt[OPT_CLIENT_ID].len
+        else:
+            v, n = p.data + HDR_CHADDR, p.hlen
+        for i in range(n):
+            h = (h ^ v[i]) * 16777619
+        return h % self.n_shards
+
+    cdef bint our_shard(self, const DhcpPacket* p) noexcept:
+        cdef uint32_t a = 0
+        if self.n_shards == 0:
+            return True
+        if p.opt[OPT_REQUESTED_ADDRESS].count and p.opt[OPT_REQUESTED_ADDRESS].len == 4:
+            a = rd_u32(opt_value(p, OPT_REQUESTED_ADDRESS))
+        if a == 0:
+            a = p.ciaddr
+        return bit_test(self.owned_shards, self.shard_of_address(a) if a else
+                        self.shard_of_client(p))
+
+    def set_shards(self, uint32_t n, owned=()):
+        """A cluster's shards: ``n`` of them (0: no cluster), the ones in ``owned`` this
+        server's; packets of the others are dropped silently (not-my-shard-drop)."""
+        if n > 256:
+            raise ValueError("at most 256 shards")
+        self.n_shards = n
+        memset(self.owned_shards, 0, sizeof(self.owned_shards))
+        for s in owned:
+            if not 0 <= s < n:
+                raise ValueError(f"shard {s} is not one of 0..{n - 1}")
+            self.owned_shards[s >> 6] |= 1ULL << (s & 63)
+
+    def shard_of(self, address=None, *, client_id=None, hw=None):
+        """The shard of an address, or of a client (its client id, else its hardware address):
+        what the packet path computes, for the tests and the status."""
+        cdef bytes key
+        cdef uint32_t h = 2166136261
+        if address is not None:
+            return self.shard_of_address(ip_to_u32(address))
+        key = bytes(client_id) if client_id else bytes(hw)
+        for c in key:
+            h = ((h ^ c) * 16777619) & 0xFFFFFFFF
+        return h % self.n_shards
+
     cdef void decide(self, int i, int64_t now) noexcept:
         cdef PacketBatch b = self.batch
         cdef const DhcpPacket* p = &b.pkts[i]
@@ -965,6 +1026,9 @@ cdef class Engine:
         cdef ClientIds ids
         cdef uint8_t t = p.msg_type
         self.cname.kind = NAME_NONE
+        if self.n_shards and not self.our_shard(p):
+            self.counters[C_NOT_MY_SHARD] += 1      # another server's: it answers (silence)
+            return
         if t == MT_BOOTP and self.allow_bootp:
             # Kea's bootp hook: a BOOTREQUEST without 53 is a DHCPREQUEST of the BOOTP class,
             # answered with an infinite lease and without the DHCP-specific options

@@ -75,3 +75,4 @@ ctypedef struct PgStore:
     uint64_t failures            # commits that failed (rows kept pending, no ACK sent)
     uint64_t lost_connections
     char error[PG_ERROR_MAX]     # the last failure, as PostgreSQL or libpq said it
+    char* merge_sql              # the merge, after a cluster's fence (NULL: PG_MERGE alone)

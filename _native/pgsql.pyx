@@ -12,6 +12,7 @@
 # infinite lease), hostname and user_context as text.
 # Included by _core.pyx.
 
+from libc.stdlib cimport malloc
 from libc.string cimport strlen, strncpy
 
 # Per session (temporary objects: nothing of fastdhcp's is left in Kea's schema).
@@ -32,6 +33,16 @@ cdef const char* PG_SETUP = (
     b"  THEN o := o || chr(('x' || substr(s, i + 3, 2))::bit(8)::int); i := i + 5;"
     b"  ELSE o := o || substr(s, i, 1); i := i + 1; END IF;"
     b" END LOOP; RETURN o; END $f$;"
+    # a cluster's fence (fastdhcp/cluster): the server's shard rows locked FOR SHARE for the
+    # rest of the transaction, each still the server's with its epoch, or the commit fails
+    b"CREATE OR REPLACE FUNCTION pg_temp.fastdhcp_fence(me text, shards int[], epochs bigint[])"
+    b" RETURNS void LANGUAGE plpgsql AS $f$ DECLARE n int; BEGIN"
+    b" SELECT count(*) INTO n FROM (SELECT 1 FROM fastdhcp.shard s JOIN unnest(shards, epochs)"
+    b"  AS o(shard, epoch) ON s.shard = o.shard WHERE s.owner = me AND s.epoch = o.epoch"
+    b"  FOR SHARE OF s) t;"
+    b" IF n <> coalesce(array_length(shards, 1), 0) THEN"
+    b"  RAISE EXCEPTION 'fastdhcp: fenced: % no longer owns all of its shards', me; END IF;"
+    b" END $f$;"
     # ... and the other way, for the load: what the memfile escapes, escaped (and "\\", which
     # COPY's text format would double)
     b"CREATE OR REPLACE FUNCTION pg_temp.fastdhcp_csv(s text) RETURNS text LANGUAGE sql"
@@ -51,6 +62,9 @@ cdef const char* PG_DUMP = (
     b" CASE WHEN fqdn_rev THEN '1' ELSE '0' END || ',' || pg_temp.fastdhcp_csv(hostname) || ','"
     b" || coalesce(state, 0) || ',' || pg_temp.fastdhcp_csv(user_context)"
     b" FROM lease4 ORDER BY address) TO STDOUT")
+# ... of some addresses only (a cluster's owned blocks): "<where>" replaces the marker
+cdef bytes PG_DUMP_WHERE = PG_DUMP.replace(b"FROM lease4 ORDER BY",
+                                           b"FROM lease4 WHERE (<where>) ORDER BY")
 
 cdef const char* PG_COPY = (
     b"BEGIN; COPY pg_temp.fastdhcp_stage (address, hwaddr, client_id, valid_lifetime, expire,"
@@ -220,7 +234,7 @@ cdef bint pg_commit_with(PgStore* s, const CommitJob* jobs, int n, CommitCounts*
             PQclear(r)
             r = PQgetResult(s.conn)
         if ok:
-            ok = pg_run(s, PG_MERGE, PGRES_COMMAND_OK)
+            ok = pg_run(s, s.merge_sql if s.merge_sql != NULL else PG_MERGE, PGRES_COMMAND_OK)
         if not ok and PQstatus(s.conn) == CONNECTION_OK and \
                 PQtransactionStatus(s.conn) != PQTRANS_IDLE:
             PQclear(PQexec(s.conn, b"ROLLBACK"))
@@ -269,6 +283,7 @@ cdef class LeaseDatabase:
 
     def __dealloc__(self):
         if self.s != NULL:
+            free(self.s.merge_sql)
             if self.s.conn != NULL:
                 PQfinish(self.s.conn)
             pthread_mutex_destroy(&self.s.lock)
@@ -332,9 +347,27 @@ cdef class LeaseDatabase:
             raise ConnectionError(self.s.error.decode(errors="replace").strip())
         return job.n_rows
 
-    def lease_rows(self):
+    def set_fence(self, str sql=None):
+        """A cluster's fence: SQL run in every commit's transaction before the merge, which
+        must fail (raise) unless this server still owns its shards with its epochs; None: no
+        fence. Waits for a commit in progress."""
+        cdef bytes merged = (sql.encode() + b";" + PG_MERGE) if sql else None
+        cdef char* copy = NULL
+        if merged is not None:
+            copy = <char*>malloc(len(merged) + 1)
+            if copy == NULL:
+                raise MemoryError()
+            memcpy(copy, <const char*>merged, len(merged))
+            copy[len(merged)] = 0
+        with nogil:
+            pthread_mutex_lock(&self.s.lock)
+        free(self.s.merge_sql)
+        self.s.merge_sql = copy
+        pthread_mutex_unlock(&self.s.lock)
+
+    def lease_rows(self, str where=None):
         """Every lease4 row as Kea 2.2's memfile CSV rows (no header), for Allocator.load_csv:
-        one COPY, in address order."""
+        one COPY, in address order; ``where``: an SQL condition on lease4 to keep some."""
         cdef PGresult* r
         cdef char* buf
         cdef int n
@@ -344,7 +377,9 @@ cdef class LeaseDatabase:
         try:
             if not pg_ready(self.s):
                 raise ConnectionError(self.s.error.decode(errors="replace").strip())
-            r = PQexec(self.s.conn, PG_DUMP)
+            dump = PG_DUMP if where is None else PG_DUMP_WHERE.replace(b"<where>",
+                                                                        where.encode())
+            r = PQexec(self.s.conn, dump)
             if r == NULL or PQresultStatus(r) != PGRES_COPY_OUT:
                 msg = (PQresultErrorMessage(r) if r != NULL else PQerrorMessage(self.s.conn))
                 PQclear(r)

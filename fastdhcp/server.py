@@ -79,6 +79,7 @@ class Server:
         self.config = config_mod.load_config(config_path)
         self.links = discover_links(self.config)
         self.lease_db = None                 # fastdhcp.leases.pgsql.LeaseStore (type postgresql)
+        self.cluster = None                  # fastdhcp.cluster.ownership.Ownership (a cluster's)
         self.engine = self._engine(self.config, self.links)
         self.lease_fd = -1
         self.lfc_proc: subprocess.Popen | None = None
@@ -153,9 +154,22 @@ class Server:
 
     def _load_leases(self, engine) -> None:
         if self.config.lease_database.type == "postgresql":
-            from .leases.pgsql import LeaseStore
+            from .leases.pgsql import LeaseDatabaseError, LeaseStore
             self.lease_db = LeaseStore.open(self.config.lease_database)
-            self.lease_db.load(engine.alloc, now=int(time.time()))
+            if self.config.lease_database.cluster_server:
+                from .cluster.ownership import ClusterError, Ownership
+                try:
+                    self.cluster = Ownership(self.lease_db, self.config.lease_database)
+                except ClusterError as e:
+                    raise LeaseDatabaseError(f"Dhcp4.lease-database.user-context."
+                                             f"fastdhcp-cluster: {e}") from None
+                owned = self.cluster.tick() or {}
+                self._shard_engine(engine, owned)
+                self.lease_db.connection.set_fence(self.cluster.fence(owned))
+                log.info("cluster: server %s owns shards %s of %d", self.cluster.me,
+                         sorted(owned), self.cluster.n)
+            else:
+                self.lease_db.load(engine.alloc, now=int(time.time()))
             engine.set_lease_database(self.lease_db.connection)
             return
         path = self.lease_path()
@@ -274,6 +288,51 @@ class Server:
             if self.stopping is not None and not self.stopping.done():
                 asyncio.get_running_loop().call_later(RECLAIM_INTERVAL, self._reclaim)
 
+    # ---- a cluster's shards (fastdhcp.cluster) ---------------------------------------------------
+
+    def _shard_engine(self, engine, owned, *, load: bool = True) -> None:
+        """Make ``engine`` serve the shards in ``owned``: their blocks' rows loaded from the
+        database, the other blocks kept out of its pools, the packet filter set."""
+        c = self.cluster
+        if load and owned:
+            rows = self.lease_db.connection.lease_rows(c.where(self.config, owned))
+            engine.alloc.load_csv(rows, int(time.time()),
+                                  self.config.lease_database.max_row_errors)
+        for lo, hi in c.foreign(self.config, owned):
+            engine.alloc.exclude_range(lo, hi)
+        engine.set_shards(c.n, owned)
+
+    def apply_shards(self, owned) -> None:
+        """Serve ``owned`` from the next batch on: new tables with those shards' leases (a
+        takeover loads what the last owner committed), the old engine's commits drained under
+        the old fence (so a lost shard's last group cannot commit), then the new fence."""
+        t0 = time.monotonic()
+        engine = self._engine(self.config, self.links)
+        engine.raw_sockets = engine.raw_sockets and self.raw is not None
+        self._shard_engine(engine, owned)
+        self.engine.drain()
+        self.lease_db.connection.set_fence(self.cluster.fence(owned))
+        self.statistics.retire(self.engine, self.config)
+        self.engine = engine
+        self.statistics.configure(self.config)
+        self.events.arm(engine)
+        log.info("cluster: server %s serves shards %s (%d leases, %.2f s)", self.cluster.me,
+                 sorted(owned), engine.alloc.lease_count, time.monotonic() - t0)
+
+    def _cluster_tick(self) -> None:
+        try:
+            changed = self.cluster.tick()
+            extra = self.cluster.extra()
+            if extra:                         # a server joined: it gets its share
+                keep = {s: e for s, e in self.cluster.owned.items() if s not in extra}
+                self.apply_shards(keep)
+                self.cluster.release(extra)
+            elif changed is not None:
+                self.apply_shards(changed)
+        finally:
+            if self.stopping is not None and not self.stopping.done():
+                asyncio.get_running_loop().call_later(self.cluster.interval, self._cluster_tick)
+
     def _lease_db_tick(self) -> None:
         """The lease database's connection watched (Kea's database reconnect: its messages,
         max-reconnect-tries and on-fail), and a lost one reconnected while no packet commits."""
@@ -369,6 +428,8 @@ class Server:
         self._check_lease_database(new_config)
         links = discover_links(new_config)
         engine = self._engine(new_config, links)
+        if self.cluster is not None:         # the same shards; their leases come by adopt
+            self._shard_engine(engine, self.cluster.owned, load=False)
         # carry the leases over natively: the new tables start from what the old ones hold
         self.engine.drain()
         now = int(time.time())
@@ -481,6 +542,8 @@ class Server:
         loop.call_later(RECLAIM_INTERVAL, self._reclaim)
         if self.lease_db is not None:
             loop.call_later(self.lease_db.tick_interval, self._lease_db_tick)
+        if self.cluster is not None:
+            loop.call_later(self.cluster.interval, self._cluster_tick)
         self._setup_ddns(self.config)
         loop.call_later(DDNS_INTERVAL, self._ddns_tick)
         self.events.arm(self.engine)
@@ -513,6 +576,8 @@ class Server:
         if self.metrics_listener is not None:
             self.metrics_listener.close()
         self.close()
+        if self.cluster is not None:          # graceful hand-off: the others take them now
+            self.cluster.leave()
         return self.exit_value
 
     def close(self) -> None:

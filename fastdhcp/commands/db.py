@@ -31,11 +31,16 @@ def register(sub) -> argparse.ArgumentParser:
                        description="The PostgreSQL lease database of a configuration "
                                    "(lease-database type postgresql, Kea's schema).")
     verbs = p.add_subparsers(dest="db_command", metavar="WHAT", required=True)
-    for name, text in (("status", "connection, schema version, leases by subnet and state"),
-                       ("init", "create Kea's schema (kea-admin db-init pgsql) where there is none"),
+    for name, text in (("status", "connection, schema version, leases by subnet and state, shards"),
+                       ("init", "create Kea's schema (kea-admin db-init pgsql) where there is "
+                                "none; with --shards, fastdhcp's cluster tables"),
                        ("upgrade", "bring an older Kea schema up (kea-admin db-upgrade pgsql)")):
         v = verbs.add_parser(name, help=text, description=text)
         v.add_argument("-c", "--config", required=True, help="Kea-format configuration file")
+        if name == "init":
+            v.add_argument("--shards", type=int, default=0,
+                           help="several servers on this database: the number of shards "
+                                "every pool is cut into (1-256; fixed once leases are written)")
     leases = verbs.add_parser("leases", help="leases between lease4 and a Kea memfile CSV")
     lv = leases.add_subparsers(dest="leases_command", metavar="DIRECTION", required=True)
     ex = lv.add_parser("export", help="lease4 as a Kea memfile CSV")
@@ -86,14 +91,7 @@ def run(args: argparse.Namespace) -> int:
     from ..leases.pgsql import LeaseDatabaseError, LeaseStore
     if args.db_command in ("init", "upgrade"):
         if args.db_command == "init":
-            try:
-                LeaseStore.open(db)
-                print("the database has Kea 2.2's schema already: nothing to do")
-                return EXIT_OK
-            except LeaseDatabaseError as e:
-                if "has no Kea schema" not in str(e):
-                    print(f"fastdhcp db: {e}", file=sys.stderr)
-                    return EXIT_FAILURE
+            return _init(db, args.shards)
         return _kea_admin(f"db-{args.db_command}", db)
     try:
         store = LeaseStore.open(db)
@@ -111,6 +109,35 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_FAILURE
 
 
+def _init(db, shards: int) -> int:
+    """Kea's schema where there is none (kea-admin); fastdhcp's cluster tables with --shards."""
+    from ..cluster.ownership import ClusterError, init_schema
+    from ..leases.pgsql import LeaseDatabaseError, LeaseStore
+    if shards and not 1 <= shards <= 256:
+        print("fastdhcp db: --shards is 1 to 256", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        store = LeaseStore.open(db)
+        done = False
+    except LeaseDatabaseError as e:
+        if "has no Kea schema" not in str(e):
+            print(f"fastdhcp db: {e}", file=sys.stderr)
+            return EXIT_FAILURE
+        status = _kea_admin("db-init", db)
+        if status != EXIT_OK:
+            return status
+        store, done = LeaseStore.open(db), True
+    if shards:
+        try:
+            print(init_schema(store.connection.query, shards))
+        except (ClusterError, ConnectionError) as e:
+            print(f"fastdhcp db: {e}", file=sys.stderr)
+            return EXIT_FAILURE
+    elif not done:
+        print("the database has Kea 2.2's schema already: nothing to do")
+    return EXIT_OK
+
+
 def _status(store) -> int:
     q = store.connection.query
     version = ".".join(q("SELECT version, minor FROM schema_version")[0])
@@ -124,7 +151,19 @@ def _status(store) -> int:
     print(f"  leases: {total}")
     for subnet, state, n, expired in rows:
         print(f"    subnet {subnet}: {n} {names.get(state, state)} ({expired} past their expiry)")
-    print("  shards: none (one server owns every lease)")
+    if q("SELECT to_regclass('fastdhcp.shard') IS NOT NULL")[0][0] != "t":
+        print("  shards: none (one server owns every lease)")
+        return EXIT_OK
+    shards = q("SELECT shard, coalesce(owner, '-'), epoch, lease_until > now(), "
+               "round(extract(epoch from lease_until - now())::numeric, 1) FROM fastdhcp.shard "
+               "ORDER BY shard")
+    print(f"  shards: {len(shards)}")
+    for shard, owner, epoch, live, left in shards:
+        state = f"owned, {left} s left" if live == "t" else "lapsed" if owner != "-" else "free"
+        print(f"    shard {shard}: {owner} epoch {epoch} ({state})")
+    for name, seen, n in q("SELECT name, round(extract(epoch from now() - seen)::numeric, 1), "
+                           "shards FROM fastdhcp.server ORDER BY name"):
+        print(f"  server {name}: {n} shards, seen {seen} s ago")
     return EXIT_OK
 
 

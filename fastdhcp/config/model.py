@@ -284,6 +284,10 @@ class LeaseDatabase(msgspec.Struct, kw_only=True, frozen=True):
     max_reconnect_tries: int = 0
     reconnect_wait_time: int = 0    # milliseconds
     on_fail: str = "stop-retry-exit"
+    # several servers on this database (user-context "fastdhcp-cluster"): this one's name, and
+    # how long an ownership of shards lasts without renewal (seconds)
+    cluster_server: str = ""
+    ownership_lease: float = 3.0
 
     def conninfo(self) -> str:
         """libpq's connection string for a postgresql one (values quoted as libpq reads them)."""

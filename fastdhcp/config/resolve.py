@@ -167,7 +167,23 @@ class _Resolver:
             if ld.on_fail not in ON_FAIL:
                 self.error(f"{path}.on-fail", f"on-fail '{ld.on_fail}' is not one of "
                                               f"{', '.join(ON_FAIL)}")
+            cluster = (ld.user_context or {}).get("fastdhcp-cluster")
+            server, lease = "", 3.0
+            if cluster is not None:
+                cp = f"{path}.user-context.fastdhcp-cluster"
+                if not isinstance(cluster, dict) or not isinstance(cluster.get("server"), str) \
+                        or not cluster.get("server"):
+                    self.error(cp, "a cluster needs 'server': this server's name, unique among "
+                                   "the servers on the database")
+                else:
+                    server = cluster["server"]
+                lease = cluster.get("ownership-lease", 3.0) if isinstance(cluster, dict) else 3.0
+                if not isinstance(lease, (int, float)) or isinstance(lease, bool) or \
+                        not 0.5 <= lease <= 600:
+                    self.error(f"{cp}.ownership-lease", "seconds, from 0.5 to 600")
+                    lease = 3.0
             return LeaseDatabase(
+                cluster_server=server, ownership_lease=float(lease),
                 type="postgresql", name=ld.name or "", persist=True, lfc_interval=0,
                 max_row_errors=ld.max_row_errors, host=ld.host or "localhost",
                 port=ld.port or 5432, user=ld.user or "", password=ld.password or "",

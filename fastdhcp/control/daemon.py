@@ -58,6 +58,9 @@ async def status_get(server, args) -> dict:
         status["csv-lease-file"] = path          # (Kea 2.6 adds it)
     if server.lease_db is not None:              # fastdhcp's: the lease database's connection
         status["lease-database"] = server.lease_db.status
+    if server.cluster is not None:               # ... and a cluster's shards
+        status["cluster"] = {"server": server.cluster.me, "shards": server.cluster.n,
+                             "owned": {str(s): e for s, e in sorted(server.cluster.owned.items())}}
     return answer(SUCCESS, arguments=status)
 
 

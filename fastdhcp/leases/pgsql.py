@@ -54,6 +54,7 @@ class LeaseStore:
         self.failed_since: float | None = None
         self.disabled_by_us = False
         self.gave_up = False
+        self.failures_seen = 0
 
     @property
     def tick_interval(self) -> float:
@@ -111,6 +112,11 @@ class LeaseStore:
         serving while retrying), "enable" (recovered), "exit" (given up), or None."""
         up = self.connection.tick()
         status = self.connection.status
+        if status["failures"] > self.failures_seen:
+            log.warning("lease database: %d commit(s) failed since the last look, their ACKs "
+                        "not sent (%s)", status["failures"] - self.failures_seen,
+                        status["error"] or "no reason given")
+            self.failures_seen = status["failures"]
         if up:
             if not self.up:
                 kea_log("DHCP4_DB_RECONNECT_SUCCEEDED")
