@@ -14,13 +14,12 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 import pytest
 
 from fastdhcp._lab import netlab
-from fastdhcp._lab.pglab import Postgres
+from pgdb import database_fixture, ledger_holds
 
 pytestmark = [pytest.mark.root]
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -28,17 +27,7 @@ lab = netlab.lab_fixture(scope="module")
 RELAY_IP = "198.19.0.1"
 SERVERS = {"a": ("198.18.0.1", "198.18.0.2"), "b": ("198.18.1.1", "198.18.1.2")}
 LEASE_TIME, SHARDS, OWNERSHIP = 3600, 8, 2.0
-
-
-@pytest.fixture(scope="module")
-def pg():
-    db = Postgres(tempfile.mkdtemp(prefix="fastdhcp-pgcluster-"))
-    try:
-        db.start()
-        db.kea_init()
-        yield db
-    finally:
-        db.stop()
+pg = database_fixture("fastdhcp-pgcluster-")
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +75,14 @@ def start(lab, pg, spaces, name):
     return lab.start_server(ns, path, name=f"cluster-{name}")
 
 
+def two_servers(lab, pg, spaces):
+    """Servers a and b started, once they have split the shards evenly."""
+    a, b = start(lab, pg, spaces, "a"), start(lab, pg, spaces, "b")
+    lab.wait_for(lambda: owners(pg) == {"a": SHARDS // 2, "b": SHARDS // 2}, timeout=20,
+                 what="the shards split evenly")
+    return a, b
+
+
 def owners(pg) -> dict[str, int]:
     """Live owners and how many shards each holds."""
     out: dict[str, int] = {}
@@ -105,22 +102,6 @@ def bench(gen, ack_log, seconds, *servers):
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def ledger_holds(pg, ack_log, since):
-    with open(ack_log) as f:
-        acks = [line.split(",") for line in f.read().splitlines() if line]
-    rows = {r[0]: (r[1], int(r[2])) for r in pg.sql(
-        "SELECT host('0.0.0.0'::inet + address), encode(hwaddr, 'hex'), "
-        "extract(epoch from expire)::bigint FROM lease4")}
-    last = {}
-    for chaddr, addr, lease_time in acks:
-        last[addr] = (chaddr.replace(":", ""), int(lease_time))
-    for addr, (hw, lease_time) in last.items():
-        assert addr in rows, f"ACKed {addr} to {hw} but lease4 has no row for it"
-        assert rows[addr][0] == hw, f"{addr}: ACKed to {hw}, lease4 says {rows[addr][0]}"
-        assert rows[addr][1] >= since + lease_time - 1
-    return len(acks)
-
-
 @pytest.fixture
 def fresh(pg):
     pg.sql("DELETE FROM lease4")
@@ -131,11 +112,8 @@ def fresh(pg):
 
 def test_two_servers_split_the_shards_and_give_no_address_twice(lab, cluster_lab, fresh):
     gen, spaces = cluster_lab
-    a = start(lab, fresh, spaces, "a")
-    b = start(lab, fresh, spaces, "b")
+    a, b = two_servers(lab, fresh, spaces)
     try:
-        lab.wait_for(lambda: owners(fresh) == {"a": 4, "b": 4}, timeout=20,
-                     what="the shards split 4 and 4")
         since, log = time.time(), lab.path("split-acks.csv")
         out, err = bench(gen, log, 3, "a", "b").communicate(timeout=60)
         rep = json.load(open(log + ".json"))
@@ -145,7 +123,7 @@ def test_two_servers_split_the_shards_and_give_no_address_twice(lab, cluster_lab
     assert rep["counters"]["duplicates"] == 0 and rep["lost_percent"] < 1, (rep, err)
     first = rep["first_answers_by_server"]
     assert first[SERVERS["a"][0]] > 0 and first[SERVERS["b"][0]] > 0, first
-    checked = ledger_holds(fresh, log, since)
+    checked, _ = ledger_holds(fresh, log, since)
     assert checked > 100
     # a graceful stop hands the shards back at once
     assert owners(fresh) == {}
@@ -153,11 +131,8 @@ def test_two_servers_split_the_shards_and_give_no_address_twice(lab, cluster_lab
 
 def test_a_killed_servers_shards_are_taken_over_and_its_clients_served(lab, cluster_lab, fresh):
     gen, spaces = cluster_lab
-    a = start(lab, fresh, spaces, "a")
-    b = start(lab, fresh, spaces, "b")
+    a, b = two_servers(lab, fresh, spaces)
     try:
-        lab.wait_for(lambda: owners(fresh) == {"a": 4, "b": 4}, timeout=20,
-                     what="the shards split 4 and 4")
         since, log = time.time(), lab.path("kill-acks.csv")
         run = bench(gen, log, 8, "a", "b")
         time.sleep(2)
@@ -174,16 +149,13 @@ def test_a_killed_servers_shards_are_taken_over_and_its_clients_served(lab, clus
           f"completed, {rep['lost_percent']:.1f} % lost")
     assert took <= 3 * OWNERSHIP + 1
     assert rep["counters"]["duplicates"] == 0, rep
-    assert ledger_holds(fresh, log, since) > 100
+    assert ledger_holds(fresh, log, since)[0] > 100
 
 
 def test_a_paused_server_is_fenced_once_its_shards_move_on(lab, cluster_lab, fresh):
     gen, spaces = cluster_lab
-    a = start(lab, fresh, spaces, "a")
-    b = start(lab, fresh, spaces, "b")
+    a, b = two_servers(lab, fresh, spaces)
     try:
-        lab.wait_for(lambda: owners(fresh) == {"a": 4, "b": 4}, timeout=20,
-                     what="the shards split 4 and 4")
         since, log = time.time(), lab.path("pause-acks.csv")
         run = bench(gen, log, 8, "a", "b")
         time.sleep(1.5)
@@ -197,7 +169,7 @@ def test_a_paused_server_is_fenced_once_its_shards_move_on(lab, cluster_lab, fre
         lab.stop(a)
         lab.stop(b)
     assert rep["counters"]["duplicates"] == 0, rep
-    assert ledger_holds(fresh, log, since) > 100
+    assert ledger_holds(fresh, log, since)[0] > 100
     text = open(lab.path("cluster-a.log")).read() + open(lab.path("cluster-a.out")).read()
     assert "lost to another server" in text, text[-2000:]
     assert "fenced" in text, text[-2000:]        # its old groups did not commit: no ACK

@@ -15,34 +15,21 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 
 import pytest
 
-from e2e import (NET, SRV_IP, UNDER_TEST, control, control_config, new_xid, not_in_kea22, raw_dora,
-                 server_log, wait_log)
+from e2e import (NET, SRV_IP, control, control_config, new_xid, not_in_kea22, raw_dora,
+                 server_log)
 from e2e import raw, servers, topo  # noqa: F401  (fixtures)
 from fastdhcp import reference
 from fastdhcp._enums import MsgType
 from fastdhcp._lab import netlab
-from fastdhcp._lab.pglab import Postgres
+from pgdb import database_fixture
 
 pytestmark = [pytest.mark.root]
 lab = netlab.lab_fixture(scope="module", keep_dir=bool(os.environ.get("FASTDHCP_E2E_KEEP")))
-
-
-@pytest.fixture(scope="module")
-def pg(lab):
-    # its own directory in /tmp: the server runs as the postgres user, which cannot enter the
-    # lab's (root's, mode 0700)
-    db = Postgres(tempfile.mkdtemp(prefix="fastdhcp-pg-"))
-    try:
-        db.start()
-        db.kea_init()
-        yield db
-    finally:
-        db.stop()
+pg = database_fixture("fastdhcp-pg-")
 
 
 @pytest.fixture

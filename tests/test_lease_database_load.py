@@ -12,30 +12,19 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 import pytest
 
 from fastdhcp._lab import netlab
-from fastdhcp._lab.pglab import Postgres
+from pgdb import database_fixture, ledger_holds
 
 pytestmark = [pytest.mark.root]
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 lab = netlab.lab_fixture(scope="module")
 SERVER_IP, GEN_IP, RELAY_IP = "198.18.0.1", "198.18.0.2", "198.19.0.1"
 LEASE_TIME = 3600
-
-
-@pytest.fixture(scope="module")
-def pg():
-    db = Postgres(tempfile.mkdtemp(prefix="fastdhcp-pgload-"))
-    try:
-        db.start()
-        db.kea_init()
-        yield db
-    finally:
-        db.stop()
+pg = database_fixture("fastdhcp-pgload-")
 
 
 @pytest.fixture(scope="module")
@@ -72,24 +61,6 @@ def bench(gen, ack_log, seconds):
          "--clients", "3000", "--ack-log", ack_log, "--json", ack_log + ".json", "-q"],
         cwd=REPO, env=dict(os.environ, PYTHONPATH=REPO), stdout=subprocess.PIPE,
         stderr=subprocess.PIPE, text=True)
-
-
-def ledger_holds(pg, ack_log, since: float) -> tuple[int, int]:
-    """Every ACK in the log is a lease4 row of that client with at least its expiry; returns
-    (ACKs checked, distinct addresses)."""
-    with open(ack_log) as f:
-        acks = [line.split(",") for line in f.read().splitlines() if line]
-    rows = {r[0]: (r[1], int(r[2])) for r in pg.sql(
-        "SELECT host('0.0.0.0'::inet + address), encode(hwaddr, 'hex'), "
-        "extract(epoch from expire)::bigint FROM lease4")}
-    last = {}
-    for chaddr, addr, lease_time in acks:
-        last[addr] = (chaddr.replace(":", ""), int(lease_time))
-    for addr, (hw, lease_time) in last.items():
-        assert addr in rows, f"ACKed {addr} to {hw} but lease4 has no row for it"
-        assert rows[addr][0] == hw, f"{addr}: ACKed to {hw}, lease4 says {rows[addr][0]}"
-        assert rows[addr][1] >= since + lease_time - 1, f"{addr}: expiry before the ACK's"
-    return len(acks), len(last)
 
 
 def test_every_ack_is_in_the_database_after_a_kill_9(lab, relay_lab, pg):
