@@ -51,6 +51,7 @@ def config(lab, pg, name, server_if):
                               "on-fail": "serve-retry-continue"})
     ld["user-context"] = {"fastdhcp-cluster": {"server": name, "ownership-lease": OWNERSHIP}}
     return {"Dhcp4": {
+        "control-socket": {"socket-type": "unix", "socket-name": lab.path(f"cluster-{name}.sock")},
         "interfaces-config": {"interfaces": [server_if], "dhcp-socket-type": "udp"},
         "lease-database": ld, "valid-lifetime": LEASE_TIME,
         "subnet4": [{"id": 1, "subnet": "198.19.0.0/16", "pools": [
@@ -81,6 +82,31 @@ def two_servers(lab, pg, spaces):
     lab.wait_for(lambda: owners(pg) == {"a": SHARDS // 2, "b": SHARDS // 2}, timeout=20,
                  what="the shards split evenly")
     return a, b
+
+
+def refused_for_the_other(lab, name) -> bool:
+    """lease4-add of an address of a shard the server does not own is refused with the reason
+    (its owner writes it); one of its own is taken."""
+    from e2e import control
+    sock = lab.path(f"cluster-{name}.sock")
+    owned = {int(s) for s in control(sock, "status-get")["arguments"]["cluster"]["owned"]}
+    block = 65279 // SHARDS                        # (the pool: 198.19.1.0 - 198.19.255.254)
+    mine = other = None
+    for k in range(SHARDS):
+        a = 0xC6130100 + k * block + block // 2     # 198.19.1.0 + the middle of block k
+        addr = f"{a >> 24}.{(a >> 16) & 255}.{(a >> 8) & 255}.{a & 255}"
+        if k in owned and mine is None:
+            mine = addr
+        elif k not in owned and other is None:
+            other = addr
+    refused = control(sock, "lease4-add", {"ip-address": other, "hw-address": "02:cc:00:00:00:01",
+                                           "subnet-id": 1})
+    taken = control(sock, "lease4-add", {"ip-address": mine, "hw-address": "02:cc:00:00:00:02",
+                                         "subnet-id": 1})
+    assert refused["result"] == 1 and "which another server of the cluster owns" in \
+        refused["text"], refused
+    assert taken["result"] == 0, taken
+    return True
 
 
 def owners(pg) -> dict[str, int]:
@@ -117,6 +143,7 @@ def test_two_servers_split_the_shards_and_give_no_address_twice(lab, cluster_lab
         since, log = time.time(), lab.path("split-acks.csv")
         out, err = bench(gen, log, 3, "a", "b").communicate(timeout=60)
         rep = json.load(open(log + ".json"))
+        assert refused_for_the_other(lab, "a")
     finally:
         lab.stop(a)
         lab.stop(b)

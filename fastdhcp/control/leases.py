@@ -330,6 +330,7 @@ def _lease_args(server, args: Any, cmd: str) -> dict:
     if "ip-address" not in args:
         raise CommandError("missing parameter 'ip-address'")
     address = _ip(args["ip-address"])
+    _owned_here(server, address)
     sid = _int(args, "subnet-id") if "subnet-id" in args else None
     if sid == 0:
         sid = None
@@ -356,6 +357,17 @@ def _lease_args(server, args: Any, cmd: str) -> dict:
     return {"address": address, "subnet": subnet, "hw": hw, "cid": cid, "valid": valid,
             "cltt": cltt, "hostname": hostname, "fqdn_fwd": args.get("fqdn-fwd", False),
             "fqdn_rev": args.get("fqdn-rev", False)}
+
+
+def _owned_here(server, address: str) -> None:
+    """In a cluster, an address is written by its shard's owner only (fastdhcp.cluster)."""
+    c = server.cluster
+    if c is not None:
+        shard = server.engine.shard_of(address)
+        if shard not in c.owned:
+            raise CommandError(f"{address} is in shard {shard}, which another server of the "
+                               f"cluster owns: send the command to it (status-get shows a "
+                               f"server's shards)")
 
 
 def _holder_check(server, spec: dict) -> None:
@@ -421,6 +433,7 @@ async def lease4_del(server, args) -> dict:
     lease = server.engine.alloc.lease(q) if kind == "address" else await _find_key(server, *q)
     if not _visible(lease):
         return answer(EMPTY, "IPv4 lease not found.")
+    _owned_here(server, lease.address)
     if lease.state == LeaseState.DECLINED:
         raise CommandError(f"{lease.address} is declined: it stays out of the pool until its "
                            f"probation ends (decline-probation-period)")
