@@ -299,6 +299,8 @@ class LeaseDatabase(msgspec.Struct, kw_only=True, frozen=True):
             parts["user"] = self.user
         if self.password:
             parts["password"] = self.password
+        if "," in self.host:                 # several hosts (a primary and its standbys):
+            parts["target_session_attrs"] = "read-write"     # the one that takes writes
         return " ".join(f"{k}={q(v)}" for k, v in parts.items())
 
 
