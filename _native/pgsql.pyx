@@ -197,14 +197,91 @@ cdef bint pg_commit_rows(PgStore* s, const CommitJob* jobs, int n,
     return pg_commit_with(s, jobs, n, counts, PG_COPY)
 
 
+cdef extern from "<string.h>" nogil:
+    void* memrchr(const void* s, int c, size_t n)
+    const void* memchr(const void* s, int c, size_t n)
+
+
+# At most this many bytes of rows (about a thousand) go into one transaction; a bigger group
+# (a backlog after an outage, an import) is committed as several, in order, before its ACKs.
+# Why: Kea's row triggers update one lease4_stat row per new lease, and a transaction's own
+# versions of that row cannot be pruned before it ends, so past about a thousand rows the cost
+# per row grows with the transaction (measured: 55 us a row at 256-1000 rows, 228 at 20,000,
+# 392 at 40,000).
+cdef enum:
+    PG_TXN_BYTES = 96 * 1024
+
+
+# Source i of a commit's rows: the pending ones first, then each job's.
+cdef inline void pg_source(PendingRows* pending, const CommitJob* jobs, int i,
+                           const uint8_t** p, size_t* n) noexcept nogil:
+    if pending != NULL:
+        if i == 0:
+            p[0], n[0] = pending.data, pending.len
+            return
+        i -= 1
+    p[0], n[0] = jobs[i].rows, jobs[i].rows_len
+
+
+# One transaction: rows from source src[0] at off[0] on, up to about PG_TXN_BYTES (cut at a
+# row's end), COPYed, merged (after the fence), committed; the cursor moves past them.
+cdef bint pg_transaction(PgStore* s, PendingRows* pending, const CommitJob* jobs, int n_src,
+                         int* src, size_t* off, const char* copy_sql) noexcept nogil:
+    cdef PGresult* r
+    cdef bint ok
+    cdef size_t budget = PG_TXN_BYTES, avail, take, n
+    cdef const uint8_t* p
+    cdef const uint8_t* cut
+    r = PQexec(s.conn, copy_sql)
+    ok = r != NULL and PQresultStatus(r) == PGRES_COPY_IN
+    if not ok:
+        pg_note(s, b"COPY", PQresultErrorMessage(r) if r != NULL else PQerrorMessage(s.conn))
+    PQclear(r)
+    while ok and src[0] < n_src and budget > 0:
+        pg_source(pending, jobs, src[0], &p, &n)
+        avail = n - off[0]
+        if avail == 0:
+            src[0] += 1
+            off[0] = 0
+            continue
+        take = avail
+        if take > budget:
+            cut = <const uint8_t*>memrchr(p + off[0], 10, budget)
+            if cut == NULL:
+                cut = <const uint8_t*>memchr(p + off[0] + budget, 10, avail - budget)
+            take = (cut - (p + off[0]) + 1) if cut != NULL else avail
+        ok = pg_copy(s, p + off[0], take)
+        off[0] += take
+        budget = budget - take if take < budget else 0
+        if off[0] == n:
+            src[0] += 1
+            off[0] = 0
+    if PQputCopyEnd(s.conn, NULL if ok else PG_COPY_FAILED) != 1:
+        ok = False
+    r = PQgetResult(s.conn)
+    while r != NULL:
+        if PQresultStatus(r) != PGRES_COMMAND_OK and ok:
+            ok = False
+            pg_note(s, b"COPY", PQresultErrorMessage(r))
+        PQclear(r)
+        r = PQgetResult(s.conn)
+    if ok:
+        ok = pg_run(s, s.merge_sql if s.merge_sql != NULL else PG_MERGE, PGRES_COMMAND_OK)
+    if not ok and PQstatus(s.conn) == CONNECTION_OK and \
+            PQtransactionStatus(s.conn) != PQTRANS_IDLE:
+        PQclear(PQexec(s.conn, b"ROLLBACK"))
+    return ok
+
+
 cdef bint pg_commit_with(PgStore* s, const CommitJob* jobs, int n, CommitCounts* counts,
                          const char* copy_sql) noexcept nogil:
     cdef PendingRows* pending = jobs[0].pending
-    cdef PGresult* r
     cdef bint ok = False
     cdef size_t total = pending.len if pending != NULL else 0
-    cdef uint64_t t0, rows = 0
-    cdef int k
+    cdef size_t off = 0
+    cdef uint64_t t0, rows = 0, txns = 0
+    cdef int k, src = 0
+    cdef int n_src = n + (1 if pending != NULL else 0)
     for k in range(n):
         total += jobs[k].rows_len
         rows += jobs[k].n_rows
@@ -213,33 +290,12 @@ cdef bint pg_commit_with(PgStore* s, const CommitJob* jobs, int n, CommitCounts*
     pthread_mutex_lock(&s.lock)
     t0 = fastdhcp_mono_ns()
     if pg_ready(s):
-        r = PQexec(s.conn, copy_sql)
-        ok = r != NULL and PQresultStatus(r) == PGRES_COPY_IN
-        if not ok:
-            pg_note(s, b"COPY", PQresultErrorMessage(r) if r != NULL else PQerrorMessage(s.conn))
-        PQclear(r)
-        if ok and pending != NULL and pending.len:
-            ok = pg_copy(s, pending.data, pending.len)
-        k = 0
-        while ok and k < n:
-            ok = pg_copy(s, jobs[k].rows, jobs[k].rows_len)
-            k += 1
-        if PQputCopyEnd(s.conn, NULL if ok else PG_COPY_FAILED) != 1:
-            ok = False
-        r = PQgetResult(s.conn)
-        while r != NULL:
-            if PQresultStatus(r) != PGRES_COMMAND_OK and ok:
-                ok = False
-                pg_note(s, b"COPY", PQresultErrorMessage(r))
-            PQclear(r)
-            r = PQgetResult(s.conn)
-        if ok:
-            ok = pg_run(s, s.merge_sql if s.merge_sql != NULL else PG_MERGE, PGRES_COMMAND_OK)
-        if not ok and PQstatus(s.conn) == CONNECTION_OK and \
-                PQtransactionStatus(s.conn) != PQTRANS_IDLE:
-            PQclear(PQexec(s.conn, b"ROLLBACK"))
+        ok = True
+        while ok and src < n_src:
+            ok = pg_transaction(s, pending, jobs, n_src, &src, &off, copy_sql)
+            txns += ok
     if ok:
-        s.commits += 1
+        s.commits += txns
         s.rows += rows
         if counts != NULL:
             counts.bytes += total
@@ -249,6 +305,8 @@ cdef bint pg_commit_with(PgStore* s, const CommitJob* jobs, int n, CommitCounts*
         if pending != NULL:
             pending.len = 0
     else:
+        # (what committed before the failure is in lease4; the group's rows are written
+        # again with the next commit, an upsert each: no ACK of the group has left)
         s.failures += 1
         if pending != NULL:
             for k in range(n):

@@ -9,7 +9,7 @@
 Kea's schema is Kea's: ``init`` and ``upgrade`` run Debian's ``kea-admin`` with the
 configuration's connection (fastdhcp has no table of its own yet, so there is nothing else to
 create). ``import`` replays a memfile as Kea would load it (the last row of an address wins, a
-row with valid-lifetime 0 removes it), in transactions of at most IMPORT_CHUNK bytes. Exit
+row with valid-lifetime 0 removes it), in transactions of about a thousand rows (Kea's row triggers make bigger ones slower per row). Exit
 status: 0 done; 1 the database refused or could not be reached; 2 bad usage or an unreadable
 file, or a configuration without a postgresql lease-database.
 """
@@ -23,7 +23,7 @@ import sys
 
 from . import EXIT_FAILURE, EXIT_OK, EXIT_USAGE
 
-IMPORT_CHUNK = 32 << 20
+IMPORT_ROWS = 1000      # per commit_csv call (which cuts transactions at ~1000 rows anyway)
 
 
 def register(sub) -> argparse.ArgumentParser:
@@ -194,18 +194,15 @@ def _import(store, path: str) -> int:
         if header[:11] != KEA_V4_HEADER.split(",")[:11] or len(header) not in (11, 12):
             print(f"fastdhcp db: {path}: not a Kea DHCPv4 lease file", file=sys.stderr)
             return EXIT_USAGE
-        total = 0
-        rest = b""
-        while True:
-            chunk = f.read(IMPORT_CHUNK)
-            if not chunk:
-                break
-            chunk = rest + chunk
-            cut = chunk.rfind(b"\n") + 1              # whole rows only; the rest waits
-            rest = chunk[cut:]
-            if cut:
-                total += store.connection.commit_csv(chunk[:cut], len(header))
-        if rest.strip():                             # a last row without its newline
-            total += store.connection.commit_csv(rest + b"\n", len(header))
+        total, chunk = 0, []
+        for line in f:                           # (a transaction per IMPORT_ROWS rows)
+            if not line.strip():
+                continue
+            chunk.append(line if line.endswith(b"\n") else line + b"\n")
+            if len(chunk) == IMPORT_ROWS:
+                total += store.connection.commit_csv(b"".join(chunk), len(header))
+                chunk = []
+        if chunk:
+            total += store.connection.commit_csv(b"".join(chunk), len(header))
     print(f"{total} lease rows from {path} merged into lease4")
     return EXIT_OK
