@@ -169,7 +169,7 @@ def _status(store) -> int:
 
 def _export(store, output: str) -> int:
     from ..leases.lease import KEA_V4_HEADER
-    rows = store.connection.lease_rows()
+    rows = store.connection.lease_rows(kea_hex=True)
     header = ",".join(KEA_V4_HEADER.split(",")[:11])      # Kea 2.2's eleven columns
     tmp = f"{output}.tmp{os.getpid()}"
     with open(tmp, "wb") as f:
