@@ -17,7 +17,7 @@ import time
 import pytest
 
 from e2e import (NET, UNDER_TEST, RawClient, control, control_config, in_netns, new_xid,
-                 wait_log, write_json)
+                 raw_dora, wait_log, write_json)
 from e2e import raw, servers, topo  # noqa: F401  (fixtures)
 from fastdhcp import reference
 from fastdhcp._enums import MsgType
@@ -109,16 +109,7 @@ def ddns_server(servers, topo, lab, name, **extra):
 
 
 def dora(client, hostname, *, timeout=2.0):
-    xid = new_xid()
-    offer = client.ask(reference.discover(client.mac, xid, hostname=hostname), xid=xid,
-                       types={MsgType.DHCPOFFER}, timeout=timeout)
-    assert offer is not None
-    xid = new_xid()
-    ack = client.ask(reference.request(client.mac, xid, server_id=offer.opt_ip(54),
-                                       requested_ip=offer.pkt.yiaddr, hostname=hostname),
-                     xid=xid, types={MsgType.DHCPACK}, timeout=timeout)
-    assert ack is not None
-    return ack
+    return raw_dora(client, timeout=timeout, hostname=hostname)
 
 
 def registered(lab, topo, client, hostname):
